@@ -1,0 +1,133 @@
+/* config.c -- the mcm-scheduler flag table (see config.h).
+ * Shape: one static table pointing into the caller's struct; cross-flag
+ * checks (min <= instances <= max, thresholds ordered) come after parsing
+ * and report like any other usage error: one line, exit status 2.
+ * Threads: main, before others start. */
+#include "config.h"
+#include "mcm.h"
+
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DAY_MS 86400000.0
+#define S(ms) ((double)(ms))
+
+static const char summary[] =
+    "mcm-scheduler: the Mesos framework that runs a fleet of memcached servers.\n"
+    "Run three replicas; they elect one leader through ZooKeeper. Only the leader\n"
+    "subscribes to Mesos and writes state; every replica serves the HTTP API and\n"
+    "the published server list.";
+
+static opt_program *program(sched_config *c) {
+    static opt_spec specs[] = {
+        {"zk", OPT_ZK, NULL, NULL, "URL", "ZooKeeper ensemble and mcm's root path: zk://host:port[,host:port...]/path.", 0, 0, OPT_REQUIRED, NULL},
+        {"zk-session-timeout", OPT_DURATION, NULL, "10s", "DURATION", "ZooKeeper session timeout: how long a dead leader keeps leadership.", 1000, 600000, 0, NULL},
+        {"zk-auth-file", OPT_STR, NULL, NULL, "FILE", "File holding user:password for ZooKeeper digest auth; mcm's znodes become writable by that identity only (readable by all).", 0, 0, 0, NULL},
+        {"master", OPT_MASTER, NULL, NULL, "URL", "Mesos master: http://host:port[,host:port...] or zk://host:port[,...]/mesos.", 0, 0, OPT_REQUIRED, NULL},
+        {"framework-name", OPT_STR, NULL, "mcm", "NAME", "Mesos framework name.", 0, 0, 0, NULL},
+        {"framework-user", OPT_STR, NULL, NULL, "USER", "User the executors run as on the agents (default: the scheduler's user).", 0, 0, 0, NULL},
+        {"role", OPT_STR, NULL, "*", "ROLE", "Mesos role to accept resources for.", 0, 0, 0, NULL},
+        {"principal", OPT_STR, NULL, NULL, "PRINCIPAL", "Mesos principal for HTTP Basic authentication and FrameworkInfo.", 0, 0, 0, NULL},
+        {"secret-file", OPT_STR, NULL, NULL, "FILE", "File holding the principal's secret.", 0, 0, 0, NULL},
+        {"hostname", OPT_STR, NULL, NULL, "HOST", "This replica's hostname as shown to Mesos and operators (default: gethostname).", 0, 0, 0, NULL},
+        {"failover-timeout", OPT_DURATION, NULL, "1w", "DURATION", "How long Mesos keeps the tasks running without a connected scheduler.", 0, 365 * DAY_MS, 0, NULL},
+        {"refuse-time", OPT_DURATION, NULL, "30s", "DURATION", "Filter sent with every DECLINE: how long Mesos keeps a declined agent's resources away.", 0, 365 * DAY_MS, 0, NULL},
+        {"reconcile-interval", OPT_DURATION, NULL, "15m", "DURATION", "Period of the full task reconciliation while leading.", 10000, 7 * DAY_MS, 0, NULL},
+        {"heartbeat-misses", OPT_INT, NULL, "5", "N", "Missed Mesos heartbeats after which the subscription is dropped and renewed.", 2, 100, 0, NULL},
+        {"instances", OPT_INT, NULL, "3", "N", "Initial desired number of memcached servers (the stored desired count wins once set).", 0, 10000, 0, NULL},
+        {"instances-min", OPT_INT, NULL, "1", "N", "Lowest count operators or autoscaling may set.", 0, 10000, 0, NULL},
+        {"instances-max", OPT_INT, NULL, "100", "N", "Highest count operators or autoscaling may set.", 0, 10000, 0, NULL},
+        {"max-per-agent", OPT_INT, NULL, "1", "N", "At most this many mcm memcached servers on one agent.", 1, 1000, 0, NULL},
+        {"cpus", OPT_DOUBLE, NULL, "0.5", "CPUS", "CPUs per memcached server (executor included).", 0.01, 1024, 0, NULL},
+        {"mem", OPT_SIZE, NULL, "256MiB", "SIZE", "Memory per memcached server (plain numbers are MiB); memcached's -m leaves headroom for its own overhead.", 32.0 * 1048576, 1048576.0 * 1048576, OPT_PLAIN_MIB, NULL},
+        {"memcached-command", OPT_STR, NULL, "memcached", "CMD", "What the executor runs (PATH lookup; may carry extra memcached flags).", 0, 0, 0, NULL},
+        {"memcached-listen", OPT_STR, NULL, "0.0.0.0", "ADDR", "Address memcached binds on the agent.", 0, 0, 0, NULL},
+        {"docker-image", OPT_STR, NULL, NULL, "IMAGE", "Run memcached in this Docker image instead (port bridged to 11211 in the container).", 0, 0, 0, NULL},
+        {"executor-command", OPT_STR, NULL, "mcm-executor", "CMD", "How an agent starts the executor (with --executor-uri: relative to the sandbox, e.g. ./mcm-executor).", 0, 0, 0, NULL},
+        {"executor-uri", OPT_STR, NULL, NULL, "URI", "URI the agents fetch mcm-executor from (executable).", 0, 0, 0, NULL},
+        {"report-interval", OPT_DURATION, NULL, "5s", "DURATION", "How often each executor reports memcached's figures.", 500, 3600000, 0, NULL},
+        {"relaunch-backoff-min", OPT_DURATION, NULL, "1s", "DURATION", "First delay before relaunching on an agent whose server failed; doubles per failure.", 0, 3600000, 0, NULL},
+        {"relaunch-backoff-max", OPT_DURATION, NULL, "5m", "DURATION", "Longest relaunch delay per agent.", 0, DAY_MS, 0, NULL},
+        {"http-listen", OPT_HOSTPORT, NULL, "0.0.0.0:8080", "HOST:PORT", "Where this replica serves the HTTP API.", 0, 0, 0, NULL},
+        {"advertise-url", OPT_STR, NULL, NULL, "URL", "This replica's HTTP URL as others should reach it (default: http://<hostname>:<http port>).", 0, 0, 0, NULL},
+        {"admin-token-file", OPT_STR, NULL, NULL, "FILE", "File holding the bearer token operator calls must present.", 0, 0, 0, NULL},
+        {"admin-insecure", OPT_BOOL, NULL, "false", NULL, "Allow operator calls without a token (only when no token file is set).", 0, 0, 0, NULL},
+        {"discovery-listen", OPT_HOSTPORT, NULL, NULL, "HOST:PORT", "Serve ElastiCache-compatible auto discovery (config get cluster) here; off by default.", 0, 0, 0, NULL},
+        {"autoscale", OPT_BOOL, NULL, "true", NULL, "Grow and shrink the fleet from memcached's figures.", 0, 0, 0, NULL},
+        {"scale-up-mem", OPT_DOUBLE, NULL, "0.80", "RATIO", "Scale up when average memory use stays above this fraction of the limit.", 0.01, 1, 0, NULL},
+        {"scale-up-window", OPT_DURATION, NULL, "2m", "DURATION", "How long a scale-up condition must hold.", 0, DAY_MS, 0, NULL},
+        {"scale-up-evictions", OPT_DOUBLE, NULL, "100", "PER_S", "Scale up when evictions stay above this rate (per second, fleet-wide).", 0, 1e9, 0, NULL},
+        {"scale-up-cpu", OPT_DOUBLE, NULL, "0.80", "RATIO", "Scale up when memcached's average CPU use stays above this fraction of its CPUs.", 0.01, 64, 0, NULL},
+        {"scale-down-mem", OPT_DOUBLE, NULL, "0.30", "RATIO", "Scale down when average memory use stays below this fraction and nothing is evicted.", 0, 1, 0, NULL},
+        {"scale-down-window", OPT_DURATION, NULL, "10m", "DURATION", "How long a scale-down condition must hold.", 0, 7 * DAY_MS, 0, NULL},
+        {"cooldown", OPT_DURATION, NULL, "5m", "DURATION", "Pause after every change of size before the next.", 0, 7 * DAY_MS, 0, NULL},
+        {"report-max-age", OPT_DURATION, NULL, "30s", "DURATION", "Reports older than this are stale and block scaling decisions.", 1000, DAY_MS, 0, NULL},
+        {"operator-pause", OPT_DURATION, NULL, "30m", "DURATION", "After POST /v1/scale, automatic decisions pause this long.", 0, 30 * DAY_MS, 0, NULL},
+        {"drain-time", OPT_DURATION, NULL, "30s", "DURATION", "On scale down, time between unpublishing a server and killing it.", 0, DAY_MS, 0, NULL},
+    };
+    void *dst[] = {
+        &c->zk, &c->zk_session_timeout_ms, &c->zk_auth_file, &c->master, &c->framework_name,
+        &c->framework_user, &c->role, &c->principal, &c->secret_file, &c->hostname,
+        &c->failover_timeout_ms, &c->refuse_ms, &c->reconcile_interval_ms, &c->heartbeat_misses,
+        &c->instances, &c->instances_min, &c->instances_max, &c->max_per_agent, &c->cpus,
+        &c->mem_bytes, &c->memcached_command, &c->memcached_listen, &c->docker_image,
+        &c->executor_command, &c->executor_uri, &c->report_interval_ms,
+        &c->relaunch_backoff_min_ms, &c->relaunch_backoff_max_ms, &c->http_listen,
+        &c->advertise_url, &c->admin_token_file, &c->admin_insecure, &c->discovery_listen,
+        &c->autoscale, &c->scale_up_mem, &c->scale_up_window_ms, &c->scale_up_evictions,
+        &c->scale_up_cpu, &c->scale_down_mem, &c->scale_down_window_ms, &c->cooldown_ms,
+        &c->report_max_age_ms, &c->operator_pause_ms, &c->drain_time_ms,
+    };
+    _Static_assert(MCM_ARRAY_LEN(specs) == MCM_ARRAY_LEN(dst), "one destination per flag");
+    for (size_t i = 0; i < MCM_ARRAY_LEN(specs); i++) specs[i].dst = dst[i];
+    static opt_program p = {"mcm-scheduler", summary, specs, (int)MCM_ARRAY_LEN(specs)};
+    return &p;
+}
+
+static int cross_check(const sched_config *c) {
+    const char *why = NULL;
+    if (c->instances_min > c->instances_max) why = "--instances-min is above --instances-max";
+    else if (c->instances < c->instances_min || c->instances > c->instances_max)
+        why = "--instances is outside [--instances-min, --instances-max]";
+    else if (c->scale_down_mem >= c->scale_up_mem) why = "--scale-down-mem must be below --scale-up-mem";
+    else if (c->relaunch_backoff_min_ms > c->relaunch_backoff_max_ms)
+        why = "--relaunch-backoff-min is above --relaunch-backoff-max";
+    else if (c->secret_file && !c->principal) why = "--secret-file needs --principal";
+    else if (c->docker_image && strcmp(c->memcached_command, "memcached"))
+        why = "--docker-image and --memcached-command exclude each other";
+    if (!why) return OPT_CONTINUE;
+    fprintf(stderr, "mcm-scheduler: %s (see mcm-scheduler --help)\n", why);
+    return 2;
+}
+
+static void fill_defaults(sched_config *c) {
+    char host[256];
+    if (!c->hostname && gethostname(host, sizeof(host)) == 0) {
+        host[sizeof(host) - 1] = '\0';
+        c->hostname = strdup(host);
+    }
+    if (!c->framework_user) {
+        struct passwd *pw = getpwuid(geteuid());
+        c->framework_user = strdup(pw ? pw->pw_name : "root");
+    }
+    if (!c->advertise_url) {
+        const char *h = strcmp(c->http_listen.host, "0.0.0.0") ? c->http_listen.host : c->hostname;
+        if (asprintf(&c->advertise_url, "http://%s:%d", h, c->http_listen.port) < 0) c->advertise_url = NULL;
+    }
+}
+
+int sched_config_parse(sched_config *c, int argc, char **argv) {
+    memset(c, 0, sizeof(*c));
+    int rc = opt_parse(program(c), argc, argv);
+    if (rc != OPT_CONTINUE) return rc;
+    if ((rc = cross_check(c)) != OPT_CONTINUE) return rc;
+    fill_defaults(c);
+    return OPT_CONTINUE;
+}
+
+void sched_config_free(sched_config *c) {
+    opt_free(program(c));
+}

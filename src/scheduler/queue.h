@@ -1,0 +1,37 @@
+/* queue.h -- the core's mailbox: many producers, one consumer.
+ *
+ * Every thread that learns something the scheduler must act on (ZooKeeper
+ * watcher/completion thread, Mesos stream thread, HTTP threads, signal
+ * handling) turns it into a message and posts it here; the core thread takes
+ * messages one at a time. Posting never blocks beyond a short mutex hold, so
+ * it is safe from library callbacks.
+ *
+ * Ownership: cq_post takes ownership of the message; the consumer frees it
+ * with cq_msg_free() (which calls the message's own free function for its
+ * payload). Threads: cq_post from any thread; cq_take from the core only. */
+#ifndef MCM_QUEUE_H
+#define MCM_QUEUE_H
+
+#include <stdint.h>
+
+typedef struct cq cq;
+
+typedef struct cq_msg {
+    int type;                         /* the consumer's enum */
+    void *data;                       /* payload, owned by the message */
+    void (*free_data)(void *data);    /* NULL: free() */
+    int64_t num;                      /* small payloads need no allocation */
+    struct cq_msg *next;
+} cq_msg;
+
+cq *cq_create(void);
+void cq_free(cq *q);                  /* frees messages still queued; NULL-safe */
+/* Posts a message (copies type/data/num into a new node). MCM_ERR only when
+ * out of memory, in which case data is freed with free_data. */
+int cq_post(cq *q, int type, void *data, void (*free_data)(void *), int64_t num);
+/* Waits up to timeout_ms (0: poll, <0: forever) for the next message; NULL on timeout. */
+cq_msg *cq_take(cq *q, int64_t timeout_ms);
+void cq_msg_free(cq_msg *m);
+int cq_length(cq *q);
+
+#endif

@@ -1,0 +1,74 @@
+/* test_queue.c -- the core's mailbox: order, timeouts, many producers. */
+#include "queue.h"
+#include "mcm.h"
+#include "util.h"
+
+#include <check.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#define PRODUCERS 4
+#define PER_PRODUCER 5000
+
+static void *produce(void *arg) {
+    cq *q = arg;
+    for (int i = 0; i < PER_PRODUCER; i++) {
+        int *v = malloc(sizeof(int));
+        *v = i;
+        cq_post(q, 1, v, NULL, i);
+    }
+    return NULL;
+}
+
+START_TEST(test_queue_fifo_and_timeout) {
+    cq *q = cq_create();
+    ck_assert_ptr_null(cq_take(q, 0));
+    int64_t t0 = util_now_ms();
+    ck_assert_ptr_null(cq_take(q, 50));
+    ck_assert_int_ge(util_now_ms() - t0, 45);
+    for (int i = 0; i < 3; i++) cq_post(q, i, NULL, NULL, i * 10);
+    ck_assert_int_eq(cq_length(q), 3);
+    for (int i = 0; i < 3; i++) {
+        cq_msg *m = cq_take(q, -1);
+        ck_assert_int_eq(m->type, i);
+        ck_assert_int_eq(m->num, i * 10);
+        cq_msg_free(m);
+    }
+    cq_post(q, 9, malloc(16), NULL, 0);     /* freed by cq_free */
+    cq_free(q);
+    cq_free(NULL);
+}
+END_TEST
+
+START_TEST(test_queue_many_producers_keep_per_producer_order) {
+    cq *q = cq_create();
+    pthread_t t[PRODUCERS];
+    for (int i = 0; i < PRODUCERS; i++) pthread_create(&t[i], NULL, produce, q);
+    int got = 0, last_seen_max = -1;
+    while (got < PRODUCERS * PER_PRODUCER) {
+        cq_msg *m = cq_take(q, 5000);
+        ck_assert_ptr_nonnull(m);
+        ck_assert_int_eq(*(int *)m->data, (int)m->num);
+        if (m->num > last_seen_max) last_seen_max = (int)m->num;
+        cq_msg_free(m);
+        got++;
+    }
+    for (int i = 0; i < PRODUCERS; i++) pthread_join(t[i], NULL);
+    ck_assert_int_eq(last_seen_max, PER_PRODUCER - 1);
+    ck_assert_ptr_null(cq_take(q, 0));
+    cq_free(q);
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("queue");
+    TCase *tc = tcase_create("queue");
+    tcase_add_test(tc, test_queue_fifo_and_timeout);
+    tcase_add_test(tc, test_queue_many_producers_keep_per_producer_order);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
