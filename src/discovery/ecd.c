@@ -1,0 +1,280 @@
+/* ecd.c -- the endpoint thread: listener, connections, payload swaps.
+ *
+ * Shape: one thread, one poll() set: [0] wakeup pipe, [1] listener, then one
+ * slot per connection. ecd_set_servers stores a copy under `mu` and writes a
+ * byte to the pipe; the thread then builds the payload (ecd_payload, which
+ * may resolve hostnames) outside the lock and swaps it in. Connections read
+ * into a fixed buffer (a line may not exceed ECD_LINE_MAX), feed
+ * ecd_proto_feed, and write replies non-blocking; POLLOUT only while replies
+ * are pending.
+ *
+ * Threads: the endpoint thread owns conns[], payload and every socket; other
+ * threads touch only `pending`, `served_version` and `stop` under `mu`.
+ * Invariants: (1) nconns <= max_conns; (2) a connection's unread replies
+ * never exceed ECD_OUT_MAX (the connection is closed instead); (3) after a
+ * close the slot is compacted away, so conns[0..nconns) are all live. */
+#define LOG_COMPONENT "discovery"
+#include "ecd.h"
+#include "ecd_proto.h"
+#include "log.h"
+#include "mcm.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define IN_CAP (ECD_LINE_MAX + 2 + 4096)
+
+typedef struct conn {
+    int fd;
+    char in[IN_CAP];
+    size_t inlen;
+    ecd_buf out;
+    size_t outoff;
+    int quitting;          /* close once out is flushed */
+} conn;
+
+struct ecd {
+    int lfd, port, max_conns;
+    int wake[2];
+    pthread_t thread;
+    int started;
+    conn **conns;
+    int nconns;
+    char *payload;         /* endpoint thread only */
+    size_t plen;
+    pthread_mutex_t mu;
+    srvlist *pending;      /* under mu */
+    long long served_version;
+    int stop;
+};
+
+static void conn_close(ecd *e, int i) {
+    conn *c = e->conns[i];
+    close(c->fd);
+    ecd_buf_free(&c->out);
+    free(c);
+    e->conns[i] = e->conns[--e->nconns];
+}
+
+static void accept_one(ecd *e) {
+    int fd = accept4(e->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;
+    conn *c = e->nconns < e->max_conns ? calloc(1, sizeof(*c)) : NULL;
+    if (!c) {
+        log_warn("discovery endpoint: %d connections (the limit); closing a new one", e->nconns);
+        close(fd);
+        return;
+    }
+    c->fd = fd;
+    e->conns[e->nconns++] = c;
+}
+
+/* Reads and answers; 0 to keep the connection, -1 to close it. */
+static int conn_read(ecd *e, conn *c) {
+    ssize_t n = read(c->fd, c->in + c->inlen, IN_CAP - c->inlen);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return 0;
+    if (n <= 0) return -1;
+    c->inlen += (size_t)n;
+    size_t used = 0;
+    int rc = ecd_proto_feed(c->in, c->inlen, &used, e->payload, e->plen, &c->out);
+    if (rc == ECD_FEED_CLOSE) return -1;
+    memmove(c->in, c->in + used, c->inlen - used);
+    c->inlen -= used;
+    if (rc == ECD_FEED_QUIT) c->quitting = 1;
+    if (c->inlen > ECD_LINE_MAX + 1 || c->out.len - c->outoff > ECD_OUT_MAX) return -1;
+    return 0;
+}
+
+static int conn_write(conn *c) {
+    while (c->outoff < c->out.len) {
+        ssize_t n = send(c->fd, c->out.p + c->outoff, c->out.len - c->outoff, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EAGAIN) return 0;
+        if (n < 0) return -1;
+        c->outoff += (size_t)n;
+    }
+    c->out.len = c->outoff = 0;
+    return c->quitting ? -1 : 0;
+}
+
+/* Builds the payload for a list handed over by ecd_set_servers. */
+static void take_pending(ecd *e) {
+    char b;
+    while (read(e->wake[0], &b, 1) > 0) {}
+    pthread_mutex_lock(&e->mu);
+    srvlist *l = e->pending;
+    e->pending = NULL;
+    int stop = e->stop;
+    pthread_mutex_unlock(&e->mu);
+    if (!l || stop) { srvlist_free(l); return; }
+    size_t len = 0;
+    char *p = ecd_payload(l, 1, &len);
+    if (p) {
+        free(e->payload);
+        e->payload = p;
+        e->plen = len;
+        pthread_mutex_lock(&e->mu);
+        e->served_version = l->version;
+        pthread_mutex_unlock(&e->mu);
+        log_verbose("discovery endpoint: serving version %lld, %d servers", (long long)l->version, l->n);
+    } else {
+        log_error("discovery endpoint: out of memory building the payload; serving the old one");
+    }
+    srvlist_free(l);
+}
+
+static int stopping(ecd *e) {
+    pthread_mutex_lock(&e->mu);
+    int s = e->stop;
+    pthread_mutex_unlock(&e->mu);
+    return s;
+}
+
+static void serve_conns(ecd *e, struct pollfd *pfd) {
+    for (int i = e->nconns - 1; i >= 0; i--) {
+        conn *c = e->conns[i];
+        short rev = pfd[2 + i].revents;
+        int bad = 0;
+        if (rev & (POLLIN | POLLHUP | POLLERR)) bad = conn_read(e, c) < 0;
+        if (!bad && c->out.len > c->outoff) bad = conn_write(c) < 0;
+        else if (!bad && c->quitting) bad = 1;
+        if (bad) conn_close(e, i);
+    }
+}
+
+static void *thread_main(void *arg) {
+    ecd *e = arg;
+    struct pollfd *pfd = calloc((size_t)e->max_conns + 2, sizeof(*pfd));
+    while (pfd && !stopping(e)) {
+        pfd[0] = (struct pollfd){.fd = e->wake[0], .events = POLLIN};
+        pfd[1] = (struct pollfd){.fd = e->lfd, .events = POLLIN};
+        for (int i = 0; i < e->nconns; i++) {
+            conn *c = e->conns[i];
+            pfd[2 + i] = (struct pollfd){.fd = c->fd, .events = POLLIN};
+            if (c->out.len > c->outoff) pfd[2 + i].events |= POLLOUT;
+        }
+        int nfds = 2 + e->nconns;
+        if (poll(pfd, (nfds_t)nfds, -1) < 0) {
+            if (errno == EINTR) continue;
+            log_error("discovery endpoint: poll: %s", strerror(errno));
+            break;
+        }
+        if (pfd[0].revents) take_pending(e);
+        serve_conns(e, pfd);       /* indexes match the poll set built above */
+        if (pfd[1].revents & POLLIN) accept_one(e);
+    }
+    if (!pfd) log_error("discovery endpoint: out of memory");
+    free(pfd);
+    return NULL;
+}
+
+static int listen_on(ecd *e, const char *host, int port, char *err, size_t errlen) {
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    char ports[16];
+    snprintf(ports, sizeof(ports), "%d", port);
+    int rc = getaddrinfo(host && *host ? host : NULL, ports, &hints, &res);
+    if (rc != 0) {
+        snprintf(err, errlen, "getaddrinfo %s: %s", host ? host : "*", gai_strerror(rc));
+        return MCM_ERR;
+    }
+    e->lfd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (e->lfd >= 0) setsockopt(e->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    const char *call = e->lfd < 0 ? "socket" : bind(e->lfd, res->ai_addr, res->ai_addrlen) < 0 ? "bind"
+                       : listen(e->lfd, 128) < 0 ? "listen" : NULL;
+    freeaddrinfo(res);
+    if (call) {
+        snprintf(err, errlen, "%s %s:%d: %s", call, host ? host : "*", port, strerror(errno));
+        return MCM_ERR;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    getsockname(e->lfd, (struct sockaddr *)&ss, &sl);
+    e->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                             : ((struct sockaddr_in *)&ss)->sin_port);
+    return MCM_OK;
+}
+
+ecd *ecd_create(const char *host, int port, int max_conns, char *err, size_t errlen) {
+    ecd *e = calloc(1, sizeof(*e));
+    if (!e) { snprintf(err, errlen, "out of memory"); return NULL; }
+    e->lfd = e->wake[0] = e->wake[1] = -1;
+    e->served_version = -1;
+    e->max_conns = max_conns > 0 ? max_conns : ECD_DEFAULT_MAX_CONNS;
+    pthread_mutex_init(&e->mu, NULL);
+    e->conns = calloc((size_t)e->max_conns, sizeof(conn *));
+    if (!e->conns) { snprintf(err, errlen, "out of memory"); goto fail; }
+    if (pipe2(e->wake, O_NONBLOCK | O_CLOEXEC) < 0) {
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        goto fail;
+    }
+    if (listen_on(e, host, port, err, errlen) != MCM_OK) goto fail;
+    if (pthread_create(&e->thread, NULL, thread_main, e) != 0) {
+        snprintf(err, errlen, "pthread_create failed");
+        goto fail;
+    }
+    e->started = 1;
+    log_info("discovery endpoint listening on %s:%d", host && *host ? host : "*", e->port);
+    return e;
+fail:
+    ecd_free(e);
+    return NULL;
+}
+
+int ecd_port(const ecd *e) { return e->port; }
+
+static void wake(ecd *e) {
+    char b = 1;
+    ssize_t n = write(e->wake[1], &b, 1);   /* a full pipe already means "wake up" */
+    (void)n;
+}
+
+int ecd_set_servers(ecd *e, const srvlist *l) {
+    srvlist *c = srvlist_copy(l);
+    if (!c) return MCM_ERR;
+    pthread_mutex_lock(&e->mu);
+    srvlist *old = e->pending;
+    e->pending = c;
+    pthread_mutex_unlock(&e->mu);
+    srvlist_free(old);
+    wake(e);
+    return MCM_OK;
+}
+
+long long ecd_served_version(ecd *e) {
+    pthread_mutex_lock(&e->mu);
+    long long v = e->served_version;
+    pthread_mutex_unlock(&e->mu);
+    return v;
+}
+
+void ecd_free(ecd *e) {
+    if (!e) return;
+    if (e->started) {
+        pthread_mutex_lock(&e->mu);
+        e->stop = 1;
+        pthread_mutex_unlock(&e->mu);
+        wake(e);
+        pthread_join(e->thread, NULL);
+    }
+    while (e->nconns > 0) conn_close(e, e->nconns - 1);
+    if (e->lfd >= 0) close(e->lfd);
+    if (e->wake[0] >= 0) close(e->wake[0]);
+    if (e->wake[1] >= 0) close(e->wake[1]);
+    free(e->conns);
+    free(e->payload);
+    srvlist_free(e->pending);
+    pthread_mutex_destroy(&e->mu);
+    free(e);
+}

@@ -1,0 +1,44 @@
+/* ecd.h -- an ElastiCache-compatible auto discovery endpoint.
+ *
+ * A small TCP server speaking the memcached text protocol that answers
+ * `config get cluster` and `get AmazonElastiCache:cluster` with the current
+ * server list, exactly as an ElastiCache configuration endpoint does (bytes
+ * in ecd_proto.h), so ElastiCache cluster clients (Java, .NET, PHP, dalli,
+ * pymemcache-based) find mcm's memcached servers without change. The
+ * version line is the srvlist's version.
+ *
+ * The scheduler creates one with --discovery-listen and calls
+ * ecd_set_servers() on every change of the list.
+ *
+ * Threads: one endpoint thread (poll over the listener, a wakeup pipe and up
+ * to max_conns connections) does all socket work and also builds the payload,
+ * resolving hostnames there, so ecd_set_servers never blocks on DNS.
+ * ecd_set_servers and ecd_port may be called from any thread; create/free from
+ * one owner thread. */
+#ifndef MCM_ECD_H
+#define MCM_ECD_H
+
+#include "srvlist.h"
+#include <stddef.h>
+
+typedef struct ecd ecd;
+
+#define ECD_DEFAULT_MAX_CONNS 256
+#define ECD_OUT_MAX (4u << 20)   /* unread replies beyond this: close the client */
+
+/* Listens on host:port (port 0: any free port, see ecd_port) and starts the
+ * endpoint thread. max_conns <= 0 means ECD_DEFAULT_MAX_CONNS; connections
+ * beyond it are accepted and closed at once. NULL with "call: strerror" in
+ * err on failure. */
+ecd *ecd_create(const char *host, int port, int max_conns, char *err, size_t errlen);
+/* The bound port. */
+int ecd_port(const ecd *e);
+/* Publishes a copy of l (the caller keeps l). Takes effect on the endpoint
+ * thread a moment later. MCM_ERR when out of memory (the old list stays). */
+int ecd_set_servers(ecd *e, const srvlist *l);
+/* Version of the list clients are being served now, -1 before the first. */
+long long ecd_served_version(ecd *e);
+/* Stops the thread, closes every socket. NULL-safe. */
+void ecd_free(ecd *e);
+
+#endif

@@ -1,0 +1,180 @@
+/* watch_main.c -- mcm-watch: turn the published server list into a file.
+ *
+ * Follows `<root>/servers` through the watch library and, on every change of
+ * the servers, writes the list in the chosen format to --output (atomically)
+ * or prints it to stdout, then runs --exec. SIGHUP rewrites the output from
+ * the last good list; SIGTERM/SIGINT exit 0; --once exits after the first write.
+ *
+ * Shape: main blocks the signals before any thread starts and waits for them
+ * with sigtimedwait; the watch thread calls on_list(). Both paths go through
+ * emit() under one mutex, so there is never more than one write or reload
+ * command at a time, and the last written list decides what is "unchanged".
+ * Threads: main (signals, SIGHUP rewrite) and the watch thread (on_list).
+ * Invariant: the output only ever receives a list that the watch library
+ * accepted as good; transient ZooKeeper trouble never reaches emit(). */
+#define LOG_COMPONENT "watch"
+#include "log.h"
+#include "mcm.h"
+#include "opt.h"
+#include "watch.h"
+#include "watch_exec.h"
+#include "watch_file.h"
+#include "watch_format.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zookeeper/zookeeper.h>
+
+typedef struct cfg {
+    parse_zk zk;
+    char *format, *output, *exec, *pool;
+    parse_hostport tw_listen;
+    int64_t session_ms, exec_timeout_ms;
+    int once;
+    watch_fmt fmt;
+    char listen[PARSE_HOST_MAX + 16];
+} cfg;
+
+static cfg C;
+static pthread_mutex_t emit_mu = PTHREAD_MUTEX_INITIALIZER;
+static srvlist *written;          /* under emit_mu: what the output holds */
+static atomic_int done;           /* --once satisfied */
+
+static int write_out(const char *text) {
+    if (!C.output) {
+        fputs(text, stdout);
+        return fflush(stdout) == 0 ? MCM_OK : MCM_ERR;
+    }
+    char err[512];
+    if (watch_write_file(C.output, text, strlen(text), err, sizeof(err)) != MCM_OK) {
+        log_warn("cannot write %s: %s; will retry on the next change or SIGHUP", C.output, err);
+        return MCM_ERR;
+    }
+    return MCM_OK;
+}
+
+/* Writes l unless the output already holds the same servers (force: always). */
+static void emit(const srvlist *l, int force) {
+    pthread_mutex_lock(&emit_mu);
+    if (!force && written && srvlist_same_servers(l, written)) {
+        log_verbose("version %lld: same servers, output left alone", (long long)l->version);
+        pthread_mutex_unlock(&emit_mu);
+        return;
+    }
+    char *text = watch_format(l, C.fmt, C.pool, C.listen);
+    int ok = text && write_out(text) == MCM_OK;
+    if (!text) log_error("out of memory formatting the server list");
+    free(text);
+    if (ok) {
+        srvlist_free(written);
+        written = srvlist_copy(l);
+        log_info("wrote version %lld (%d servers%s) to %s", (long long)l->version, l->n,
+                 l->n == 0 ? ": the published list is EMPTY" : "", C.output ? C.output : "stdout");
+        if (C.exec) watch_exec_run(C.exec, C.exec_timeout_ms);
+        if (C.once) atomic_store(&done, 1);
+    }
+    pthread_mutex_unlock(&emit_mu);
+}
+
+static void on_list(const srvlist *l, void *ud) { emit(l, 0); }
+
+static int parse_cfg(int argc, char **argv) {
+    opt_spec specs[] = {
+        {"zk", OPT_ZK, &C.zk, NULL, "URL", "ZooKeeper: zk://host:port[,...]/root; watches <root>/servers.",
+         0, 0, OPT_REQUIRED, NULL},
+        {"format", OPT_ENUM, &C.format, "plain", "FORMAT", "Output format.", 0, 0, 0,
+         "plain|json|twemproxy|mcrouter"},
+        {"output", OPT_STR, &C.output, NULL, "FILE", "File to replace atomically (default: stdout).",
+         0, 0, 0, NULL},
+        {"exec", OPT_STR, &C.exec, NULL, "CMD", "Run `/bin/sh -c CMD` after each rewrite.", 0, 0, 0, NULL},
+        {"exec-timeout", OPT_DURATION, &C.exec_timeout_ms, "30s", "DURATION",
+         "Kill the --exec command after this long.", 10, 86400000, 0, NULL},
+        {"pool-name", OPT_STR, &C.pool, "mcm", "NAME", "Pool name (twemproxy, mcrouter).", 0, 0, 0, NULL},
+        {"twemproxy-listen", OPT_HOSTPORT, &C.tw_listen, "127.0.0.1:22121", "HOST:PORT",
+         "`listen` of the twemproxy pool.", 0, 0, 0, NULL},
+        {"zk-session-timeout", OPT_DURATION, &C.session_ms, "10s", "DURATION",
+         "ZooKeeper session timeout.", 200, 600000, 0, NULL},
+        {"once", OPT_BOOL, &C.once, "false", NULL, "Exit after the first write.", 0, 0, 0, NULL},
+    };
+    static opt_program prog = {"mcm-watch",
+                               "Watches mcm's published memcached server list in ZooKeeper and keeps a "
+                               "file (plain, JSON, twemproxy or mcrouter) up to date. Transient ZooKeeper "
+                               "trouble never changes the output: the last good list stays.",
+                               NULL, 0};
+    prog.specs = specs;
+    prog.nspecs = (int)MCM_ARRAY_LEN(specs);
+    int rc = opt_parse(&prog, argc, argv);
+    if (rc != OPT_CONTINUE) return rc;
+    if (!watch_pool_name_ok(C.pool)) {
+        fprintf(stderr, "mcm-watch: --pool-name '%s': use 1-64 of A-Z a-z 0-9 _ -\n", C.pool);
+        return 2;
+    }
+    watch_fmt_parse(C.format, &C.fmt);
+    snprintf(C.listen, sizeof(C.listen), strchr(C.tw_listen.host, ':') ? "[%s]:%d" : "%s:%d",
+             C.tw_listen.host, C.tw_listen.port);
+    return OPT_CONTINUE;
+}
+
+static void free_cfg(void) {
+    parse_zk_free(&C.zk);
+    free(C.format);
+    free(C.output);
+    free(C.exec);
+    free(C.pool);
+}
+
+/* Waits for signals; returns the exit status. */
+static int signal_loop(watch *w, const sigset_t *set) {
+    struct timespec tick = {0, 50 * 1000 * 1000};
+    while (!atomic_load(&done)) {
+        int sig = sigtimedwait(set, NULL, &tick);
+        if (sig == SIGTERM || sig == SIGINT) {
+            log_info("signal %d: exiting", sig);
+            return 0;
+        }
+        if (sig == SIGHUP) {
+            srvlist *l = watch_last(w);
+            if (l) emit(l, 1);
+            else log_info("SIGHUP: no server list yet, nothing to rewrite");
+            srvlist_free(l);
+        }
+    }
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    log_init("mcm-watch");
+    int rc = parse_cfg(argc, argv);
+    if (rc != OPT_CONTINUE) {
+        free_cfg();
+        return rc;
+    }
+    zoo_set_debug_level(log_min_level <= LOG_DEBUG ? ZOO_LOG_LEVEL_INFO : (ZooLogLevel)0);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    char path[4096], err[512];
+    snprintf(path, sizeof(path), "%s/servers", strcmp(C.zk.path, "/") == 0 ? "" : C.zk.path);
+    watch_opts o = {C.zk.hosts, path, (int)C.session_ms, on_list, NULL};
+    watch *w = watch_create(&o, err, sizeof(err));
+    if (!w) {
+        log_error("%s", err);
+        free_cfg();
+        return 1;
+    }
+    log_info("watching %s on %s, format %s, output %s", path, C.zk.hosts, C.format,
+             C.output ? C.output : "stdout");
+    rc = signal_loop(w, &set);
+    watch_free(w);
+    srvlist_free(written);
+    free_cfg();
+    return rc;
+}
