@@ -1,0 +1,94 @@
+/* http_int.h -- internals shared by the files of the HTTP server (not public).
+ *
+ * Files: http_server.c (daemon, routing, request bodies, replies),
+ * http_snap.c (the published snapshots and their setters), http_read.c (the
+ * GET endpoints), http_ops.c (the operator POSTs: auth, leader redirect,
+ * hooks).
+ *
+ * Lock rules: h->mu guards every published field below it; it is held only to
+ * copy a field, to queue the cached server-list response, or while a long
+ * poll waits on h->cond. Nothing blocks while holding it. The metrics registry
+ * has its own locks and is never called with h->mu held. */
+#ifndef MCM_HTTP_INT_H
+#define MCM_HTTP_INT_H
+
+#include "http.h"
+
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#define HTTP_TASK_ID_MAX 255
+
+/* One request, from its first access-handler call to MHD's completion callback. */
+typedef struct http_req {
+    const char *route;      /* route name for metrics ("/v1/tasks/:id/restart", "other") */
+    const char *method;
+    const char *url;
+    char *body;             /* up to body_max bytes, NUL-terminated */
+    size_t len;
+    int too_large;          /* body exceeded body_max: discarded, 413 at the end */
+} http_req;
+
+struct http_server {
+    http_config cfg;
+    char *token;                      /* owned copy of cfg.admin_token */
+    size_t token_len;
+    http_hooks hooks;
+    metrics *m;
+    int own_m;
+    metrics_family *requests;         /* mcm_http_requests_total{route,code} */
+    struct MHD_Daemon *d;
+    int port;
+    int64_t start_ms;                 /* monotonic, for uptime */
+
+    pthread_mutex_t mu;
+    pthread_cond_t cond;              /* broadcast on a new list and on stop */
+    int stopping;
+    int srv_loaded;
+    int64_t srv_version;
+    size_t srv_count;
+    struct MHD_Response *srv_resp;    /* cached 200 answer of the current list */
+    int self_leader;
+    char *leader_url;                 /* NULL: no leader known */
+    char *leader_json;
+    char *tasks_json;
+    char *status_json;
+    char *framework_id;               /* from status_json */
+    int zk_connected;
+};
+
+/* --- http_server.c: replies (each counts the request in the metrics) --------- */
+enum MHD_Result http_queue(http_server *h, struct MHD_Connection *c, http_req *r,
+                           unsigned code, struct MHD_Response *resp);
+/* Takes ownership of body (malloc'd, may be NULL = out of memory -> 500). */
+enum MHD_Result http_reply_body(http_server *h, struct MHD_Connection *c, http_req *r,
+                                unsigned code, char *body, const char *ctype);
+/* {"error":code,"message":...}, plus header name/value when hname != NULL. */
+enum MHD_Result http_reply_error(http_server *h, struct MHD_Connection *c, http_req *r,
+                                 unsigned status, const char *code, const char *hname,
+                                 const char *hval, const char *fmt, ...)
+    __attribute__((format(printf, 8, 9)));
+void http_count(http_server *h, http_req *r, unsigned code);
+/* Copies the client's numeric address into buf. */
+void http_peer(struct MHD_Connection *c, char *buf, size_t len);
+
+/* --- http_snap.c ---------------------------------------------------------------- */
+char *http_snap_strdup(http_server *h, char *const *field);   /* copy under h->mu */
+void http_snap_free(http_server *h);                          /* at http_free */
+
+/* --- http_read.c: GET handlers ---------------------------------------------------- */
+enum MHD_Result http_get_servers(http_server *h, struct MHD_Connection *c, http_req *r);
+enum MHD_Result http_get_leader(http_server *h, struct MHD_Connection *c, http_req *r);
+enum MHD_Result http_get_tasks(http_server *h, struct MHD_Connection *c, http_req *r);
+enum MHD_Result http_get_status(http_server *h, struct MHD_Connection *c, http_req *r);
+enum MHD_Result http_get_healthz(http_server *h, struct MHD_Connection *c, http_req *r);
+enum MHD_Result http_get_readyz(http_server *h, struct MHD_Connection *c, http_req *r);
+enum MHD_Result http_get_metrics(http_server *h, struct MHD_Connection *c, http_req *r);
+
+/* --- http_ops.c: operator POST handlers -------------------------------------------- */
+enum MHD_Result http_post_scale(http_server *h, struct MHD_Connection *c, http_req *r);
+enum MHD_Result http_post_restart(http_server *h, struct MHD_Connection *c, http_req *r);
+enum MHD_Result http_post_teardown(http_server *h, struct MHD_Connection *c, http_req *r);
+
+#endif

@@ -1,0 +1,178 @@
+/* http_read.c -- the GET endpoints: servers (ETag, long poll), leader, tasks,
+ * status, healthz, readyz, metrics.
+ *
+ * Shape: each handler copies what it needs from the published snapshots under
+ * h->mu and builds its answer after unlocking; GET /v1/servers queues the
+ * cached response under the lock instead (see http_snap.c). A long poll waits
+ * on h->cond with an absolute CLOCK_MONOTONIC deadline: http_set_servers and
+ * http_free broadcast, so a change wakes it at once and nothing polls.
+ *
+ * Threads: MHD connection threads (a long poll blocks only its own).
+ * Invariant: a long poll never outlives its wait bound or http_free. */
+#include "http_int.h"
+#include "mcm.h"
+#include "parse.h"
+#include "util.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* --- GET /v1/servers ------------------------------------------------------------- */
+
+typedef struct poll_args {
+    int64_t wait_ms;      /* -1: no long poll */
+    int64_t version;
+} poll_args;
+
+/* MCM_OK, or MCM_ERR with the error code and message to answer 400 with. */
+static int parse_poll(http_server *h, struct MHD_Connection *c, poll_args *pa, const char **code,
+                      char *msg, size_t msglen) {
+    const char *w = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "wait");
+    const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "version");
+    char err[128];
+    int64_t max_ms = (int64_t)h->cfg.longpoll_max_s * 1000;
+    pa->wait_ms = -1;
+    pa->version = -1;
+    *code = "BAD_WAIT";
+    if (w && parse_duration_ms(w, &pa->wait_ms, err, sizeof(err)) != MCM_OK) {
+        snprintf(msg, msglen, "wait: %s", err);
+        return MCM_ERR;
+    }
+    if (w && pa->wait_ms > max_ms) {
+        snprintf(msg, msglen, "wait: at most %ds", h->cfg.longpoll_max_s);
+        return MCM_ERR;
+    }
+    *code = "BAD_VERSION";
+    if (v && parse_int64(v, 0, INT64_MAX, &pa->version, err, sizeof(err)) != MCM_OK) {
+        snprintf(msg, msglen, "version: %s", err);
+        return MCM_ERR;
+    }
+    if (w && !v) {
+        snprintf(msg, msglen, "wait needs version=<the version you have>");
+        return MCM_ERR;
+    }
+    return MCM_OK;
+}
+
+/* 1 if the If-None-Match list names "<version>" (W/ allowed) or is "*". */
+static int etag_matches(const char *inm, int64_t version) {
+    char want[32];
+    snprintf(want, sizeof(want), "\"%" PRId64 "\"", version);
+    size_t wl = strlen(want);
+    const char *p = inm;
+    while (*p) {
+        while (*p == ' ' || *p == '\t' || *p == ',') p++;
+        if (*p == '*') return 1;
+        if (strncmp(p, "W/", 2) == 0) p += 2;
+        if (strncmp(p, want, wl) == 0 && (p[wl] == 0 || p[wl] == ',' || p[wl] == ' ' || p[wl] == '\t'))
+            return 1;
+        while (*p && *p != ',') p++;
+    }
+    return 0;
+}
+
+/* Waits (h->mu held) until a list newer than pa->version exists, stop, or timeout. */
+static void long_poll(http_server *h, const poll_args *pa) {
+    struct timespec dl;
+    clock_gettime(CLOCK_MONOTONIC, &dl);
+    dl.tv_sec += (time_t)(pa->wait_ms / 1000);
+    dl.tv_nsec += (long)(pa->wait_ms % 1000) * 1000000L;
+    if (dl.tv_nsec >= 1000000000L) {
+        dl.tv_sec++;
+        dl.tv_nsec -= 1000000000L;
+    }
+    while (!h->stopping && (!h->srv_loaded || h->srv_version <= pa->version))
+        if (pthread_cond_timedwait(&h->cond, &h->mu, &dl) == ETIMEDOUT) break;
+}
+
+static enum MHD_Result not_modified(http_server *h, struct MHD_Connection *c, http_req *r, int64_t version) {
+    struct MHD_Response *resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+    if (!resp) return MHD_NO;
+    char etag[32];
+    snprintf(etag, sizeof(etag), "\"%" PRId64 "\"", version);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
+    return http_queue(h, c, r, 304, resp);
+}
+
+enum MHD_Result http_get_servers(http_server *h, struct MHD_Connection *c, http_req *r) {
+    poll_args pa;
+    const char *code;
+    char msg[160];
+    if (parse_poll(h, c, &pa, &code, msg, sizeof(msg)) != MCM_OK)
+        return http_reply_error(h, c, r, 400, code, NULL, NULL, "%s", msg);
+    const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
+    pthread_mutex_lock(&h->mu);
+    if (pa.wait_ms >= 0) long_poll(h, &pa);
+    int loaded = h->srv_loaded;
+    int64_t version = h->srv_version;
+    int unchanged = (inm && etag_matches(inm, version)) || (pa.wait_ms >= 0 && version <= pa.version);
+    enum MHD_Result rc = MHD_YES;
+    if (loaded && !unchanged) rc = MHD_queue_response(c, 200, h->srv_resp);
+    pthread_mutex_unlock(&h->mu);
+    if (!loaded)
+        return http_reply_error(h, c, r, 503, "NOT_LOADED", NULL, NULL, "no server list loaded yet");
+    if (unchanged) return not_modified(h, c, r, version);
+    http_count(h, r, 200);
+    return rc;
+}
+
+/* --- GET /v1/leader, /v1/tasks ----------------------------------------------------- */
+
+enum MHD_Result http_get_leader(http_server *h, struct MHD_Connection *c, http_req *r) {
+    char *json = http_snap_strdup(h, &h->leader_json);
+    if (!json) return http_reply_error(h, c, r, 503, "NO_LEADER", NULL, NULL, "no leader is known");
+    return http_reply_body(h, c, r, 200, json, NULL);
+}
+
+enum MHD_Result http_get_tasks(http_server *h, struct MHD_Connection *c, http_req *r) {
+    char *json = http_snap_strdup(h, &h->tasks_json);
+    if (!json) return http_reply_error(h, c, r, 503, "NOT_LOADED", NULL, NULL, "no task set published yet");
+    return http_reply_body(h, c, r, 200, json, NULL);
+}
+
+/* --- GET /v1/status ---------------------------------------------------------------- */
+
+enum MHD_Result http_get_status(http_server *h, struct MHD_Connection *c, http_req *r) {
+    char *json = http_snap_strdup(h, &h->status_json);
+    json_t *doc = json ? json_loads(json, 0, NULL) : NULL;
+    free(json);
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        doc = json_pack("{s:s}", "role", "unknown");
+    }
+    if (!doc) return MHD_NO;
+    if (!json_object_get(doc, "uptime_s"))
+        json_object_set_new(doc, "uptime_s", json_integer((util_now_ms() - h->start_ms) / 1000));
+    if (!json_object_get(doc, "version")) json_object_set_new(doc, "version", json_string(MCM_VERSION));
+    char *body = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(doc);
+    return http_reply_body(h, c, r, 200, body, NULL);
+}
+
+/* --- health ------------------------------------------------------------------------- */
+
+enum MHD_Result http_get_healthz(http_server *h, struct MHD_Connection *c, http_req *r) {
+    return http_reply_body(h, c, r, 200, strdup("{\"status\":\"ok\"}"), NULL);
+}
+
+enum MHD_Result http_get_readyz(http_server *h, struct MHD_Connection *c, http_req *r) {
+    pthread_mutex_lock(&h->mu);
+    int zk = h->zk_connected, loaded = h->srv_loaded;
+    pthread_mutex_unlock(&h->mu);
+    if (zk && loaded) return http_reply_body(h, c, r, 200, strdup("{\"status\":\"ready\"}"), NULL);
+    return http_reply_error(h, c, r, 503, "NOT_READY", NULL, NULL, "%s%s%s",
+                            zk ? "" : "zookeeper session not connected",
+                            !zk && !loaded ? "; " : "", loaded ? "" : "server list not loaded");
+}
+
+/* --- GET /metrics ------------------------------------------------------------------- */
+
+enum MHD_Result http_get_metrics(http_server *h, struct MHD_Connection *c, http_req *r) {
+    char *text = metrics_render(h->m, NULL);
+    return http_reply_body(h, c, r, 200, text, METRICS_CONTENT_TYPE);
+}

@@ -1,0 +1,146 @@
+/* http_snap.c -- the snapshots the scheduler core publishes into the server.
+ *
+ * Shape: each setter builds its new value (copies, encodes the server list
+ * and wraps it in a ready MHD response) WITHOUT the lock, then swaps pointers
+ * under h->mu and frees the old value after unlocking. So the core holds the
+ * lock for a few pointer moves and an HTTP thread never sees half a value.
+ * The cached server-list response is shared by every GET: MHD reference-counts
+ * responses, and readers queue it while holding h->mu, so replacing it here
+ * (MHD_destroy_response drops our reference) never frees it under a reader.
+ *
+ * Threads: setters from any thread (normally the scheduler core); readers are
+ * MHD connection threads. Invariant: srv_version never decreases as seen by
+ * readers unless the core publishes a lower one (it must not); every setter
+ * broadcasts h->cond only for the server list, the one thing long polls wait on. */
+#include "http_int.h"
+#include "mcm.h"
+
+#define LOG_COMPONENT "http"
+#include "log.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+char *http_snap_strdup(http_server *h, char *const *field) {
+    pthread_mutex_lock(&h->mu);
+    char *copy = *field ? strdup(*field) : NULL;
+    pthread_mutex_unlock(&h->mu);
+    return copy;
+}
+
+static struct MHD_Response *servers_response(const srvlist *l) {
+    char *json = srvlist_to_json(l);
+    if (!json) return NULL;
+    struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(json), json, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(json);
+        return NULL;
+    }
+    char etag[32];
+    snprintf(etag, sizeof(etag), "\"%" PRId64 "\"", l->version);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    return resp;
+}
+
+int http_set_servers(http_server *h, const srvlist *l) {
+    if (!h || !l) return MCM_ERR;
+    struct MHD_Response *resp = servers_response(l);
+    if (!resp) return MCM_ERR;
+    pthread_mutex_lock(&h->mu);
+    struct MHD_Response *old = h->srv_resp;
+    h->srv_resp = resp;
+    h->srv_version = l->version;
+    h->srv_count = (size_t)l->n;
+    h->srv_loaded = 1;
+    pthread_cond_broadcast(&h->cond);
+    pthread_mutex_unlock(&h->mu);
+    if (old) MHD_destroy_response(old);
+    return MCM_OK;
+}
+
+/* Swaps *field for a copy of value (NULL allowed); frees the old one unlocked. */
+static int swap_str(http_server *h, char **field, const char *value) {
+    char *copy = value ? strdup(value) : NULL;
+    if (value && !copy) return MCM_ERR;
+    pthread_mutex_lock(&h->mu);
+    char *old = *field;
+    *field = copy;
+    pthread_mutex_unlock(&h->mu);
+    free(old);
+    return MCM_OK;
+}
+
+int http_set_leader(http_server *h, int self, const char *url, const char *identity_json) {
+    if (!h) return MCM_ERR;
+    char *url_copy = url ? strdup(url) : NULL;
+    char *json = NULL;
+    if (identity_json) json = strdup(identity_json);
+    else if (url) {
+        json_t *doc = json_pack("{s:s}", "url", url);
+        json = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+        json_decref(doc);
+    }
+    if ((url && !url_copy) || ((identity_json || url) && !json)) {
+        free(url_copy);
+        free(json);
+        return MCM_ERR;
+    }
+    pthread_mutex_lock(&h->mu);
+    char *old_url = h->leader_url, *old_json = h->leader_json;
+    h->leader_url = url_copy;
+    h->leader_json = json;
+    h->self_leader = self ? 1 : 0;
+    pthread_mutex_unlock(&h->mu);
+    free(old_url);
+    free(old_json);
+    return MCM_OK;
+}
+
+int http_set_tasks_json(http_server *h, const char *json) {
+    return h ? swap_str(h, &h->tasks_json, json) : MCM_ERR;
+}
+
+int http_set_status_json(http_server *h, const char *json) {
+    if (!h || !json) return MCM_ERR;
+    json_t *doc = json_loads(json, 0, NULL);
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        log_error("status JSON is not an object: not published");
+        return MCM_ERR;
+    }
+    const char *fid = json_string_value(json_object_get(doc, "framework_id"));
+    char *fid_copy = fid && *fid ? strdup(fid) : NULL;
+    json_decref(doc);
+    if (swap_str(h, &h->status_json, json) != MCM_OK) {
+        free(fid_copy);
+        return MCM_ERR;
+    }
+    pthread_mutex_lock(&h->mu);
+    char *old = h->framework_id;
+    h->framework_id = fid_copy;
+    pthread_mutex_unlock(&h->mu);
+    free(old);
+    return MCM_OK;
+}
+
+void http_set_zk_connected(http_server *h, int connected) {
+    if (!h) return;
+    pthread_mutex_lock(&h->mu);
+    h->zk_connected = connected ? 1 : 0;
+    pthread_mutex_unlock(&h->mu);
+}
+
+void http_snap_free(http_server *h) {
+    if (h->srv_resp) MHD_destroy_response(h->srv_resp);
+    h->srv_resp = NULL;
+    free(h->leader_url);
+    free(h->leader_json);
+    free(h->tasks_json);
+    free(h->status_json);
+    free(h->framework_id);
+}
