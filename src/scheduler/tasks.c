@@ -1,0 +1,83 @@
+/* tasks.c -- the leader's task table (see tasks.h).
+ * Shape: a growable array searched linearly: a fleet is tens to hundreds of
+ * servers, and every operation is already preceded by a ZooKeeper round trip.
+ * Threads: the core only. Invariant: ids are unique within the table. */
+#include "tasks.h"
+#include "mcm.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct tt {
+    tt_task *v;
+    int n, cap;
+};
+
+static const char *const state_names[] = {
+    "TASK_STARTING", "TASK_RUNNING", "TASK_FINISHED", "TASK_FAILED", "TASK_KILLED",
+    "TASK_LOST", "TASK_STAGING", "TASK_ERROR", "TASK_KILLING", "TASK_DROPPED",
+    "TASK_UNREACHABLE", "TASK_GONE", "TASK_GONE_BY_OPERATOR", "TASK_UNKNOWN",
+};
+
+tt *tt_create(void) { return calloc(1, sizeof(tt)); }
+
+void tt_free(tt *t) {
+    if (!t) return;
+    free(t->v);
+    free(t);
+}
+
+void tt_clear(tt *t) { t->n = 0; }
+int tt_count(const tt *t) { return t->n; }
+tt_task *tt_at(tt *t, int i) { return i >= 0 && i < t->n ? &t->v[i] : NULL; }
+
+tt_task *tt_find(tt *t, const char *id) {
+    for (int i = 0; i < t->n; i++)
+        if (!strcmp(t->v[i].id, id)) return &t->v[i];
+    return NULL;
+}
+
+tt_task *tt_add(tt *t, const tt_task *task) {
+    if (tt_find(t, task->id)) return NULL;
+    if (t->n == t->cap) {
+        int cap = t->cap ? t->cap * 2 : 16;
+        tt_task *grown = realloc(t->v, sizeof(tt_task) * (size_t)cap);
+        if (!grown) return NULL;
+        t->v = grown;
+        t->cap = cap;
+    }
+    t->v[t->n] = *task;
+    return &t->v[t->n++];
+}
+
+void tt_remove(tt *t, const char *id) {
+    tt_task *e = tt_find(t, id);
+    if (!e) return;
+    *e = t->v[--t->n];
+}
+
+int tt_on_agent(const tt *t, const char *agent_id) {
+    int n = 0;
+    for (int i = 0; i < t->n; i++)
+        n += !strcmp(t->v[i].agent_id, agent_id) && !tt_state_is_final(t->v[i].state);
+    return n;
+}
+
+int tt_state_is_final(int s) {
+    switch (s) {
+    case 2: case 3: case 4: case 5: case 7: case 9: case 11: case 12: case 13:
+        return 1;    /* FINISHED FAILED KILLED LOST ERROR DROPPED GONE GONE_BY_OPERATOR UNKNOWN */
+    default:
+        return 0;    /* STARTING RUNNING STAGING KILLING UNREACHABLE (may come back) */
+    }
+}
+
+const char *tt_state_name(int s) {
+    return s >= 0 && s < (int)MCM_ARRAY_LEN(state_names) ? state_names[s] : "TASK_INVALID";
+}
+
+int tt_state_from_name(const char *name) {
+    for (int i = 0; i < (int)MCM_ARRAY_LEN(state_names); i++)
+        if (!strcmp(name, state_names[i])) return i;
+    return -1;
+}

@@ -1,0 +1,60 @@
+/* tasks.h -- the leader's in-memory task table.
+ *
+ * One entry per memcached task mcm launched and has not yet seen end. It
+ * mirrors `<root>/state/tasks/<id>` (the znode is written first, fenced, and
+ * only then is the table changed or the update acknowledged), plus what is
+ * never persisted: reconciliation bookkeeping, the drain deadline of a server
+ * being removed, and the latest figures reported by its executor.
+ *
+ * Ownership: the table owns its entries; pointers returned by tt_find/tt_at
+ * stay valid until the next tt_add/tt_remove. Threads: the core only. */
+#ifndef MCM_TASKS_H
+#define MCM_TASKS_H
+
+#include "report.h"
+#include <stdint.h>
+
+#define TT_ID_MAX 192
+#define TT_HOST_MAX 256
+
+typedef struct tt_task {
+    char id[TT_ID_MAX];
+    char agent_id[TT_ID_MAX];
+    char hostname[TT_HOST_MAX];
+    int port;
+    int state;                    /* Mesos TaskState number (TASK_STAGING 6, ...) */
+    int64_t changed_ms;           /* wall clock of the last state change */
+    double cpus;                  /* launched resources (task + executor) */
+    double mem_mb;
+    char reason[128];             /* last status message, for operators */
+    /* not persisted */
+    int confirmed;                /* state heard since the current reconciliation began */
+    int64_t drain_until_ms;       /* >0: unpublished, kill at this monotonic time */
+    int kill_sent;
+    int has_report;
+    report last, prev;            /* the two latest executor reports */
+    int64_t report_rx_ms;         /* monotonic time the latest arrived */
+} tt_task;
+
+typedef struct tt tt;
+
+tt *tt_create(void);
+void tt_free(tt *t);                           /* NULL-safe */
+void tt_clear(tt *t);
+int tt_count(const tt *t);
+tt_task *tt_at(tt *t, int i);
+tt_task *tt_find(tt *t, const char *id);
+/* Adds a copy of task (its id must be new). NULL if out of memory. */
+tt_task *tt_add(tt *t, const tt_task *task);
+void tt_remove(tt *t, const char *id);
+/* Number of tasks on agent_id (any non-terminal state). */
+int tt_on_agent(const tt *t, const char *agent_id);
+
+/* Mesos task states that end a task for good (FINISHED, FAILED, KILLED,
+ * ERROR, DROPPED, GONE, GONE_BY_OPERATOR) and LOST/UNKNOWN, after which mcm
+ * replaces the server. */
+int tt_state_is_final(int state);
+const char *tt_state_name(int state);        /* "TASK_RUNNING", ... */
+int tt_state_from_name(const char *name);     /* -1 if unknown */
+
+#endif
