@@ -1,4 +1,4 @@
-/* queue.h -- the core's mailbox: many producers, one consumer.
+/* queue.h -- a mailbox for an owner thread: many producers, one consumer.
  *
  * Every thread that learns something the scheduler must act on (ZooKeeper
  * watcher/completion thread, Mesos stream thread, HTTP threads, signal
