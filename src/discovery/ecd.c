@@ -11,7 +11,8 @@
  * Threads: the endpoint thread owns conns[], payload and every socket; other
  * threads touch only `pending`, `served_version` and `stop` under `mu`.
  * Invariants: (1) nconns <= max_conns; (2) a connection's unread replies
- * never exceed ECD_OUT_MAX (the connection is closed instead); (3) after a
+ * never exceed ECD_OUT_MAX plus two payloads (the connection is closed
+ * instead: a client pipelining without reading); (3) after a
  * close the slot is compacted away, so conns[0..nconns) are all live. */
 #define LOG_COMPONENT "discovery"
 #include "ecd.h"
@@ -90,7 +91,7 @@ static int conn_read(ecd *e, conn *c) {
     memmove(c->in, c->in + used, c->inlen - used);
     c->inlen -= used;
     if (rc == ECD_FEED_QUIT) c->quitting = 1;
-    if (c->inlen > ECD_LINE_MAX + 1 || c->out.len - c->outoff > ECD_OUT_MAX) return -1;
+    if (c->inlen > ECD_LINE_MAX + 1 || c->out.len - c->outoff > ECD_OUT_MAX + 2 * e->plen) return -1;
     return 0;
 }
 

@@ -24,7 +24,7 @@
 typedef struct ecd ecd;
 
 #define ECD_DEFAULT_MAX_CONNS 256
-#define ECD_OUT_MAX (4u << 20)   /* unread replies beyond this: close the client */
+#define ECD_OUT_MAX (4u << 20)   /* unread replies beyond this (+2 payloads): close the client */
 
 /* Listens on host:port (port 0: any free port, see ecd_port) and starts the
  * endpoint thread. max_conns <= 0 means ECD_DEFAULT_MAX_CONNS; connections

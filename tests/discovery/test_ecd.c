@@ -88,10 +88,11 @@ static void expect_reply(int fd, const char *req, const char *want) {
     ck_assert_msg(n == strlen(want) && memcmp(buf, want, n) == 0, "sent '%s', got '%s'", req, buf);
 }
 
+/* Drains whatever replies were already sent, then must see EOF or a reset. */
 static void expect_closed(int fd) {
-    char buf[8192];
-    int eof;
-    recv_upto(fd, buf, sizeof(buf), sizeof(buf), 3000, &eof);
+    char buf[65536];
+    int eof = 0;
+    while (!eof && recv_upto(fd, buf, sizeof(buf), sizeof(buf) - 1, 3000, &eof) > 0) {}
     ck_assert_msg(eof, "the connection should have been closed");
 }
 
@@ -166,6 +167,22 @@ START_TEST(test_discovery_ecd_long_line_closes) {
 }
 END_TEST
 
+START_TEST(test_discovery_ecd_client_not_reading_is_closed) {
+    int fd = dial();
+    /* ~5.5 MB of pipelined requests whose ~20 MB of replies are never read. */
+    static char req[1 << 20];
+    const char *one = "config get cluster\r\n";
+    size_t n = 0;
+    while (n + strlen(one) < sizeof(req)) {
+        memcpy(req + n, one, strlen(one));
+        n += strlen(one);
+    }
+    for (int i = 0; i < 6; i++) send_all(fd, req, n);
+    expect_closed(fd);
+    close(fd);
+}
+END_TEST
+
 START_TEST(test_discovery_ecd_connection_limit) {
     int fds[5];
     for (int i = 0; i < 4; i++) {
@@ -207,6 +224,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, test_discovery_ecd_split_across_writes);
     tcase_add_test(tc, test_discovery_ecd_garbage_closes);
     tcase_add_test(tc, test_discovery_ecd_long_line_closes);
+    tcase_add_test(tc, test_discovery_ecd_client_not_reading_is_closed);
     tcase_add_test(tc, test_discovery_ecd_connection_limit);
     tcase_add_test(tc, test_discovery_ecd_new_list_new_version);
     suite_add_tcase(s, tc);

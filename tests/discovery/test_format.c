@@ -5,6 +5,8 @@
 #include "harness.h"
 #include "mcm.h"
 #include "srvlist.h"
+#include "util.h"
+#include "watch_exec.h"
 #include "watch_file.h"
 #include "watch_format.h"
 
@@ -258,6 +260,17 @@ START_TEST(test_discovery_file_atomic_replace) {
 }
 END_TEST
 
+START_TEST(test_discovery_exec_status_and_timeout) {
+    ck_assert_int_eq(watch_exec_run("true", 5000), MCM_OK);
+    ck_assert_int_eq(watch_exec_run("exit 3", 5000), MCM_ERR);
+    ck_assert_int_eq(watch_exec_run("/nonexistent/command", 5000), MCM_ERR);
+    int64_t t0 = util_now_ms();
+    /* The shell and its child are both killed at the deadline. */
+    ck_assert_int_eq(watch_exec_run("sleep 30; true", 200), MCM_ERR);
+    ck_assert_msg(util_now_ms() - t0 < 10000, "the timeout did not kill the command");
+}
+END_TEST
+
 static Suite *suite(void) {
     Suite *s = suite_create("discovery_format");
     TCase *tc = tcase_create("pure");
@@ -272,6 +285,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, test_discovery_proto_no_list_yet);
     tcase_add_test(tc, test_discovery_proto_garbage_and_long_lines_close);
     tcase_add_test(tc, test_discovery_file_atomic_replace);
+    tcase_add_test(tc, test_discovery_exec_status_and_timeout);
     suite_add_tcase(s, tc);
     return s;
 }
