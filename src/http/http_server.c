@@ -156,7 +156,13 @@ static enum MHD_Result dispatch(http_server *h, struct MHD_Connection *c, http_r
 }
 
 /* First call: a declared Content-Length over the limit is refused before reading. */
-static enum MHD_Result first_call(http_server *h, struct MHD_Connection *c, http_req *r) {
+static enum MHD_Result first_call(http_server *h, struct MHD_Connection *c, http_req *r,
+                                  const char *version) {
+    /* RFC 9112 section 3.2: an HTTP/1.1 request without Host is answered 400.
+     * libmicrohttpd 0.9.75 only checks this in its pedantic mode. */
+    if (strcmp(version, MHD_HTTP_VERSION_1_1) == 0 &&
+        !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST))
+        return http_reply_error(h, c, r, 400, "NO_HOST", NULL, NULL, "HTTP/1.1 request without Host");
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl && strtoull(cl, NULL, 10) > h->cfg.body_max) {
         const struct route *rt = route_find(r->url);
@@ -197,7 +203,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         r->method = method;
         r->url = url;
         *con_cls = r;
-        return first_call(h, c, r);
+        return first_call(h, c, r, version);
     }
     if (*upload_size) {
         body_append(h, r, upload, *upload_size);
@@ -271,13 +277,13 @@ static int start_daemon(http_server *h, char *err, size_t errlen) {
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
                      MHD_USE_POLL | MHD_USE_ERROR_LOG | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
     h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
+                            MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
                             MHD_OPTION_CONNECTION_LIMIT, h->cfg.conn_limit,
                             MHD_OPTION_PER_IP_CONNECTION_LIMIT, h->cfg.per_ip_limit,
                             MHD_OPTION_CONNECTION_TIMEOUT, h->cfg.conn_timeout_s,
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32 * 1024,
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-                            MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
                             MHD_OPTION_END);
     if (!h->d) {
         snprintf(err, errlen, "cannot listen on %s:%d (address in use or not local?)",
