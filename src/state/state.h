@@ -1,0 +1,93 @@
+/* state.h -- mcm's durable state in ZooKeeper, written only by the leader, fenced.
+ *
+ * Layout under the root (all persistent; JSON unless said):
+ *   state/framework_id       the Mesos framework ID (plain text)
+ *   state/tasks/<task_id>    one task record (state_task as JSON)
+ *   state/desired            {"instances": N, "autoscale": <history JSON or null>}
+ *   state/version            decimal; +1 with every write (optimistic check)
+ *   servers                  srvlist JSON clients watch (srvlist.h); written only when
+ *                            the list changes; its version only grows
+ *   serverset/member_<seq>   ServerSet member per server: {"serviceEndpoint":
+ *                            {"host":h,"port":p},"additionalEndpoints":{},
+ *                            "status":"ALIVE","shard":K}; shards stable for a
+ *                            server's life, new servers take the lowest free shard
+ *
+ * FENCING: every write is one zoo_multi whose first op checks that the
+ * writer's own election member znode (elect_member_path) still exists and
+ * whose second bumps state/version. The member znode is ephemeral: once the
+ * writer's session has expired it is gone, so a deposed leader's multi fails
+ * as a whole (STATE_FENCED) even if it still holds a handle or has since made
+ * a new session. Only the leader's member node is lowest, so only the leader
+ * can pass the check.
+ *
+ * READS VALIDATE: a malformed task znode is logged with its path and skipped;
+ * a malformed framework ID makes state_load fail (the replica must not lead).
+ *
+ * THREADS: every function makes synchronous zoo_* calls: owner thread only. */
+#ifndef MCM_STATE_H
+#define MCM_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "elect.h"
+#include "srvlist.h"
+#include "zks.h"
+
+#define STATE_FENCED (-2)          /* write refused: we are no longer the leader */
+
+#define STATE_ID_MAX 192
+#define STATE_HOST_MAX 256
+
+typedef struct state_task {
+    char id[STATE_ID_MAX];
+    char agent_id[STATE_ID_MAX];
+    char hostname[STATE_HOST_MAX];
+    int port;
+    int state;                  /* Mesos TaskState number */
+    int64_t changed_ms;         /* wall clock of the last state change */
+    double cpus, mem_mb;        /* launched resources */
+    char reason[128];           /* last status message */
+} state_task;
+
+typedef struct state_snapshot {
+    char framework_id[STATE_ID_MAX];   /* "" if none stored yet */
+    int desired;                       /* -1 if never stored */
+    char *autoscale_json;              /* NULL if none; malloc'd */
+    int64_t version;
+    int ntasks;
+    state_task *tasks;                 /* malloc'd array */
+} state_snapshot;
+
+typedef struct state state;
+
+state *state_new(zks *z, elect *e);
+void state_free(state *s);                    /* NULL-safe */
+void state_snapshot_clear(state_snapshot *snap);
+
+/* Creates the layout's parent znodes if missing (unfenced, idempotent). */
+int state_init(state *s, char *err, size_t errlen);
+/* Reads everything (validated). MCM_ERR if the framework ID is malformed or
+ * ZooKeeper fails; skipped task znodes are logged. */
+int state_load(state *s, state_snapshot *out, char *err, size_t errlen);
+
+/* Fenced writes: MCM_OK, STATE_FENCED, or MCM_ERR (ZooKeeper trouble). */
+int state_set_framework_id(state *s, const char *id, char *err, size_t errlen);
+int state_clear_framework_id(state *s, char *err, size_t errlen);   /* after TEARDOWN */
+int state_put_task(state *s, const state_task *t, char *err, size_t errlen);
+int state_delete_task(state *s, const char *task_id, char *err, size_t errlen);
+int state_set_desired(state *s, int instances, const char *autoscale_json, char *err, size_t errlen);
+/* Publishes the list if its servers differ from the stored one: servers znode
+ * (version = stored + 1, updated = now) and the serverset members, in one
+ * multi. *published (if not NULL) gets the version now stored. */
+int state_publish_servers(state *s, const srvlist *l, int64_t *published, char *err, size_t errlen);
+
+/* The published list as stored (any replica; validated). NULL if absent or
+ * malformed (reason in err). */
+srvlist *state_read_servers(state *s, char *err, size_t errlen);
+
+/* JSON codec of a task record (exposed for tests and GET /v1/tasks). */
+char *state_task_to_json(const state_task *t);
+int state_task_from_json(const char *buf, size_t len, state_task *out, char *err, size_t errlen);
+
+#endif
