@@ -153,6 +153,7 @@ static int scan_argv(const opt_program *p, int argc, char **argv, const char **g
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) { opt_print_help(p, stdout); return 0; }
+        if (strcmp(a, "--help=markdown") == 0) { opt_print_help_markdown(p, stdout); return 0; }
         if (strcmp(a, "--version") == 0) { printf("%s %s\n", p->name, MCM_VERSION); return 0; }
         if (strncmp(a, "--", 2) != 0 || a[2] == '\0')
             return usage_error(p, "unexpected argument '%s'%s", a, "");
@@ -213,8 +214,38 @@ static void describe_default(const opt_spec *o, char *buf, size_t len) {
     else snprintf(buf, len, "default: unset");
 }
 
+/* What values the flag takes beyond its type: the choices of an enum, the
+ * bounds of a number ("" when unbounded). Same words in both help formats. */
+static void describe_values(const opt_spec *o, char *buf, size_t len) {
+    char a[32], b[32];
+    buf[0] = '\0';
+    if (o->type == OPT_ENUM && o->choices) {
+        snprintf(buf, len, "one of %s", o->choices);
+        return;
+    }
+    if (o->min == 0 && o->max == 0) return;
+    switch (o->type) {
+    case OPT_INT:
+        snprintf(buf, len, "range [%.0f, %.0f]", o->min, o->max);
+        break;
+    case OPT_DOUBLE:
+        snprintf(buf, len, "range [%g, %g]", o->min, o->max);
+        break;
+    case OPT_DURATION:
+        parse_format_duration((int64_t)o->min, a, sizeof(a));
+        parse_format_duration((int64_t)o->max, b, sizeof(b));
+        snprintf(buf, len, "range [%s, %s]", a, b);
+        break;
+    case OPT_SIZE:
+        snprintf(buf, len, "range [%.0fMiB, %.0fMiB]", o->min / 1048576, o->max / 1048576);
+        break;
+    default:
+        break;
+    }
+}
+
 void opt_print_help(const opt_program *p, FILE *out) {
-    char env[96], def[256];
+    char env[96], def[256], vals[256];
     fprintf(out, "Usage: %s [flags]\n\n%s\n\n", p->name, p->summary);
     fprintf(out, "Every flag can also be set through the environment variable shown; a flag\n"
                  "on the command line wins over the environment.\n\nFlags:\n");
@@ -222,13 +253,68 @@ void opt_print_help(const opt_program *p, FILE *out) {
         const opt_spec *o = &p->specs[i];
         opt_env_name(o->name, env, sizeof(env));
         describe_default(o, def, sizeof(def));
-        fprintf(out, "  --%s%s%s\n      %s\n      env %s; %s\n", o->name,
-                o->type == OPT_BOOL ? "" : "=", o->type == OPT_BOOL ? "" : o->metavar, o->help, env, def);
+        describe_values(o, vals, sizeof(vals));
+        fprintf(out, "  --%s%s%s\n      %s\n      env %s; %s%s%s\n", o->name,
+                o->type == OPT_BOOL ? "" : "=", o->type == OPT_BOOL ? "" : o->metavar, o->help, env, def,
+                vals[0] ? "; " : "", vals);
     }
     opt_env_name(BUILTIN_LOG_LEVEL, env, sizeof(env));
     fprintf(out, "  --log-level=LEVEL\n      debug, verbose, info, notice, warning or error.\n"
                  "      env %s; default: info\n", env);
-    fprintf(out, "  --help\n      Print this help and exit.\n  --version\n      Print the version and exit.\n");
+    fprintf(out, "  --help\n      Print this help and exit (--help=markdown: as a Markdown table).\n"
+                 "  --version\n      Print the version and exit.\n");
+}
+
+/* Writes s as the text of one Markdown table cell: '|' would end the cell
+ * (GFM wants it escaped inside code spans too), '<' could start an HTML tag
+ * (entities are not decoded in code spans, so those keep it), a newline would
+ * end the row. */
+static void md_cell(FILE *out, const char *s, int code) {
+    for (; *s; s++) {
+        if (*s == '|') fputs("\\|", out);
+        else if (!code && *s == '<') fputs("&lt;", out);
+        else if (!code && *s == '>') fputs("&gt;", out);
+        else if (*s == '\n') fputc(' ', out);
+        else fputc(*s, out);
+    }
+}
+
+static void md_row(FILE *out, const char *flag, const char *metavar, const char *env, const char *def,
+                   int required, const char *help, const char *vals) {
+    fprintf(out, "| `--%s%s%s` | `%s` | ", flag, metavar ? "=" : "", metavar ? metavar : "", env);
+    if (def) {
+        fputc('`', out);
+        md_cell(out, def, 1);
+        fputc('`', out);
+    } else {
+        fputs(required ? "required" : "unset", out);
+    }
+    fputs(" | ", out);
+    md_cell(out, help, 0);
+    if (vals && vals[0]) {
+        fputs(" (", out);
+        md_cell(out, vals, 0);
+        fputc(')', out);
+    }
+    fputs(" |\n", out);
+}
+
+void opt_print_help_markdown(const opt_program *p, FILE *out) {
+    char env[96], vals[256];
+    fprintf(out, "### %s\n\n", p->name);
+    for (const char *s = p->summary; *s; s++) fputc(*s == '\n' ? ' ' : *s, out);
+    fprintf(out, "\n\n| flag | environment variable | default | meaning |\n|---|---|---|---|\n");
+    for (int i = 0; i < p->nspecs; i++) {
+        const opt_spec *o = &p->specs[i];
+        opt_env_name(o->name, env, sizeof(env));
+        describe_values(o, vals, sizeof(vals));
+        md_row(out, o->name, o->type == OPT_BOOL ? NULL : o->metavar, env, o->def,
+               (o->flags & OPT_REQUIRED) != 0, o->help, vals);
+    }
+    opt_env_name(BUILTIN_LOG_LEVEL, env, sizeof(env));
+    md_row(out, BUILTIN_LOG_LEVEL, "LEVEL", env, "info", 0, "Log level.",
+           "one of debug|verbose|info|notice|warning|error");
+    fprintf(out, "\nAlso `--help` (`--help=markdown` prints this table) and `--version`.\n");
 }
 
 void opt_free(const opt_program *p) {

@@ -5,7 +5,8 @@
  * (`--name=value`, `--name value`, `--flag`/`--no-flag` for booleans), the
  * environment (`MCM_NAME` with '-' as '_', upper case; an empty variable counts
  * as unset: Marathon and systemd set environment, not flags), and the default.
- * Every program also gets --help, --version and --log-level.
+ * Every program also gets --help (--help=markdown for the README's
+ * configuration reference), --version and --log-level.
  *
  * A bad value prints exactly one line naming the flag (and the variable it
  * came from) and what is wrong, and opt_parse returns 2, the exit status for
@@ -67,6 +68,12 @@ typedef struct opt_program {
 int opt_parse(const opt_program *prog, int argc, char **argv);
 /* Writes the --help text. */
 void opt_print_help(const opt_program *prog, FILE *out);
+/* Writes the same facts as a Markdown section (`--help=markdown`): a heading
+ * with the program's name, the summary, and one table row per flag (flag,
+ * environment variable, default, meaning with choices or bounds), ending with
+ * --log-level. scripts/gen-config-ref builds the README's configuration
+ * reference from it, so the reference cannot drift from the table. */
+void opt_print_help_markdown(const opt_program *prog, FILE *out);
 /* Name of the environment variable for a flag, e.g. "MCM_ZK_SESSION_TIMEOUT". */
 void opt_env_name(const char *flag, char *buf, size_t len);
 /* Frees what opt_parse stored in string and URL destinations. */

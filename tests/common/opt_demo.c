@@ -23,7 +23,7 @@ int main(int argc, char **argv) {
         {"flag", OPT_BOOL, &flag, "false", NULL, "A switch.", 0, 0, 0, NULL},
         {"timeout", OPT_DURATION, &timeout, "10s", "DURATION", "A timeout.", 100, 3600000, 0, NULL},
         {"mem", OPT_SIZE, &mem, "64", "SIZE", "Memory (plain numbers are MiB).", 0, 0, OPT_PLAIN_MIB, NULL},
-        {"listen", OPT_HOSTPORT, &listen, "127.0.0.1:0", "HOST:PORT", "Where to listen.", 0, 0, 0, NULL},
+        {"listen", OPT_HOSTPORT, &listen, "127.0.0.1:0", "HOST:PORT", "Where to listen (<host>:<port>).", 0, 0, 0, NULL},
         {"zk", OPT_ZK, &zk, NULL, "URL", "ZooKeeper.", 0, 0, OPT_REQUIRED, NULL},
         {"master", OPT_MASTER, &master, "http://127.0.0.1:5050", "URL", "Mesos master.", 0, 0, 0, NULL},
     };

@@ -138,6 +138,52 @@ START_TEST(test_opt_help_and_version) {
 }
 END_TEST
 
+/* Number of '|' that separate cells (an escaped "\\|" is cell text). */
+static int count_cell_bars(const char *line, size_t n) {
+    int bars = 0;
+    for (size_t i = 0; i < n; i++) bars += line[i] == '|' && (i == 0 || line[i - 1] != '\\');
+    return bars;
+}
+
+START_TEST(test_opt_help_shows_choices_and_bounds) {
+    const char *h[] = {"--help", NULL};
+    ck_assert_int_eq(run_demo(h, NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out, "env MCM_FORMAT; default: plain; one of plain|json\n"));
+    ck_assert_ptr_nonnull(strstr(out, "env MCM_TIMEOUT; default: 10s; range [100ms, 1h]\n"));
+    ck_assert_ptr_nonnull(strstr(out, "env MCM_COUNT; default: 3; range [1, 100]\n"));
+    ck_assert_ptr_nonnull(strstr(out, "env MCM_NAME; default: demo\n"));   /* unbounded: nothing added */
+}
+END_TEST
+
+START_TEST(test_opt_help_markdown_is_one_table_row_per_flag) {
+    const char *h[] = {"--help=markdown", NULL};
+    ck_assert_int_eq(run_demo(h, NULL), 0);
+    static const char head[] = "### opt-demo\n\nDemonstrates every kind of flag.\n\n";
+    ck_assert_msg(strncmp(out, head, strlen(head)) == 0, "head: %s", out);
+    ck_assert_ptr_nonnull(strstr(out, "\n| flag | environment variable | default | meaning |\n|---|---|---|---|\n"));
+    ck_assert_ptr_nonnull(strstr(out, "| `--timeout=DURATION` | `MCM_TIMEOUT` | `10s` | A timeout. (range [100ms, 1h]) |\n"));
+    ck_assert_ptr_nonnull(strstr(out, "| `--zk=URL` | `MCM_ZK` | required | ZooKeeper. |\n"));
+    ck_assert_ptr_nonnull(strstr(out, "| `--flag` | `MCM_FLAG` | `false` | A switch. |\n"));   /* no =METAVAR */
+    ck_assert_ptr_nonnull(strstr(out, "(one of plain\\|json)"));                       /* '|' escaped */
+    ck_assert_ptr_nonnull(strstr(out, "Where to listen (&lt;host&gt;:&lt;port&gt;)."));   /* no HTML tags */
+    ck_assert_ptr_nonnull(strstr(out, "| `--log-level=LEVEL` | `MCM_LOG_LEVEL` | `info` |"));
+    /* every table line has exactly five cell separators; 10 flags + log-level + 2 header lines */
+    int rows = 0;
+    for (const char *l = out; *l;) {
+        size_t n = strcspn(l, "\n");
+        if (*l == '|') {
+            rows++;
+            ck_assert_msg(count_cell_bars(l, n) == 5, "bad row: %.*s", (int)n, l);
+        }
+        l += n + (l[n] == '\n');
+    }
+    ck_assert_int_eq(rows, 13);
+    const char *bad[] = {"--help=yaml", NULL};
+    ck_assert_int_eq(run_demo(bad, NULL), 2);
+    ck_assert_ptr_nonnull(strstr(errbuf, "unknown flag '--help=yaml'"));
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("opt");
     TCase *tc = tcase_create("opt");
@@ -146,6 +192,8 @@ int main(void) {
     tcase_add_test(tc, test_opt_bad_values_exit_2_with_one_line);
     tcase_add_test(tc, test_opt_required_missing);
     tcase_add_test(tc, test_opt_help_and_version);
+    tcase_add_test(tc, test_opt_help_shows_choices_and_bounds);
+    tcase_add_test(tc, test_opt_help_markdown_is_one_table_row_per_flag);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
