@@ -30,7 +30,8 @@ typedef struct tt_task {
     /* not persisted */
     int confirmed;                /* state heard since the current reconciliation began */
     int64_t drain_until_ms;       /* >0: unpublished, kill at this monotonic time */
-    int kill_sent;
+    int64_t kill_sent_ms;         /* monotonic time of the last KILL sent, 0 if none */
+    int unexpected;               /* ended without our asking: a relaunch replaces it */
     int has_report;
     report last, prev;            /* the two latest executor reports */
     int64_t report_rx_ms;         /* monotonic time the latest arrived */

@@ -1,0 +1,251 @@
+/* core.c -- the core loop: mailbox, timers, ZooKeeper session and election.
+ *
+ * What: core_new() wires the modules together (ZooKeeper session, election,
+ * state, Mesos client, HTTP, discovery); core_run() takes messages from the
+ * mailbox one at a time and runs the timers between them (every 100 ms at
+ * least). This file holds the session/election half of the leadership state
+ * machine (core_int.h); core_lead.c holds the Mesos half.
+ *
+ * Why this shape: one owner thread means no locks on scheduler state and one
+ * place to check "may I act?" before any Mesos call or ZooKeeper write.
+ *
+ * Thread: everything here runs on the core thread, except the callbacks named
+ * on_*_cb, which run on library threads and only post to the mailbox (and,
+ * for a lost session, clear c->acting at once).
+ *
+ * Invariant: when ZooKeeper says the session expired, or the session has
+ * been disconnected for 2/3 of its timeout, the core steps down before it
+ * handles anything else. */
+#define LOG_COMPONENT "core"
+#include "core_int.h"
+#include "log.h"
+#include "mcm.h"
+#include "util.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CONNECT_TIMEOUT_MS 15000
+#define REFUSED_REJOIN_MS 30000
+
+static const char *const role_names[] = {"follower", "starting", "reconciling", "leading"};
+
+const char *core_role_name(core_role r) { return role_names[r]; }
+
+void core_set_role(core *c, core_role r) {
+    if (c->role == r) return;
+    log_notice("leadership state %s -> %s", role_names[c->role], role_names[r]);
+    c->role = r;
+    atomic_store(&c->acting, r != ROLE_FOLLOWER);
+    log_set_role(r == ROLE_FOLLOWER ? "follower" : "leader");
+    metrics_set(c->mm.is_leader, NULL, r != ROLE_FOLLOWER);
+    for (int i = 0; i < 4; i++) {
+        const char *lv[] = {role_names[i]};
+        metrics_set(c->mm.leader_state, lv, i == (int)r);
+    }
+}
+
+/* The session may have expired without our knowing once it has been
+ * disconnected for 2/3 of the timeout: ZooKeeper expires it at the full
+ * timeout, and another replica may lead right after. */
+static int zk_in_doubt(core *c) {
+    int64_t off = zks_disconnected_ms(c->zk);
+    return c->zk_expired || (off > 0 && off * 3 >= zks_session_timeout_ms(c->zk) * 2);
+}
+
+int core_may_act(core *c) {
+    return c->role != ROLE_FOLLOWER && !c->stopping && !zk_in_doubt(c) && elect_is_leader(c->el);
+}
+
+void core_step_down(core *c, const char *why) {
+    if (c->role == ROLE_FOLLOWER) return;
+    log_notice("stepping down: %s", why);
+    core_set_role(c, ROLE_FOLLOWER);
+    mesos_sched_stop(c->ms);          /* closes the subscription; no call after this */
+    tt_clear(c->tasks);
+    c->subscribed = 0;
+    c->suppressed = 0;
+    c->framework_id[0] = '\0';
+    srvlist_free(c->published);
+    c->published = NULL;
+    const char *to[] = {"follower"};
+    metrics_inc(c->mm.leadership_changes, to);
+    metrics_set(c->mm.mesos_subscribed, NULL, 0);
+    core_publish_leader(c);
+    core_publish_snapshot(c);
+}
+
+int core_fenced_result(core *c, int rc, const char *what, const char *err) {
+    if (rc == MCM_OK) return MCM_OK;
+    if (rc == STATE_FENCED) {
+        log_warn("%s refused by the ZooKeeper fence: another replica leads", what);
+        core_step_down(c, "fenced write");
+        return MCM_ERR;
+    }
+    log_warn("%s failed: %s (will retry)", what, err);
+    return MCM_ERR;
+}
+
+/* --- callbacks on library threads: post and return ------------------------- */
+
+void on_zk_event_cb(void *ctx, zks_event ev) {
+    core *c = ctx;
+    if (ev == ZKS_EXPIRED) atomic_store(&c->acting, 0);   /* before anything else */
+    cq_post(c->q, MSG_ZK_EVENT, NULL, NULL, ev);
+}
+
+void on_elect_wake_cb(void *ctx) {
+    core *c = ctx;
+    cq_post(c->q, MSG_ELECT_WAKE, NULL, NULL, 0);
+}
+
+void on_elected_cb(void *ctx) {
+    core *c = ctx;
+    log_notice("elected leader (member %s)", elect_member_path(c->el));
+    core_publish_leader(c);
+}
+
+void on_deposed_cb(void *ctx, const char *why) {
+    core *c = ctx;
+    core_step_down(c, why);
+    core_publish_leader(c);
+}
+
+void on_servers_cb(const srvlist *l, void *ud) {
+    core *c = ud;   /* watch thread: only thread-safe setters here */
+    http_set_servers(c->http, l);
+    if (c->disc) ecd_set_servers(c->disc, l);
+    metrics_set(c->mm.servers_version, NULL, (double)l->version);
+    metrics_set(c->mm.servers, NULL, l->n);
+}
+
+/* --- session and election (core thread) ------------------------------------ */
+
+static void zk_event_name(zks_event ev, const char **name) {
+    *name = ev == ZKS_CONNECTED ? "connected" : ev == ZKS_DISCONNECTED ? "disconnected"
+          : ev == ZKS_EXPIRED ? "expired" : "auth_failed";
+}
+
+static void elect_recheck(core *c) {
+    char err[256];
+    if (c->zk_expired || c->rejoin_at_ms) return;
+    if (elect_check(c->el, err, sizeof(err)) != MCM_OK) {
+        log_warn("election check failed: %s", err);
+        return;
+    }
+    if (elect_is_leader(c->el) && c->role == ROLE_FOLLOWER && !zk_in_doubt(c) && !c->stopping)
+        core_start_leading(c);
+    core_publish_leader(c);
+}
+
+static void rejoin(core *c) {
+    char err[256];
+    if (elect_join(c->el, err, sizeof(err)) != MCM_OK) {
+        log_warn("cannot join the election: %s (retrying)", err);
+        c->rejoin_at_ms = util_now_ms() + 1000;
+        return;
+    }
+    c->rejoin_at_ms = 0;
+    elect_recheck(c);
+}
+
+static void on_zk_event(core *c, zks_event ev) {
+    const char *name;
+    zk_event_name(ev, &name);
+    const char *lv[] = {name};
+    metrics_inc(c->mm.zk_events, lv);
+    metrics_set(c->mm.zk_connected, NULL, zks_connected(c->zk));
+    http_set_zk_connected(c->http, zks_connected(c->zk));
+    if (ev == ZKS_EXPIRED) {
+        log_warn("ZooKeeper session expired: stepping down and opening a new session");
+        core_step_down(c, "ZooKeeper session expired");
+        elect_session_lost(c->el);
+        c->zk_expired = 1;
+        return;
+    }
+    if (ev == ZKS_DISCONNECTED) {
+        log_warn("ZooKeeper connection lost; the client reconnects within the session");
+        return;
+    }
+    if (ev == ZKS_AUTH_FAILED) {
+        log_error("ZooKeeper refused our digest credentials (--zk-auth-file): check user:password");
+        return;
+    }
+    log_info("ZooKeeper connected (session 0x%llx)", (unsigned long long)zks_session_id(c->zk));
+    elect_recheck(c);
+}
+
+static void reopen_session(core *c) {
+    char err[256];
+    if (zks_reopen(c->zk, CONNECT_TIMEOUT_MS, err, sizeof(err)) != MCM_OK) {
+        log_warn("cannot open a new ZooKeeper session: %s (retrying)", err);
+        return;
+    }
+    c->zk_expired = 0;
+    http_set_zk_connected(c->http, zks_connected(c->zk));
+    log_notice("new ZooKeeper session 0x%llx; rejoining the election",
+               (unsigned long long)zks_session_id(c->zk));
+    rejoin(c);
+}
+
+/* --- the loop -------------------------------------------------------------- */
+
+static void handle(core *c, cq_msg *m) {
+    switch (m->type) {
+    case MSG_ZK_EVENT: on_zk_event(c, (zks_event)m->num); break;
+    case MSG_ELECT_WAKE: elect_recheck(c); break;
+    case MSG_MESOS_EVENT:
+        core_on_mesos_event(c, m->data);
+        m->data = NULL;   /* consumed */
+        break;
+    case MSG_MESOS_DOWN: core_on_mesos_down(c, m->data); break;
+    case MSG_OP:
+        core_on_op(c, m->data);
+        m->data = NULL;
+        break;
+    case MSG_SIGNAL:
+        log_notice("signal %d: shutting down gracefully (resigning first)", (int)m->num);
+        c->stopping = 1;
+        break;
+    default: log_warn("unknown mailbox message %d", m->type);
+    }
+}
+
+static void tick(core *c, int64_t now) {
+    if (c->role != ROLE_FOLLOWER && zk_in_doubt(c))
+        core_step_down(c, "ZooKeeper unreachable for 2/3 of the session timeout");
+    if (c->zk_expired) reopen_session(c);
+    if (c->rejoin_at_ms && now >= c->rejoin_at_ms) rejoin(c);
+    if (c->role != ROLE_FOLLOWER) core_lead_tick(c, now);
+    if (now >= c->next_snapshot_ms) {
+        core_publish_snapshot(c);
+        c->next_snapshot_ms = now + 1000;
+    }
+}
+
+int core_run(core *c) {
+    rejoin(c);
+    while (!c->stopping) {
+        cq_msg *m = cq_take(c->q, 100);
+        if (m) {
+            /* A lost session outranks whatever else is queued. */
+            if (!atomic_load(&c->acting) && c->role != ROLE_FOLLOWER)
+                core_step_down(c, "ZooKeeper session lost");
+            handle(c, m);
+            cq_msg_free(m);
+        }
+        tick(c, util_now_ms());
+    }
+    core_step_down(c, "shutting down");
+    char err[256];
+    if (!c->zk_expired && elect_resign(c->el, err, sizeof(err)) != MCM_OK)
+        log_warn("could not resign cleanly: %s (followers wait for the session timeout)", err);
+    return 0;
+}
+
+void core_signal(core *c, int signo) { cq_post(c->q, MSG_SIGNAL, NULL, NULL, signo); }
+
+void free_event(void *ev) { mesos__v1__scheduler__event__free_unpacked(ev, NULL); }

@@ -1,0 +1,158 @@
+/* core_int.h -- the core's state, shared by the core_*.c files (not a public
+ * header: only src/scheduler includes it).
+ *
+ * LEADERSHIP STATES (c->role), see docs/architecture.md:
+ *
+ *   FOLLOWER --elected--> STARTING --SUBSCRIBED, ID persisted--> RECONCILING
+ *      ^                                                            |
+ *      |                                             all confirmed, implicit sent
+ *      |                                                            v
+ *      +--- core_step_down(): deposed / session expired / ----- LEADING
+ *           ZooKeeper in doubt / fenced write / refused to lead
+ *
+ * Invariants:
+ *  1. Mesos calls and state writes happen only through core_may_act() == 1,
+ *     which is false outside STARTING..LEADING and false as soon as the
+ *     ZooKeeper session has been disconnected for more than 2/3 of its
+ *     timeout (the session may have expired without our knowing).
+ *  2. core_step_down() first clears the role, then stops the Mesos client
+ *     (closing the subscription), then forgets the task table.
+ *  3. A status update is acknowledged only after its state change is stored
+ *     in ZooKeeper (fenced).
+ *  4. The published server list is a function of the task table: the tasks
+ *     in TASK_RUNNING that are not draining. */
+#ifndef MCM_CORE_INT_H
+#define MCM_CORE_INT_H
+
+#include "backoff.h"
+#include "config.h"
+#include "core.h"
+#include "ecd.h"
+#include "elect.h"
+#include "http.h"
+#include "mesos_sched.h"
+#include "metrics_mcm.h"
+#include "offer.h"
+#include "policy.h"
+#include "queue.h"
+#include "state.h"
+#include "tasks.h"
+#include "watch.h"
+#include "zks.h"
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+typedef enum core_role {
+    ROLE_FOLLOWER = 0,
+    ROLE_STARTING,
+    ROLE_RECONCILING,
+    ROLE_LEADING,
+} core_role;
+
+/* Mailbox message types. */
+enum {
+    MSG_ZK_EVENT = 1,       /* num: zks_event */
+    MSG_ELECT_WAKE,
+    MSG_MESOS_EVENT,        /* data: Mesos__V1__Scheduler__Event* */
+    MSG_MESOS_DOWN,         /* data: reason string */
+    MSG_OP,                 /* data: core_op* (see core_ops.c) */
+    MSG_SIGNAL,             /* num: signo */
+};
+
+struct core {
+    const sched_config *cfg;
+    cq *q;
+    zks *zk;
+    elect *el;
+    state *st;
+    mesos_sched *ms;
+    http_server *http;
+    metrics *metrics;           /* the registry /metrics serves (owned) */
+    metrics_mcm mm;
+    ecd *disc;
+    watch *srvwatch;
+    tt *tasks;
+    backoff *bo;
+    policy *pol;
+
+    core_role role;
+    atomic_int acting;          /* mirror of role >= STARTING, readable by other threads */
+    int zk_expired;             /* waiting to reopen the session */
+    int64_t rejoin_at_ms;       /* after refusing to lead: rejoin the election then */
+    int stopping;
+    char identity[1024];        /* our member znode's JSON */
+    char replica_id[300];
+
+    /* leadership term (reset by core_step_down) */
+    char framework_id[STATE_ID_MAX];
+    int desired;
+    int subscribed;
+    int suppressed;
+    int64_t recon_started_ms, recon_next_ms, recon_delay_ms;
+    int64_t next_full_recon_ms;
+    int64_t servers_version;
+    srvlist *published;         /* last list we published (leader) */
+    int relaunch_due;           /* servers that ended unasked: the next launches replace them */
+
+    int64_t started_wall_ms;
+    int64_t next_snapshot_ms;
+    int64_t next_scale_ms;
+    uint64_t history_seq;       /* policy history version last stored */
+    int last_blocked;           /* reason last logged for a held-back change */
+    char mesos_why[256];        /* last subscription failure */
+};
+
+/* core.c */
+int core_may_act(core *c);
+void core_step_down(core *c, const char *why);
+void core_set_role(core *c, core_role r);
+const char *core_role_name(core_role r);
+
+/* core.c callbacks (library threads) */
+void on_zk_event_cb(void *ctx, zks_event ev);
+void on_elect_wake_cb(void *ctx);
+void on_elected_cb(void *ctx);
+void on_deposed_cb(void *ctx, const char *why);
+void on_servers_cb(const srvlist *l, void *ud);
+void free_event(void *ev);
+
+/* core_lead.c: the term of a leader */
+void core_start_leading(core *c);
+void core_on_mesos_event(core *c, Mesos__V1__Scheduler__Event *ev);
+void core_on_mesos_down(core *c, const char *why);
+void core_lead_tick(core *c, int64_t now);
+
+/* core_tasks.c: task state changes, persistence, launches */
+int core_persist_task(core *c, const tt_task *t);
+void core_on_update(core *c, const Mesos__V1__TaskStatus *st);
+void core_on_offers(core *c, Mesos__V1__Offer **offers, size_t n);
+int core_active_count(core *c);
+int core_kill(core *c, tt_task *t, const char *why);
+void core_balance(core *c);
+void core_drain(core *c, tt_task *t, const char *why);
+
+/* core_recon.c */
+void core_recon_start(core *c);
+void core_recon_tick(core *c, int64_t now);
+void core_recon_heard(core *c, tt_task *t);
+
+/* core_publish.c: what others see */
+void core_publish_servers(core *c);
+void core_publish_snapshot(core *c);
+void core_publish_leader(core *c);
+
+/* core_ops.c: operator calls */
+void core_ops_hooks(core *c, http_hooks *h);
+void core_on_op(core *c, void *op);
+
+/* core_scale.c: autoscaling */
+void core_scale_load(core *c, const char *history_json);
+void core_scale_tick(core *c, int64_t now);
+void core_on_report(core *c, const Mesos__V1__Scheduler__Event__Message *m);
+int core_set_desired(core *c, int n, const char *why);
+
+/* Errors from a fenced write: FENCED steps down; others are retried later. */
+int core_fenced_result(core *c, int rc, const char *what, const char *err);
+
+#endif

@@ -1,0 +1,166 @@
+/* core_lead.c -- a leader's term: load state, subscribe, dispatch Mesos events.
+ *
+ * What: core_start_leading() (STARTING) loads the framework ID, the desired
+ * count and the task set from ZooKeeper and starts the Mesos subscription;
+ * SUBSCRIBED persists a new framework ID before anything else and starts
+ * reconciliation (RECONCILING, core_recon.c); the rest of the Events are
+ * dispatched to core_tasks.c and core_scale.c.
+ *
+ * Why: the order is the HA contract: a framework ID that is not in ZooKeeper
+ * before the first launch would orphan every task on the next failover.
+ *
+ * Thread: core. Mesos Events arrive through the mailbox; the Event is owned
+ * here and freed after dispatch. */
+#define LOG_COMPONENT "lead"
+#include "core_int.h"
+#include "log.h"
+#include "mcm.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void load_tasks(core *c, const state_snapshot *snap) {
+    tt_clear(c->tasks);
+    for (int i = 0; i < snap->ntasks; i++) {
+        const state_task *s = &snap->tasks[i];
+        tt_task t;
+        memset(&t, 0, sizeof(t));
+        snprintf(t.id, sizeof(t.id), "%s", s->id);
+        snprintf(t.agent_id, sizeof(t.agent_id), "%s", s->agent_id);
+        snprintf(t.hostname, sizeof(t.hostname), "%s", s->hostname);
+        snprintf(t.reason, sizeof(t.reason), "%s", s->reason);
+        t.port = s->port;
+        t.state = s->state;
+        t.changed_ms = s->changed_ms;
+        t.cpus = s->cpus;
+        t.mem_mb = s->mem_mb;
+        if (!tt_add(c->tasks, &t)) log_error("out of memory loading task %s", s->id);
+    }
+}
+
+static void refuse_to_lead(core *c, const char *why) {
+    char err[256];
+    log_error("refusing to lead: %s; resigning, will rejoin in 30s", why);
+    core_step_down(c, why);
+    if (elect_resign(c->el, err, sizeof(err)) != MCM_OK) log_warn("resign failed: %s", err);
+    c->rejoin_at_ms = util_now_ms() + 30000;
+}
+
+void core_start_leading(core *c) {
+    char err[512];
+    state_snapshot snap;
+    core_set_role(c, ROLE_STARTING);
+    const char *to[] = {"leader"};
+    metrics_inc(c->mm.leadership_changes, to);
+    if (state_init(c->st, err, sizeof(err)) != MCM_OK || state_load(c->st, &snap, err, sizeof(err)) != MCM_OK) {
+        refuse_to_lead(c, err);
+        return;
+    }
+    snprintf(c->framework_id, sizeof(c->framework_id), "%s", snap.framework_id);
+    load_tasks(c, &snap);
+    c->desired = snap.desired >= 0 ? snap.desired : (int)c->cfg->instances;
+    c->servers_version = 0;
+    core_scale_load(c, snap.autoscale_json);
+    int stored_desired = snap.desired;
+    state_snapshot_clear(&snap);
+    if (stored_desired < 0 &&
+        core_fenced_result(c, state_set_desired(c->st, c->desired, NULL, err, sizeof(err)),
+                           "storing the desired count", err) != MCM_OK && c->role == ROLE_FOLLOWER)
+        return;
+    if (c->framework_id[0]) metrics_inc(c->mm.failovers, NULL);
+    log_notice("leading: framework %s, %d stored tasks, %d servers desired; subscribing to Mesos",
+               c->framework_id[0] ? c->framework_id : "(new)", tt_count(c->tasks), c->desired);
+    metrics_set(c->mm.desired, NULL, c->desired);
+    if (mesos_sched_start(c->ms, c->framework_id[0] ? c->framework_id : NULL) != MCM_OK)
+        log_error("cannot start the Mesos client");
+    core_publish_snapshot(c);
+}
+
+static void on_subscribed(core *c, const Mesos__V1__Scheduler__Event__Subscribed *s) {
+    char err[512];
+    const char *id = s && s->framework_id ? s->framework_id->value : "";
+    const char *res[] = {"subscribed"};
+    metrics_inc(c->mm.mesos_subscriptions, res);
+    metrics_set(c->mm.mesos_subscribed, NULL, 1);
+    if (strcmp(id, c->framework_id) != 0) {
+        if (c->framework_id[0])
+            log_warn("master gave framework ID %s, we asked for %s: keeping the new one", id, c->framework_id);
+        if (core_fenced_result(c, state_set_framework_id(c->st, id, err, sizeof(err)),
+                               "storing the framework ID", err) != MCM_OK) {
+            if (c->role != ROLE_FOLLOWER) core_step_down(c, "cannot store the framework ID");
+            return;
+        }
+        snprintf(c->framework_id, sizeof(c->framework_id), "%s", id);
+    }
+    c->subscribed = 1;
+    c->suppressed = 0;
+    log_notice("subscribed as framework %s (heartbeat %.0fs); reconciling %d tasks", id,
+               s && s->has_heartbeat_interval_seconds ? s->heartbeat_interval_seconds : 0.0,
+               tt_count(c->tasks));
+    core_recon_start(c);
+}
+
+static void on_error(core *c, const Mesos__V1__Scheduler__Event__Error *e) {
+    const char *msg = e && e->message ? e->message : "";
+    if (strstr(msg, "removed"))
+        log_error("Mesos says: %s. The framework ID %s is dead; an operator must clear it "
+                  "(POST /v1/teardown) or remove %s/state/framework_id", msg, c->framework_id,
+                  c->cfg->zk.path);
+    else
+        log_warn("Mesos error event: %s", msg);
+}
+
+static void on_failure(core *c, const Mesos__V1__Scheduler__Event__Failure *f) {
+    if (!f) return;
+    log_warn("Mesos failure: agent %s executor %s status %d", f->agent_id ? f->agent_id->value : "-",
+             f->executor_id ? f->executor_id->value : "-", f->has_status ? f->status : -1);
+}
+
+static void on_rescind(core *c, const Mesos__V1__Scheduler__Event__Rescind *r) {
+    log_verbose("offer %s rescinded", r && r->offer_id ? r->offer_id->value : "?");
+}
+
+void core_on_mesos_event(core *c, Mesos__V1__Scheduler__Event *ev) {
+    if (!core_may_act(c)) {
+        mesos__v1__scheduler__event__free_unpacked(ev, NULL);
+        return;
+    }
+    switch (ev->type) {
+    case MESOS__V1__SCHEDULER__EVENT__TYPE__SUBSCRIBED: on_subscribed(c, ev->subscribed); break;
+    case MESOS__V1__SCHEDULER__EVENT__TYPE__OFFERS:
+        if (ev->offers) core_on_offers(c, ev->offers->offers, ev->offers->n_offers);
+        break;
+    case MESOS__V1__SCHEDULER__EVENT__TYPE__UPDATE:
+        if (ev->update && ev->update->status) core_on_update(c, ev->update->status);
+        break;
+    case MESOS__V1__SCHEDULER__EVENT__TYPE__MESSAGE: core_on_report(c, ev->message); break;
+    case MESOS__V1__SCHEDULER__EVENT__TYPE__RESCIND: on_rescind(c, ev->rescind); break;
+    case MESOS__V1__SCHEDULER__EVENT__TYPE__FAILURE: on_failure(c, ev->failure); break;
+    case MESOS__V1__SCHEDULER__EVENT__TYPE__ERROR: on_error(c, ev->error); break;
+    case MESOS__V1__SCHEDULER__EVENT__TYPE__HEARTBEAT: break;
+    default: log_debug("ignoring Mesos event type %d", (int)ev->type);
+    }
+    mesos__v1__scheduler__event__free_unpacked(ev, NULL);
+}
+
+void core_on_mesos_down(core *c, const char *why) {
+    if (c->role == ROLE_FOLLOWER) return;
+    const char *res[] = {"failed"};
+    metrics_inc(c->mm.mesos_subscriptions, res);
+    metrics_set(c->mm.mesos_subscribed, NULL, 0);
+    snprintf(c->mesos_why, sizeof(c->mesos_why), "%s", why ? why : "");
+    c->subscribed = 0;
+    log_warn("Mesos subscription lost: %s (the client re-subscribes)", why ? why : "?");
+    if (c->role != ROLE_STARTING) core_set_role(c, ROLE_STARTING);
+}
+
+void core_lead_tick(core *c, int64_t now) {
+    if (!core_may_act(c) || !c->subscribed) return;
+    if (c->role == ROLE_RECONCILING) core_recon_tick(c, now);
+    if (c->role == ROLE_LEADING) {
+        if (now >= c->next_full_recon_ms) core_recon_start(c);
+        core_balance(c);
+        core_scale_tick(c, now);
+    }
+}

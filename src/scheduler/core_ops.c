@@ -1,0 +1,180 @@
+/* core_ops.c -- operator calls (POST /v1/scale, /v1/tasks/<id>/restart,
+ * /v1/teardown) carried from libmicrohttpd's threads to the core.
+ *
+ * What: a hook (HTTP thread) posts a core_op to the mailbox and waits up to
+ * OP_WAIT_MS for the core to answer; the core runs it between two messages
+ * like anything else, so an operator call never races a Mesos event.
+ *
+ * Ownership: a core_op has two references, the waiting hook's and the core's;
+ * whoever drops the last one frees it, so a hook that timed out can return
+ * while the core still holds the op.
+ *
+ * Threads: op_* hooks on HTTP threads; core_on_op on the core. */
+#define LOG_COMPONENT "ops"
+#include "core_int.h"
+#include "log.h"
+#include "mcm.h"
+#include "util.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define OP_WAIT_MS 10000
+
+typedef enum { OP_SCALE, OP_RESTART, OP_TEARDOWN } op_kind;
+
+typedef struct core_op {
+    op_kind kind;
+    int instances;
+    char arg[256];
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int refs, done;
+    http_hook_result result;
+    char msg[256];
+} core_op;
+
+static void op_unref(core_op *op) {
+    pthread_mutex_lock(&op->mu);
+    int last = --op->refs == 0;
+    pthread_mutex_unlock(&op->mu);
+    if (!last) return;
+    pthread_mutex_destroy(&op->mu);
+    pthread_cond_destroy(&op->cv);
+    free(op);
+}
+
+static void op_free_data(void *d) { op_unref(d); }
+
+static http_hook_result op_run(core *c, op_kind kind, int n, const char *arg, char *msg, size_t msglen) {
+    core_op *op = calloc(1, sizeof(*op));
+    if (!op) return HTTP_HOOK_ERROR;
+    op->kind = kind;
+    op->instances = n;
+    snprintf(op->arg, sizeof(op->arg), "%s", arg ? arg : "");
+    pthread_mutex_init(&op->mu, NULL);
+    pthread_cond_init(&op->cv, NULL);
+    op->refs = 2;
+    if (cq_post(c->q, MSG_OP, op, op_free_data, 0) != MCM_OK) {
+        op_unref(op);
+        return HTTP_HOOK_ERROR;
+    }
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += OP_WAIT_MS / 1000;
+    pthread_mutex_lock(&op->mu);
+    while (!op->done && pthread_cond_timedwait(&op->cv, &op->mu, &dl) == 0) {}
+    http_hook_result r = op->done ? op->result : HTTP_HOOK_TIMEOUT;
+    snprintf(msg, msglen, "%s", op->done ? op->msg : "the scheduler core did not answer in time");
+    pthread_mutex_unlock(&op->mu);
+    op_unref(op);
+    return r;
+}
+
+static http_hook_result hook_scale(void *ctx, int n, char *msg, size_t len) {
+    return op_run(ctx, OP_SCALE, n, NULL, msg, len);
+}
+static http_hook_result hook_restart(void *ctx, const char *id, char *msg, size_t len) {
+    return op_run(ctx, OP_RESTART, 0, id, msg, len);
+}
+static http_hook_result hook_teardown(void *ctx, const char *fw, char *msg, size_t len) {
+    return op_run(ctx, OP_TEARDOWN, 0, fw, msg, len);
+}
+
+void core_ops_hooks(core *c, http_hooks *h) {
+    h->ctx = c;
+    h->scale = hook_scale;
+    h->restart = hook_restart;
+    h->teardown = hook_teardown;
+}
+
+/* --- on the core --------------------------------------------------------------- */
+
+static http_hook_result do_scale(core *c, core_op *op) {
+    int from = c->desired;
+    if (core_set_desired(c, op->instances, "operator") != MCM_OK) {
+        snprintf(op->msg, sizeof(op->msg), "could not store the desired count; try again");
+        return c->role == ROLE_FOLLOWER ? HTTP_HOOK_NOT_LEADER : HTTP_HOOK_ERROR;
+    }
+    if (c->pol) policy_operator_set(c->pol, from, op->instances, util_wall_ms());
+    snprintf(op->msg, sizeof(op->msg), "desired servers %d -> %d; autoscaling paused for %llds", from,
+             op->instances, (long long)(c->cfg->operator_pause_ms / 1000));
+    return HTTP_HOOK_OK;
+}
+
+static http_hook_result do_restart(core *c, core_op *op) {
+    tt_task *t = tt_find(c->tasks, op->arg);
+    if (!t) {
+        snprintf(op->msg, sizeof(op->msg), "no task %s", op->arg);
+        return HTTP_HOOK_NOT_FOUND;
+    }
+    if (t->kill_sent_ms) {
+        snprintf(op->msg, sizeof(op->msg), "task %s is already being killed", op->arg);
+        return HTTP_HOOK_CONFLICT;
+    }
+    if (core_kill(c, t, "operator restart") != MCM_OK) {
+        snprintf(op->msg, sizeof(op->msg), "KILL failed; see the scheduler log");
+        return HTTP_HOOK_ERROR;
+    }
+    c->relaunch_due++;
+    snprintf(op->msg, sizeof(op->msg), "task %s killed; a replacement will be launched", op->arg);
+    return HTTP_HOOK_ACCEPTED;
+}
+
+/* Removes the framework from Mesos and forgets it: tasks, server list and
+ * framework ID. The next term subscribes as a new framework with 0 servers
+ * desired, so nothing starts again until an operator scales up. */
+static http_hook_result do_teardown(core *c, core_op *op) {
+    char err[512];
+    if (strcmp(op->arg, c->framework_id) != 0) {
+        snprintf(op->msg, sizeof(op->msg), "framework is %s, not %s", c->framework_id, op->arg);
+        return HTTP_HOOK_INVALID;
+    }
+    if (!c->subscribed || mesos_sched_teardown(c->ms, err, sizeof(err)) != MCM_OK) {
+        snprintf(op->msg, sizeof(op->msg), "TEARDOWN failed: %s", c->subscribed ? err : "not subscribed");
+        return HTTP_HOOK_CONFLICT;
+    }
+    log_warn("framework %s torn down by an operator", c->framework_id);
+    while (tt_count(c->tasks) > 0) {
+        tt_task *t = tt_at(c->tasks, 0);
+        state_delete_task(c->st, t->id, err, sizeof(err));
+        tt_remove(c->tasks, t->id);
+    }
+    srvlist *empty = srvlist_new();
+    if (empty) state_publish_servers(c->st, empty, NULL, err, sizeof(err));
+    srvlist_free(empty);
+    state_clear_framework_id(c->st, err, sizeof(err));
+    core_set_desired(c, 0, "teardown");
+    snprintf(op->msg, sizeof(op->msg), "framework %s torn down; desired servers set to 0", op->arg);
+    core_step_down(c, "framework torn down");
+    c->rejoin_at_ms = 0;
+    cq_post(c->q, MSG_ELECT_WAKE, NULL, NULL, 0);   /* still elected: start a new term */
+    return HTTP_HOOK_OK;
+}
+
+void core_on_op(core *c, void *data) {
+    core_op *op = data;
+    http_hook_result r;
+    if (!core_may_act(c) || (op->kind != OP_SCALE && c->role != ROLE_LEADING)) {
+        r = c->role == ROLE_FOLLOWER ? HTTP_HOOK_NOT_LEADER : HTTP_HOOK_CONFLICT;
+        snprintf(op->msg, sizeof(op->msg), "%s", c->role == ROLE_FOLLOWER ? "not the leader"
+                                                  : "the leader is still starting; try again shortly");
+    } else if (op->kind == OP_SCALE) {
+        r = do_scale(c, op);
+    } else if (op->kind == OP_RESTART) {
+        r = do_restart(c, op);
+    } else {
+        r = do_teardown(c, op);
+    }
+    log_notice("operator %s(%s%d): %s", op->kind == OP_SCALE ? "scale" : op->kind == OP_RESTART ? "restart" : "teardown",
+               op->arg, op->instances, op->msg);
+    pthread_mutex_lock(&op->mu);
+    op->result = r;
+    op->done = 1;
+    pthread_cond_signal(&op->cv);
+    pthread_mutex_unlock(&op->mu);
+    op_unref(op);
+}

@@ -1,0 +1,148 @@
+/* core_publish.c -- what the core shows the world: the server list in
+ * ZooKeeper, and the snapshots the HTTP API and /metrics serve.
+ *
+ * What: core_publish_servers() derives the list from the task table (running,
+ * not draining), and writes it (fenced) only when it changed; every replica,
+ * the leader included, then serves it from its own ZooKeeper watch (core.c
+ * on_servers_cb), so what HTTP serves is always what ZooKeeper holds.
+ * core_publish_snapshot() renders /v1/status and /v1/tasks and refreshes the
+ * task and memcached metrics; core_publish_leader() updates /v1/leader.
+ *
+ * Thread: core. The http_set_* setters copy, so nothing here is shared. */
+#define LOG_COMPONENT "publish"
+#include "core_int.h"
+#include "log.h"
+#include "mcm.h"
+#include "util.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static srvlist *running_list(core *c) {
+    srvlist *l = srvlist_new();
+    if (!l) return NULL;
+    for (int i = 0; i < tt_count(c->tasks); i++) {
+        tt_task *t = tt_at(c->tasks, i);
+        if (t->state == 1 && !t->drain_until_ms && !t->kill_sent_ms && t->port > 0)
+            srvlist_add(l, t->hostname, t->port, t->id);
+    }
+    srvlist_sort(l);
+    return l;
+}
+
+void core_publish_servers(core *c) {
+    char err[512];
+    if (!core_may_act(c) || c->role != ROLE_LEADING) return;   /* only once every state is known */
+    srvlist *l = running_list(c);
+    if (!l) return;
+    if (c->published && srvlist_same_servers(c->published, l)) {
+        srvlist_free(l);
+        return;
+    }
+    int64_t v = 0;
+    int rc = state_publish_servers(c->st, l, &v, err, sizeof(err));
+    if (core_fenced_result(c, rc, "publishing the server list", err) != MCM_OK) {
+        srvlist_free(l);
+        return;
+    }
+    log_notice("server list version %lld: %d servers", (long long)v, l->n);
+    c->servers_version = v;
+    srvlist_free(c->published);
+    c->published = l;
+}
+
+void core_publish_leader(core *c) {
+    char *id = elect_leader_identity(c->el);
+    const char *url = NULL;
+    json_t *doc = id ? json_loads(id, 0, NULL) : NULL;
+    if (doc) url = json_string_value(json_object_get(doc, "http"));
+    http_set_leader(c->http, elect_is_leader(c->el) && c->role != ROLE_FOLLOWER, url, id);
+    json_decref(doc);
+    free(id);
+}
+
+static json_t *task_json(const tt_task *t) {
+    char when[40];
+    util_rfc3339(t->changed_ms, when, sizeof(when));
+    json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:f, s:f, s:s, s:b}", "task_id", t->id, "agent_id",
+                          t->agent_id, "hostname", t->hostname, "port", t->port, "state", tt_state_name(t->state),
+                          "changed", when, "cpus", t->cpus, "mem_mb", t->mem_mb, "reason", t->reason,
+                          "draining", t->drain_until_ms != 0);
+    if (o && t->has_report) {
+        const report *r = &t->last;
+        uint64_t lookups = r->get_hits + r->get_misses;
+        json_object_set_new(o, "figures", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f}", "bytes",
+                                                    (json_int_t)r->bytes, "limit_maxbytes", (json_int_t)r->limit_maxbytes,
+                                                    "evictions", (json_int_t)r->evictions, "curr_connections",
+                                                    (json_int_t)r->curr_connections, "total_items",
+                                                    (json_int_t)r->total_items, "report_age_ms",
+                                                    (json_int_t)(util_now_ms() - t->report_rx_ms), "hit_ratio",
+                                                    lookups ? (double)r->get_hits / (double)lookups : 0.0,
+                                                    "cpu_seconds", r->cpu_seconds));
+    }
+    return o;
+}
+
+static void publish_tasks(core *c) {
+    json_t *arr = json_array();
+    for (int i = 0; i < tt_count(c->tasks); i++) json_array_append_new(arr, task_json(tt_at(c->tasks, i)));
+    json_t *doc = json_pack("{s:s, s:o}", "role", core_role_name(c->role), "tasks", arr);
+    char *s = json_dumps(doc, JSON_COMPACT);
+    if (s) http_set_tasks_json(c->http, s);
+    free(s);
+    json_decref(doc);
+}
+
+static void task_metrics(core *c) {
+    static const int states[] = {6, 0, 1, 8, 10};
+    const char *lv[5];
+    double v[5] = {0};
+    for (int k = 0; k < 5; k++) lv[k] = tt_state_name(states[k]);
+    for (int i = 0; i < tt_count(c->tasks); i++)
+        for (int k = 0; k < 5; k++) v[k] += tt_at(c->tasks, i)->state == states[k];
+    metrics_replace(c->mm.tasks, 5, lv, v);
+    metrics_set(c->mm.desired, NULL, c->desired);
+
+    int n = tt_count(c->tasks), k = 0;
+    metrics_mc_figures *f = calloc(n ? (size_t)n : 1, sizeof(*f));
+    char (*srv)[300] = calloc(n ? (size_t)n : 1, sizeof(*srv));
+    for (int i = 0; f && srv && i < n; i++) {
+        tt_task *t = tt_at(c->tasks, i);
+        if (!t->has_report) continue;
+        snprintf(srv[k], sizeof(srv[k]), "%s:%d", t->hostname, t->port);
+        uint64_t lookups = t->last.get_hits + t->last.get_misses;
+        f[k] = (metrics_mc_figures){t->id, srv[k], (double)t->last.bytes, (double)t->last.limit_maxbytes,
+                                    (double)t->last.evictions,
+                                    lookups ? (double)t->last.get_hits / (double)lookups : 0.0,
+                                    (double)t->last.curr_connections};
+        k++;
+    }
+    if (f && srv) metrics_mcm_set_memcached(&c->mm, f, (size_t)k);
+    free(f);
+    free(srv);
+}
+
+void core_publish_snapshot(core *c) {
+    char master[256] = "", fw[STATE_ID_MAX] = "";
+    mesos_sched_master_url(c->ms, master, sizeof(master));
+    snprintf(fw, sizeof(fw), "%s", c->framework_id);
+    int running = 0;
+    for (int i = 0; i < tt_count(c->tasks); i++) running += tt_at(c->tasks, i)->state == 1;
+    json_t *doc = json_pack(
+        "{s:s, s:s, s:s, s:{s:b, s:I, s:I}, s:{s:b, s:s, s:s}, s:s?, s:i, s:i, s:i, s:I}", "replica",
+        c->replica_id, "role", c->role == ROLE_FOLLOWER ? "follower" : "leader", "leader_state",
+        core_role_name(c->role), "zookeeper", "connected", zks_connected(c->zk), "session_timeout_ms",
+        (json_int_t)zks_session_timeout_ms(c->zk), "disconnected_ms", (json_int_t)zks_disconnected_ms(c->zk),
+        "mesos", "subscribed", c->subscribed && mesos_sched_subscribed(c->ms), "master", master,
+        "last_error", c->mesos_why, "framework_id", fw[0] ? fw : NULL, "desired",
+        c->role == ROLE_FOLLOWER ? -1 : c->desired, "running", running, "tasks", tt_count(c->tasks),
+        "servers_version", (json_int_t)c->servers_version);
+    char *s = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    if (s) http_set_status_json(c->http, s);
+    free(s);
+    json_decref(doc);
+    publish_tasks(c);
+    task_metrics(c);
+}

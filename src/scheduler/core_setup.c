@@ -1,0 +1,181 @@
+/* core_setup.c -- building and tearing down the core: every module the
+ * scheduler uses, wired to the mailbox.
+ *
+ * Order: HTTP first (so /healthz answers and /readyz says what is missing
+ * while ZooKeeper connects), then ZooKeeper, election, state, the Mesos
+ * client (started only on election) and the server-list watch every replica
+ * serves discovery from. core_free() stops them in reverse.
+ *
+ * Thread: main. Callbacks registered here post to the mailbox (core.c). */
+#define LOG_COMPONENT "setup"
+#include "core_int.h"
+#include "log.h"
+#include "mcm.h"
+#include "util.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CONNECT_TIMEOUT_MS 15000
+#define SECRET_MAX 4096
+
+static void on_mesos_event_cb(void *ctx, Mesos__V1__Scheduler__Event *ev) {
+    core *c = ctx;
+    cq_post(c->q, MSG_MESOS_EVENT, ev, free_event, 0);
+}
+
+static void on_mesos_down_cb(void *ctx, const char *why) {
+    core *c = ctx;
+    cq_post(c->q, MSG_MESOS_DOWN, strdup(why ? why : ""), NULL, 0);
+}
+
+static int identity(core *c) {
+    char started[40];
+    c->started_wall_ms = util_wall_ms();
+    util_rfc3339(c->started_wall_ms, started, sizeof(started));
+    snprintf(c->replica_id, sizeof(c->replica_id), "%s:%d", c->cfg->hostname, http_port(c->http));
+    json_t *j = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s}", "id", c->replica_id, "hostname", c->cfg->hostname,
+                          "http", c->cfg->advertise_url, "pid", (int)getpid(), "started", started, "version",
+                          MCM_VERSION);
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (!s) return MCM_ERR;
+    snprintf(c->identity, sizeof(c->identity), "%s", s);
+    free(s);
+    return MCM_OK;
+}
+
+static int start_http(core *c, char *err, size_t errlen) {
+    char ferr[256];
+    char *token = NULL;
+    if (c->cfg->admin_token_file && !(token = util_read_file(c->cfg->admin_token_file, SECRET_MAX, ferr, sizeof(ferr)))) {
+        snprintf(err, errlen, "--admin-token-file: %s", ferr);
+        return MCM_ERR;
+    }
+    http_config hc;
+    http_config_defaults(&hc);
+    hc.listen_host = c->cfg->http_listen.host;
+    hc.port = c->cfg->http_listen.port;
+    hc.admin_token = token;
+    hc.admin_insecure = c->cfg->admin_insecure;
+    hc.scale_min = (int)c->cfg->instances_min;
+    hc.scale_max = (int)c->cfg->instances_max;
+    http_hooks hooks;
+    core_ops_hooks(c, &hooks);
+    metrics *m = metrics_new();
+    c->http = m ? http_new(&hc, &hooks, m, err, errlen) : NULL;
+    free(token);
+    if (!c->http) {
+        metrics_free(m);
+        return MCM_ERR;
+    }
+    c->metrics = m;
+    return metrics_mcm_register(m, &c->mm);
+}
+
+static int start_zk(core *c, char *err, size_t errlen) {
+    char ferr[256];
+    char *auth = NULL;
+    if (c->cfg->zk_auth_file && !(auth = util_read_file(c->cfg->zk_auth_file, SECRET_MAX, ferr, sizeof(ferr)))) {
+        snprintf(err, errlen, "--zk-auth-file: %s", ferr);
+        return MCM_ERR;
+    }
+    zks_config zc = {c->cfg->zk.hosts, c->cfg->zk.path, c->cfg->zk_session_timeout_ms, auth, c, on_zk_event_cb};
+    c->zk = zks_new(&zc, CONNECT_TIMEOUT_MS, err, errlen);
+    free(auth);
+    if (!c->zk) return MCM_ERR;
+    http_set_zk_connected(c->http, zks_connected(c->zk));
+    elect_callbacks ec = {c, on_elect_wake_cb, on_elected_cb, on_deposed_cb};
+    c->el = elect_new(c->zk, c->identity, &ec);
+    c->st = c->el ? state_new(c->zk, c->el) : NULL;
+    if (!c->st) {
+        snprintf(err, errlen, "out of memory");
+        return MCM_ERR;
+    }
+    return state_init(c->st, err, errlen);
+}
+
+static int start_mesos(core *c, char *err, size_t errlen) {
+    char ferr[256];
+    char *secret = NULL;
+    if (c->cfg->secret_file && !(secret = util_read_file(c->cfg->secret_file, SECRET_MAX, ferr, sizeof(ferr)))) {
+        snprintf(err, errlen, "--secret-file: %s", ferr);
+        return MCM_ERR;
+    }
+    mesos_sched_config mc = {0};
+    mc.master = &c->cfg->master;
+    mc.user = c->cfg->framework_user;
+    mc.name = c->cfg->framework_name;
+    mc.role = c->cfg->role;
+    mc.hostname = c->cfg->hostname;
+    mc.principal = c->cfg->principal;
+    mc.secret = secret;
+    mc.webui_url = c->cfg->advertise_url;
+    mc.failover_timeout_s = (double)c->cfg->failover_timeout_ms / 1000.0;
+    mc.heartbeat_misses = (int)c->cfg->heartbeat_misses;
+    mesos_sched_callbacks cb = {c, on_mesos_event_cb, on_mesos_down_cb};
+    c->ms = mesos_sched_new(&mc, &cb, err, errlen);
+    if (secret) memset(secret, 0, strlen(secret));
+    free(secret);
+    return c->ms ? MCM_OK : MCM_ERR;
+}
+
+static int start_discovery(core *c, char *err, size_t errlen) {
+    char path[1024];
+    if (c->cfg->discovery_listen.host[0]) {
+        c->disc = ecd_create(c->cfg->discovery_listen.host, c->cfg->discovery_listen.port, 0, err, errlen);
+        if (!c->disc) return MCM_ERR;
+        log_info("ElastiCache-style discovery on %s:%d", c->cfg->discovery_listen.host, ecd_port(c->disc));
+    }
+    snprintf(path, sizeof(path), "%s/servers", c->cfg->zk.path);
+    watch_opts wo = {c->cfg->zk.hosts, path, (int)c->cfg->zk_session_timeout_ms, on_servers_cb, c};
+    c->srvwatch = watch_create(&wo, err, errlen);
+    return c->srvwatch ? MCM_OK : MCM_ERR;
+}
+
+core *core_new(const sched_config *cfg, char *err, size_t errlen) {
+    core *c = calloc(1, sizeof(*c));
+    if (!c) return NULL;
+    c->cfg = cfg;
+    c->last_blocked = -1;
+    c->q = cq_create();
+    c->tasks = tt_create();
+    c->bo = backoff_create(cfg->relaunch_backoff_min_ms, cfg->relaunch_backoff_max_ms);
+    if (!c->q || !c->tasks || !c->bo) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (start_http(c, err, errlen) != MCM_OK || identity(c) != MCM_OK || start_zk(c, err, errlen) != MCM_OK ||
+        start_mesos(c, err, errlen) != MCM_OK || start_discovery(c, err, errlen) != MCM_OK)
+        goto fail;
+    core_scale_load(c, NULL);
+    core_publish_leader(c);
+    core_publish_snapshot(c);
+    log_notice("replica %s ready: HTTP on port %d, ZooKeeper %s%s", c->replica_id, http_port(c->http),
+               cfg->zk.hosts, cfg->zk.path);
+    return c;
+fail:
+    core_free(c);
+    return NULL;
+}
+
+void core_free(core *c) {
+    if (!c) return;
+    watch_free(c->srvwatch);
+    ecd_free(c->disc);
+    mesos_sched_free(c->ms);
+    state_free(c->st);
+    elect_free(c->el);
+    zks_free(c->zk);
+    http_free(c->http);
+    metrics_free(c->metrics);
+    policy_free(c->pol);
+    srvlist_free(c->published);
+    backoff_free(c->bo);
+    tt_free(c->tasks);
+    cq_free(c->q);
+    free(c);
+}
