@@ -1,0 +1,175 @@
+/* test_failover.c -- numbered failover scenarios, end to end (real
+ * ZooKeeper, mcm-sim, three mcm-scheduler replicas, real memcached).
+ *
+ * In each: the framework ID never changes, no memcached server is restarted
+ * by the failover (a key stored before is still there after), and the
+ * published server list is unchanged.
+ *   1. the leader is killed with SIGKILL (takeover after the session timeout)
+ *   2. the leader gets SIGTERM (it resigns: takeover well within the timeout)
+ *   3. the leader is paused with SIGSTOP for longer than the session timeout,
+ *      then resumed: it must not act again (the simulator's call log shows no
+ *      call with its stream after the new leader subscribed, and no later
+ *      SUBSCRIBE), and it rejoins as a follower. */
+#include "cluster.h"
+#include "common.h"
+#include "harness.h"
+
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define UP_MS 90000
+#define SESSION_MS 4000
+
+typedef struct before {
+    it_cluster *c;
+    int leader;
+    char fw[256];
+    char *servers;
+    json_t *doc;
+} before;
+
+static int64_t mono_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static void setup(before *b) {
+    it_opts o = {.instances = 3, .session_timeout_ms = SESSION_MS};
+    b->c = it_start(&o);
+    b->doc = it_wait_servers(b->c, 0, 3, UP_MS);
+    ck_assert_msg(b->doc != NULL, "servers never published (logs in %s)", it_dir(b->c));
+    b->leader = it_wait_leader(b->c, 10000, -1);
+    ck_assert_int_ge(b->leader, 0);
+    it_status_str(it_replica_port(b->c, b->leader), "framework_id", b->fw, sizeof(b->fw));
+    ck_assert(b->fw[0]);
+    b->servers = it_servers_key(b->doc);
+    it_set_all(b->doc, "failover-key", "kept");
+}
+
+/* Waits for a new leader, then checks framework ID, list and kept keys. */
+static int64_t check_takeover(before *b, int64_t t0) {
+    int nl = it_wait_leader(b->c, 60000, b->leader);
+    int64_t took = mono_ms() - t0;
+    ck_assert_msg(nl >= 0, "no new leader (logs in %s)", it_dir(b->c));
+    fprintf(stderr, "new leader: replica %d after %lld ms\n", nl, (long long)took);
+    char fw[256];
+    it_status_str(it_replica_port(b->c, nl), "framework_id", fw, sizeof(fw));
+    ck_assert_str_eq(fw, b->fw);
+    json_t *d = it_wait_servers(b->c, nl, 3, 20000);
+    ck_assert(d != NULL);
+    char *k = it_servers_key(d);
+    ck_assert_str_eq(k, b->servers);
+    ck_assert_int_eq(it_count_with(d, "failover-key", "kept"), 3);   /* nothing restarted */
+    free(k);
+    json_decref(d);
+    return took;
+}
+
+static void teardown(before *b) {
+    free(b->servers);
+    json_decref(b->doc);
+    it_stop(b->c);
+}
+
+START_TEST(test_failover_1_sigkill) {
+    before b;
+    setup(&b);
+    int64_t t0 = mono_ms();
+    it_replica_signal(b.c, b.leader, SIGKILL);
+    check_takeover(&b, t0);
+    teardown(&b);
+}
+END_TEST
+
+START_TEST(test_failover_2_sigterm_resigns_at_once) {
+    before b;
+    setup(&b);
+    int64_t t0 = mono_ms();
+    it_replica_signal(b.c, b.leader, SIGTERM);
+    ck_assert_msg(it_replica_wait_exit(b.c, b.leader, 10000), "leader did not exit on SIGTERM");
+    int64_t took = check_takeover(&b, t0);
+    /* Resignation deletes the member znode: no waiting for the session timeout. */
+    ck_assert_msg(took < SESSION_MS, "takeover took %lld ms, not less than the session timeout", (long long)took);
+    teardown(&b);
+}
+END_TEST
+
+/* --- 3: the paused leader ------------------------------------------------------- */
+
+/* Stream ids used by calls in the simulator's log so far. */
+static json_t *sim_calls(it_cluster *c) {
+    json_t *j = it_get_json(it_sim_port(c), "/sim/calls");
+    ck_assert_msg(j != NULL, "GET /sim/calls failed");
+    json_t *calls = json_is_array(j) ? j : json_incref(json_object_get(j, "calls"));
+    if (calls != j) json_decref(j);
+    ck_assert(json_is_array(calls));
+    return calls;
+}
+
+static const char *call_str(json_t *call, const char *k) {
+    const char *s = json_string_value(json_object_get(call, k));
+    return s ? s : "";
+}
+
+START_TEST(test_failover_3_paused_leader_never_acts_again) {
+    before b;
+    setup(&b);
+    json_t *old = sim_calls(b.c);
+    size_t nold = json_array_size(old);
+    json_t *old_streams = json_object();
+    for (size_t i = 0; i < nold; i++) {
+        const char *sid = call_str(json_array_get(old, i), "stream_id");
+        if (sid[0]) json_object_set_new(old_streams, sid, json_true());
+    }
+    ck_assert_msg(json_object_size(old_streams) > 0, "no call with a stream id before the pause");
+    it_replica_signal(b.c, b.leader, SIGSTOP);
+    int64_t t0 = mono_ms();
+    check_takeover(&b, t0);
+    while (mono_ms() - t0 < 2 * SESSION_MS) usleep(100000);
+    it_replica_signal(b.c, b.leader, SIGCONT);
+    sleep(5);   /* give the resumed replica every chance to misbehave */
+    char st[32];
+    it_status_str(it_replica_port(b.c, b.leader), "leader_state", st, sizeof(st));
+    ck_assert_str_eq(st, "follower");
+
+    json_t *all = sim_calls(b.c);
+    size_t last_subscribe = 0;
+    for (size_t i = nold; i < json_array_size(all); i++)
+        if (strcmp(call_str(json_array_get(all, i), "type"), "SUBSCRIBE") == 0) last_subscribe = i;
+    ck_assert_msg(last_subscribe > 0, "the new leader's SUBSCRIBE is not in the call log");
+    int subscribes_after = 0, old_after = 0;
+    for (size_t i = nold; i < json_array_size(all); i++) {
+        json_t *call = json_array_get(all, i);
+        if (i > last_subscribe && json_object_get(old_streams, call_str(call, "stream_id"))) old_after++;
+        if (strcmp(call_str(call, "type"), "SUBSCRIBE") == 0) subscribes_after++;
+    }
+    ck_assert_msg(old_after == 0, "%d calls with the paused leader's stream after the takeover", old_after);
+    ck_assert_msg(subscribes_after == 1, "%d SUBSCRIBE calls after the pause (want exactly the new leader's)",
+                  subscribes_after);
+    json_decref(all);
+    json_decref(old);
+    json_decref(old_streams);
+    teardown(&b);
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("failover");
+    TCase *tc = tcase_create("failover");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_failover_1_sigkill);
+    tcase_add_test(tc, test_failover_2_sigterm_resigns_at_once);
+    tcase_add_test(tc, test_failover_3_paused_leader_never_acts_again);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}

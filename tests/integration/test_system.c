@@ -1,0 +1,145 @@
+/* test_system.c -- mcm end to end: real ZooKeeper, mcm-sim, three
+ * mcm-scheduler replicas, the real mcm-executor and real memcached.
+ * One START_TEST per behaviour; every test starts its own cluster. */
+#include "cluster.h"
+#include "common.h"
+#include "harness.h"
+
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define UP_MS 90000
+
+/* The running tasks the leader reports, as "task_id host:port" lines. */
+static char *leader_running_key(it_cluster *c, int leader) {
+    json_t *t = it_get_json(it_replica_port(c, leader), "/v1/tasks");
+    ck_assert_msg(t != NULL, "GET /v1/tasks failed");
+    json_t *doc = json_pack("{s:[]}", "servers");
+    json_t *arr = json_object_get(doc, "servers"), *task;
+    size_t i;
+    json_array_foreach(json_object_get(t, "tasks"), i, task) {
+        if (strcmp(json_string_value(json_object_get(task, "state")), "TASK_RUNNING") != 0) continue;
+        json_array_append_new(arr, json_pack("{s:O, s:O, s:O}", "task_id", json_object_get(task, "task_id"), "host",
+                                             json_object_get(task, "hostname"), "port", json_object_get(task, "port")));
+    }
+    char *key = it_servers_key(doc);
+    json_decref(doc);
+    json_decref(t);
+    return key;
+}
+
+START_TEST(test_system_servers_come_up_and_answer) {
+    it_opts o = {.instances = 3};
+    it_cluster *c = it_start(&o);
+    json_t *doc = it_wait_servers(c, 0, 3, UP_MS);
+    ck_assert_msg(doc != NULL, "3 servers never published (logs in %s)", it_dir(c));
+    it_check_all_answer(doc);
+    int leader = it_wait_leader(c, 10000, -1);
+    ck_assert_int_ge(leader, 0);
+    char *published = it_servers_key(doc), *running = leader_running_key(c, leader);
+    ck_assert_str_eq(published, running);
+    for (int i = 1; i < 3; i++) {   /* followers serve the same list from their own watch */
+        json_t *d = it_wait_servers(c, i, 3, 10000);
+        ck_assert(d != NULL);
+        char *k = it_servers_key(d);
+        ck_assert_str_eq(k, published);
+        free(k);
+        json_decref(d);
+    }
+    free(published);
+    free(running);
+    json_decref(doc);
+    it_stop(c);
+}
+END_TEST
+
+static int server_count(json_t *doc) { return (int)json_array_size(json_object_get(doc, "servers")); }
+
+START_TEST(test_system_killed_memcached_is_replaced) {
+    it_opts o = {.instances = 2};
+    it_cluster *c = it_start(&o);
+    json_t *doc = it_wait_servers(c, 0, 2, UP_MS);
+    ck_assert_msg(doc != NULL, "servers never published (logs in %s)", it_dir(c));
+    json_t *victim = json_array_get(json_object_get(doc, "servers"), 0);
+    int port = (int)json_integer_value(json_object_get(victim, "port"));
+    char victim_id[256];
+    snprintf(victim_id, sizeof(victim_id), "%s", json_string_value(json_object_get(victim, "task_id")));
+    pid_t pid = it_memcached_pid(port);
+    ck_assert_msg(pid > 0, "no memcached process found on port %d", port);
+    kill(pid, SIGKILL);
+    /* The list loses the server, then regains a replacement with a new task ID. */
+    int replaced = 0;
+    for (int t = 0; t < UP_MS && !replaced; t += 200) {
+        json_t *d = it_get_json(it_replica_port(c, 1), "/v1/servers");
+        if (d && server_count(d) == 2) {
+            char *k = it_servers_key(d);
+            replaced = strstr(k, victim_id) == NULL;
+            free(k);
+            if (replaced) it_check_all_answer(d);
+        }
+        json_decref(d);
+        usleep(200000);
+    }
+    ck_assert_msg(replaced, "killed server %s never replaced (logs in %s)", victim_id, it_dir(c));
+    json_decref(doc);
+    it_stop(c);
+}
+END_TEST
+
+START_TEST(test_system_simulator_restart_relaunches_lost_servers) {
+    it_opts o = {.instances = 2};
+    it_cluster *c = it_start(&o);
+    json_t *doc = it_wait_servers(c, 0, 2, UP_MS);
+    ck_assert_msg(doc != NULL, "servers never published (logs in %s)", it_dir(c));
+    char *before = it_servers_key(doc);
+    int leader = it_wait_leader(c, 10000, -1);
+    char fw[256], fw2[256];
+    it_status_str(it_replica_port(c, leader), "framework_id", fw, sizeof(fw));
+    it_sim_stop(c);   /* the master and agents are gone, and with them the tasks */
+    it_sim_start(c);
+    int ok = 0;
+    for (int t = 0; t < UP_MS * 2 && !ok; t += 250) {
+        json_t *d = it_get_json(it_replica_port(c, 0), "/v1/servers");
+        if (d && server_count(d) == 2) {
+            char *k = it_servers_key(d);
+            ok = strcmp(k, before) != 0;
+            int i;
+            for (i = 0; ok && i < 2; i++) {   /* no old task may remain */
+                char id[256];
+                snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(json_array_get(json_object_get(d, "servers"), i), "task_id")));
+                ok = strstr(before, id) == NULL;
+            }
+            free(k);
+            if (ok) it_check_all_answer(d);
+        }
+        json_decref(d);
+        usleep(250000);
+    }
+    ck_assert_msg(ok, "servers not relaunched after the simulator restart (logs in %s)", it_dir(c));
+    leader = it_wait_leader(c, 10000, -1);
+    it_status_str(it_replica_port(c, leader), "framework_id", fw2, sizeof(fw2));
+    ck_assert_str_eq(fw, fw2);   /* the new master adopted the same framework ID */
+    free(before);
+    json_decref(doc);
+    it_stop(c);
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("system");
+    TCase *tc = tcase_create("system");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_system_servers_come_up_and_answer);
+    tcase_add_test(tc, test_system_killed_memcached_is_replaced);
+    tcase_add_test(tc, test_system_simulator_restart_relaunches_lost_servers);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
