@@ -43,7 +43,7 @@ uint64_t policy_history_seq(const policy *p) {
 }
 
 static json_t *entry_json(const policy_hist *h) {
-    return json_pack("{sIsssisisss?}", "t", (json_int_t)h->t, "a", policy_action_name(h->a),
+    return json_pack("{sI ss si si ss ss}", "t", (json_int_t)h->t, "a", policy_action_name(h->a),
                      "from", h->from, "to", h->to, "r", policy_reason_name(h->r), "x", h->x);
 }
 
