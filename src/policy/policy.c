@@ -344,11 +344,11 @@ static void note(policy *p, const policy_decision *d, int64_t now_ms) {
     if (held) p->counts.blocked[d->reason]++;
     int same = d->action == p->prev_action && d->reason == p->prev_reason && d->wanted == p->prev_wanted;
     if (d->action != POLICY_NONE) {
-        log_info("scale %s %d -> %d%s%s: %s", policy_action_name(d->action), d->from, d->target,
+        log_verbose("scale %s %d -> %d%s%s: %s", policy_action_name(d->action), d->from, d->target,
                  d->victim[0] ? ", victim " : "", d->victim, d->text);
         policy__record(p, now_ms, d->action, d->from, d->target, d->reason, d->text);
     } else if (held && !same) {
-        log_info("scale %s held back: %s", policy_action_name(d->wanted), d->text);
+        log_verbose("scale %s held back: %s", policy_action_name(d->wanted), d->text);
         policy__record(p, now_ms, POLICY_NONE, d->from, d->from + (d->wanted == POLICY_UP ? 1 : -1),
                        d->reason, d->text);
     } else if (!same) {
@@ -391,7 +391,7 @@ void policy_operator_set(policy *p, int from, int to, int64_t now_ms) {
         restart_windows(p);
     }
     textf(t, sizeof(t), "operator set %d -> %d", from, to);
-    log_info("%s; automatic decisions paused for %lld s", t, (long long)(p->cfg.operator_pause_ms / 1000));
+    log_verbose("%s; automatic decisions paused for %lld s", t, (long long)(p->cfg.operator_pause_ms / 1000));
     policy__record(p, now_ms, to > from ? POLICY_UP : to < from ? POLICY_DOWN : POLICY_NONE, from, to,
                    POLICY_R_OPERATOR, t);
 }

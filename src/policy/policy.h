@@ -10,9 +10,12 @@
  *
  * HOW THE CORE DRIVES IT (core thread only; nothing here is thread-safe):
  *   1. policy_observe() for every executor report of a running server.
- *   2. policy_decide() after every observe and on a timer (every second or
- *      so). Each call is one "evaluation": the fleet figures are recomputed
- *      over the servers named in the fleet, the condition windows advance.
+ *      Each report is a sample: the fleet figures are recomputed (over the
+ *      servers named in the last policy_fleet) and the condition windows
+ *      advance, so no sample is missed however often the core decides.
+ *   2. policy_decide() on a timer (every second or so). Each call is one
+ *      "evaluation": the figures are recomputed over the servers named in
+ *      this fleet, the windows advance, the gates are checked.
  *   3. On UP: raise the desired count to `target`, persist it with
  *      policy_history_json(), launch, then call policy_changed().
  *      On DOWN: lower the desired count to `target`; if `victim` is not ""
@@ -199,7 +202,8 @@ int policy_observe(policy *p, const char *task_id, const report *r, double cpus_
 void policy_forget(policy *p, const char *task_id);
 
 /* One evaluation; fills *out (always). Records UP/DOWN decisions, and ripe
- * changes held back (once per streak), in the history. */
+ * changes held back (once per streak), in the history. Logs them at VERBOSE
+ * (the caller logs decisions at the level it wants). */
 void policy_decide(policy *p, const policy_fleet *f, int64_t now_ms, policy_decision *out);
 
 /* The core changed the fleet size for scaling (after an UP or DOWN): starts

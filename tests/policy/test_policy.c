@@ -377,6 +377,33 @@ START_TEST(test_policy_window_restarts_after_change) {
 }
 END_TEST
 
+/* Each report is a sample even if the core decides less often: one report
+ * under the line between two decisions breaks the window. */
+START_TEST(test_policy_sample_between_decisions_breaks_window) {
+    policy_config c;
+    cfg_test(&c);
+    policy *p = policy_new(&c, err, sizeof(err));
+    const char *ids[] = {"a"};
+    policy_fleet f = {.desired = 1, .running = ids, .nrunning = 1};
+    policy_decision d;
+    report r = {.task_id = "a", .limit_maxbytes = 1000, .bytes = 900};
+    int64_t t = T0;
+    for (int i = 0; i < 40; i++, t += STEP_MS) {         /* 200 s of reports */
+        r.time_ms = t;
+        r.bytes = i == 20 ? 500 : 900;                   /* one low sample at 100 s */
+        ck_assert_int_eq(policy_observe(p, "a", &r, 0.5, t), MCM_OK);
+        if (i % 12 == 0) policy_decide(p, &f, t, &d);   /* a decision a minute */
+    }
+    policy_decide(p, &f, t, &d);
+    ck_assert_int_eq(d.action, POLICY_NONE);
+    ck_assert_int_eq(d.reason, POLICY_R_PENDING);
+    ck_assert_msg(strstr(d.text, "mem 0.90 > 0.80 for 1m35s of 2m"), "%s", d.text);
+    policy_decide(p, &f, t + 25 * SEC, &d);          /* 105 s + 120 s */
+    ck_assert_int_eq(d.action, POLICY_UP);
+    policy_free(p);
+}
+END_TEST
+
 /* ---- triggers ----------------------------------------------------------------- */
 
 START_TEST(test_policy_each_trigger_after_its_window) {
@@ -949,6 +976,7 @@ int main(void) {
     tcase_add_test(tc, test_policy_hysteresis_blocks_scale_down_that_would_scale_up);
     tcase_add_test(tc, test_policy_ramp_grows_one_step_at_a_time);
     tcase_add_test(tc, test_policy_window_restarts_after_change);
+    tcase_add_test(tc, test_policy_sample_between_decisions_breaks_window);
     tcase_add_test(tc, test_policy_each_trigger_after_its_window);
     tcase_add_test(tc, test_policy_figures_from_counter_deltas);
     tcase_add_test(tc, test_policy_counter_reset_is_a_new_baseline);
