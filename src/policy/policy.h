@@ -213,7 +213,8 @@ void policy_changed(policy *p, int64_t now_ms);
  * pause for operator_pause_ms; a change of size also starts the cooldown. */
 void policy_operator_set(policy *p, int from, int to, int64_t now_ms);
 /* This replica just became leader: no decision until every running server
- * has reported after now_ms (and any cooldown restored from history passed). */
+ * has reported since this call (and any cooldown restored from history has
+ * passed); condition windows start afresh. */
 void policy_reset_after_failover(policy *p, int64_t now_ms);
 
 /* The history as compact JSON (malloc'd, caller frees; NULL if out of memory):
@@ -229,8 +230,9 @@ char *policy_history_json(const policy *p);
 uint64_t policy_history_seq(const policy *p);
 /* Continues a stored history (cooldown, operator pause, decisions). On
  * malformed JSON: MCM_ERR with a reason in err, and the policy is unchanged
- * (fresh). Decisions with unknown action or reason names are skipped. Times
- * after now_ms are clamped to now_ms. */
+ * (fresh). Decisions with unknown action or reason names are skipped. A
+ * last change after now_ms is clamped to now_ms, a pause end to now_ms +
+ * operator_pause_ms (a writer whose clock ran ahead cannot stretch them). */
 int policy_history_load(policy *p, const char *json, size_t len, int64_t now_ms,
                         char *err, size_t errlen);
 
