@@ -15,6 +15,10 @@
  *   reports on_disconnected with the reason, waits with capped exponential
  *   backoff and jitter, and subscribes again (with the framework ID once one
  *   is known), until mesos_sched_stop().
+ * - on_disconnected is called once per failed subscription round (every
+ *   master tried, or an established stream ended), never after stop().
+ *   An ERROR event is first handed to on_event like any other, then the
+ *   stream is closed and on_disconnected says "master sent ERROR: <message>".
  * - Callbacks run on the stream thread. They must not block and must not
  *   call back into the client: copy or keep what they need, post it to the
  *   owner's mailbox and return. on_event receives ownership of the Event
@@ -64,6 +68,9 @@ typedef struct mesos_sched_config {
     int64_t call_timeout_ms;       /* per call (default 10 s) */
     int64_t backoff_min_ms, backoff_max_ms;   /* re-subscribe backoff (default 500 ms .. 30 s) */
     size_t max_record;             /* RecordIO cap (0: default) */
+    /* Added by the client's author (zero keeps the defaults): */
+    int64_t subscribe_timeout_ms;  /* connect + 200 + SUBSCRIBED must fit (default 20 s) */
+    int zk_session_timeout_ms;     /* zk:// master detection session (default 10 s) */
 } mesos_sched_config;
 
 /* Copies cfg (strings too). NULL with a reason in err on bad configuration. */
