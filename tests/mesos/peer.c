@@ -109,6 +109,13 @@ static void append_error(stream_state *st, const char *msg) {
     append_event(st, &ev);
 }
 
+static int peer_stopping(peer *p) {
+    pthread_mutex_lock(&p->mu);
+    int stop = p->stopping;
+    pthread_mutex_unlock(&p->mu);
+    return stop;
+}
+
 static int stream_cut(stream_state *st) {
     pthread_mutex_lock(&st->p->mu);
     int cut = st->p->stopping || st->p->drop_gen != st->drop_gen;
@@ -243,7 +250,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         ret = answer_subscribe(p, c, call, next_answer(p));
     } else if (p->call_status == 0) {   /* never answer (until the peer stops, at most 5 s) */
         pthread_mutex_unlock(&p->mu);
-        for (int i = 0; i < 500 && !stream_cut(&(stream_state){.p = p, .drop_gen = -1}); i++) util_sleep_ms(10);
+        for (int i = 0; i < 500 && !peer_stopping(p); i++) util_sleep_ms(10);
         pthread_mutex_lock(&p->mu);
         ret = queue_status(c, 202, "", NULL);
     } else {
