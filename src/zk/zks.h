@@ -24,7 +24,14 @@
  *
  * ACLs: with an auth file ("user:password"), nodes mcm creates are writable by
  * that digest identity only and readable by everyone (clients read
- * `servers`); without, they are open. */
+ * `servers`); without, they are open. The digest id is
+ * "user:base64(sha1(user:password))" (ZooKeeper's digest scheme, computed with
+ * libcrypto); the password never leaves the process except in zoo_add_auth.
+ *
+ * Logging: the client library's own log goes through log.h (component "zk"):
+ * its warnings and errors at verbose, its INFO lines at debug, nothing above.
+ *
+ * Lifetime: free elect and state objects before the zks they use. */
 #ifndef MCM_ZKS_H
 #define MCM_ZKS_H
 
@@ -63,12 +70,28 @@ int zks_connected(const zks *z);             /* any thread */
 int64_t zks_disconnected_ms(const zks *z);   /* 0 while connected; any thread */
 int64_t zks_session_timeout_ms(const zks *z);/* as negotiated with the server */
 int64_t zks_session_id(const zks *z);
+/* 1 once the session has expired or authentication failed (the handle is
+ * dead until zks_reopen); any thread. */
+int zks_expired(const zks *z);
 /* "<root>/<rel>" into buf (rel "" gives the root). */
 void zks_path(const zks *z, const char *rel, char *buf, size_t len);
 /* ACL for nodes mcm creates (see above). */
 struct ACL_vector *zks_acl(zks *z);
 /* Creates path and missing parents as persistent nodes with zks_acl (absolute path). */
 int zks_mkdirs(zks *z, const char *abs_path, char *err, size_t errlen);
+/* The digest ACL id "user:base64(sha1(user:password))", or NULL without auth. */
+const char *zks_digest(const zks *z);
+/* Takes ownership of p and frees it in zks_free, after the handle is closed:
+ * for watcher contexts that must outlive every callback of every handle
+ * (a watch's context can still be in the client's queue when its owner goes).
+ * Owner thread. */
+void zks_defer_free(zks *z, void *p);
+/* Reads a znode whatever its size up to max bytes: on ZOK *data is a malloc'd
+ * NUL-terminated copy (caller frees) of *len bytes and *st (if not NULL) its
+ * stat. ZKS_TOO_LARGE (with *len the real size) if it holds more than max;
+ * otherwise the ZooKeeper return code. Owner thread (synchronous). */
+#define ZKS_TOO_LARGE 1
+int zks_get(zks *z, const char *abs_path, int max, char **data, int *len, struct Stat *st);
 /* "connection loss", "session expired", ... for a ZooKeeper return code. */
 const char *zks_strerror(int rc);
 
