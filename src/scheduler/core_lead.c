@@ -47,6 +47,34 @@ static void refuse_to_lead(core *c, const char *why) {
     c->rejoin_at_ms = util_now_ms() + 30000;
 }
 
+/* The stored list is where publishing continues from. A fresh installation
+ * gets an empty list at once, so every replica's /readyz can turn ready
+ * before Mesos is even reachable. */
+static int init_servers(core *c) {
+    char err[512];
+    srvlist_free(c->published);
+    c->published = state_read_servers(c->st, err, sizeof(err));
+    if (c->published) {
+        c->servers_version = c->published->version;
+        return MCM_OK;
+    }
+    if (!strstr(err, "no such znode")) {   /* unreadable or malformed: the first real publish replaces it */
+        log_warn("stored server list: %s", err);
+        return MCM_OK;
+    }
+    log_info("no server list stored yet: publishing an empty one");
+    srvlist *empty = srvlist_new();
+    int64_t v = 0;
+    int rc = empty ? state_publish_servers(c->st, empty, &v, err, sizeof(err)) : MCM_ERR;
+    if (core_fenced_result(c, rc, "publishing the first server list", err) != MCM_OK) {
+        srvlist_free(empty);
+        return c->role == ROLE_FOLLOWER ? MCM_ERR : MCM_OK;
+    }
+    c->published = empty;
+    c->servers_version = v;
+    return MCM_OK;
+}
+
 void core_start_leading(core *c) {
     char err[512];
     state_snapshot snap;
@@ -68,6 +96,7 @@ void core_start_leading(core *c) {
         core_fenced_result(c, state_set_desired(c->st, c->desired, NULL, err, sizeof(err)),
                            "storing the desired count", err) != MCM_OK && c->role == ROLE_FOLLOWER)
         return;
+    if (init_servers(c) != MCM_OK) return;
     if (c->framework_id[0]) metrics_inc(c->mm.failovers, NULL);
     log_notice("leading: framework %s, %d stored tasks, %d servers desired; subscribing to Mesos",
                c->framework_id[0] ? c->framework_id : "(new)", tt_count(c->tasks), c->desired);

@@ -34,7 +34,7 @@ typedef struct core_op {
     pthread_cond_t cv;
     int refs, done;
     http_hook_result result;
-    char msg[256];
+    char msg[1024];
 } core_op;
 
 static void op_unref(core_op *op) {
@@ -108,11 +108,11 @@ static http_hook_result do_scale(core *c, core_op *op) {
 static http_hook_result do_restart(core *c, core_op *op) {
     tt_task *t = tt_find(c->tasks, op->arg);
     if (!t) {
-        snprintf(op->msg, sizeof(op->msg), "no task %s", op->arg);
+        snprintf(op->msg, sizeof(op->msg), "no task %.255s", op->arg);
         return HTTP_HOOK_NOT_FOUND;
     }
     if (t->kill_sent_ms) {
-        snprintf(op->msg, sizeof(op->msg), "task %s is already being killed", op->arg);
+        snprintf(op->msg, sizeof(op->msg), "task %.255s is already being killed", op->arg);
         return HTTP_HOOK_CONFLICT;
     }
     if (core_kill(c, t, "operator restart") != MCM_OK) {
@@ -120,7 +120,7 @@ static http_hook_result do_restart(core *c, core_op *op) {
         return HTTP_HOOK_ERROR;
     }
     c->relaunch_due++;
-    snprintf(op->msg, sizeof(op->msg), "task %s killed; a replacement will be launched", op->arg);
+    snprintf(op->msg, sizeof(op->msg), "task %.255s killed; a replacement will be launched", op->arg);
     return HTTP_HOOK_ACCEPTED;
 }
 
@@ -130,11 +130,11 @@ static http_hook_result do_restart(core *c, core_op *op) {
 static http_hook_result do_teardown(core *c, core_op *op) {
     char err[512];
     if (strcmp(op->arg, c->framework_id) != 0) {
-        snprintf(op->msg, sizeof(op->msg), "framework is %s, not %s", c->framework_id, op->arg);
+        snprintf(op->msg, sizeof(op->msg), "framework is %.192s, not %.255s", c->framework_id, op->arg);
         return HTTP_HOOK_INVALID;
     }
     if (!c->subscribed || mesos_sched_teardown(c->ms, err, sizeof(err)) != MCM_OK) {
-        snprintf(op->msg, sizeof(op->msg), "TEARDOWN failed: %s", c->subscribed ? err : "not subscribed");
+        snprintf(op->msg, sizeof(op->msg), "TEARDOWN failed: %.512s", c->subscribed ? err : "not subscribed");
         return HTTP_HOOK_CONFLICT;
     }
     log_warn("framework %s torn down by an operator", c->framework_id);
@@ -148,7 +148,7 @@ static http_hook_result do_teardown(core *c, core_op *op) {
     srvlist_free(empty);
     state_clear_framework_id(c->st, err, sizeof(err));
     core_set_desired(c, 0, "teardown");
-    snprintf(op->msg, sizeof(op->msg), "framework %s torn down; desired servers set to 0", op->arg);
+    snprintf(op->msg, sizeof(op->msg), "framework %.255s torn down; desired servers set to 0", op->arg);
     core_step_down(c, "framework torn down");
     c->rejoin_at_ms = 0;
     cq_post(c->q, MSG_ELECT_WAKE, NULL, NULL, 0);   /* still elected: start a new term */

@@ -3,8 +3,8 @@
  * Signals: SIGTERM and SIGINT are blocked in every thread and taken by a small
  * signal thread (sigwait), which asks the core for a graceful shutdown: the
  * core closes the Mesos subscription and deletes its election znode, so a
- * follower takes over within one ZooKeeper round trip. A second signal during
- * shutdown exits at once. SIGPIPE is ignored (sockets report EPIPE).
+ * follower takes over within one ZooKeeper round trip. A second signal more
+ * than 2 s after the first exits at once. SIGPIPE is ignored (sockets report EPIPE).
  * Exit status: 0 after a graceful shutdown, 1 if startup failed, 2 on a
  * usage error (one line on stderr naming the flag). */
 #define LOG_COMPONENT "main"
@@ -12,6 +12,7 @@
 #include "core.h"
 #include "log.h"
 #include "mcm.h"
+#include "util.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -25,13 +26,17 @@ static void *signal_thread(void *arg) {
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
-    int sig, seen = 0;
+    int sig;
+    int64_t first = 0;
     while (sigwait(&set, &sig) == 0) {
-        if (seen++) {
-            log_warn("second signal %d: exiting now", sig);
+        int64_t now = util_now_ms();
+        if (!first) {
+            first = now;
+            core_signal(c, sig);
+        } else if (now - first > 2000) {   /* a process-group kill may deliver the first twice */
+            log_warn("second signal %d during shutdown: exiting now", sig);
             _exit(1);
         }
-        core_signal(c, sig);
     }
     return NULL;
 }
