@@ -14,8 +14,8 @@
  * for a lost session, clear c->acting at once).
  *
  * Invariant: when ZooKeeper says the session expired, or the session has
- * been disconnected for 2/3 of its timeout, the core steps down before it
- * handles anything else. */
+ * been disconnected for 1/4 of its timeout (elect.h explains why), the core
+ * steps down before it handles anything else. */
 #define LOG_COMPONENT "core"
 #include "core_int.h"
 #include "log.h"
@@ -48,16 +48,29 @@ void core_set_role(core *c, core_role r) {
     }
 }
 
-/* The session may have expired without our knowing once it has been
- * disconnected for 2/3 of the timeout: ZooKeeper expires it at the full
- * timeout, and another replica may lead right after. */
+/* The session may have expired without our knowing: the client notices a
+ * silent connection only after 2/3 of the session timeout, and the server
+ * expires the session at the full timeout, after which another replica may
+ * lead. So a leader stops once disconnected for elect_disconnect_limit_ms()
+ * (1/4 of the timeout, see elect.h), keeping a margin for scheduling delays. */
 static int zk_in_doubt(core *c) {
     int64_t off = zks_disconnected_ms(c->zk);
-    return c->zk_expired || (off > 0 && off * 3 >= zks_session_timeout_ms(c->zk) * 2);
+    return c->zk_expired || (off > 0 && off >= elect_disconnect_limit_ms(c->el));
+}
+
+/* A process stopped (SIGSTOP, a VM pause, swapping) may have lost its
+ * session without any event saying so yet: the ZooKeeper client was frozen
+ * too. The server expires a session only after a full timeout without a word
+ * from us, so a gap shorter than half the timeout is surely harmless; a
+ * longer one makes the core step down and verify with ZooKeeper first. */
+static int64_t pause_limit_ms(core *c) {
+    int64_t half = zks_session_timeout_ms(c->zk) / 2;
+    return half < 500 ? 500 : half;
 }
 
 int core_may_act(core *c) {
-    return c->role != ROLE_FOLLOWER && !c->stopping && !zk_in_doubt(c) && elect_is_leader(c->el);
+    if (c->role == ROLE_FOLLOWER || c->stopping || zk_in_doubt(c) || !elect_is_leader(c->el)) return 0;
+    return util_now_ms() - c->handling_since_ms < pause_limit_ms(c);
 }
 
 void core_step_down(core *c, const char *why) {
@@ -214,22 +227,47 @@ static void handle(core *c, cq_msg *m) {
     }
 }
 
+/* A replica the election still names leader but that stepped down (pause,
+ * disconnection) takes up leadership again once ZooKeeper confirms it. */
+static void maybe_recheck(core *c, int64_t now) {
+    if (c->role != ROLE_FOLLOWER || c->stopping || c->zk_expired || c->rejoin_at_ms) return;
+    if (!elect_is_leader(c->el) || zk_in_doubt(c) || now < c->recheck_at_ms) return;
+    c->recheck_at_ms = now + 1000;
+    elect_recheck(c);
+}
+
 static void tick(core *c, int64_t now) {
+    if (!c->zk_expired) elect_tick(c->el);   /* deposes a leader cut off from ZooKeeper */
     if (c->role != ROLE_FOLLOWER && zk_in_doubt(c))
-        core_step_down(c, "ZooKeeper unreachable for 2/3 of the session timeout");
+        core_step_down(c, "ZooKeeper unreachable for 1/4 of the session timeout");
     if (c->zk_expired) reopen_session(c);
     if (c->rejoin_at_ms && now >= c->rejoin_at_ms) rejoin(c);
     if (c->role != ROLE_FOLLOWER) core_lead_tick(c, now);
+    maybe_recheck(c, now);
     if (now >= c->next_snapshot_ms) {
         core_publish_snapshot(c);
         c->next_snapshot_ms = now + 1000;
     }
 }
 
+/* Called when cq_take returns: a wait far longer than asked means we were
+ * not running (see pause_limit_ms). */
+static void check_pause(core *c, int64_t waited_since, int64_t now) {
+    int64_t gap = now - waited_since;
+    c->handling_since_ms = now;
+    if (c->role == ROLE_FOLLOWER || gap < pause_limit_ms(c)) return;
+    log_warn("the core did not run for %lld ms (paused?): the ZooKeeper session may be gone; stepping down "
+             "until ZooKeeper confirms our leadership", (long long)gap);
+    core_step_down(c, "process paused");
+    c->recheck_at_ms = now + 200;
+}
+
 int core_run(core *c) {
     rejoin(c);
     while (!c->stopping) {
+        int64_t waited_since = util_now_ms();
         cq_msg *m = cq_take(c->q, 100);
+        check_pause(c, waited_since, util_now_ms());
         if (m) {
             /* A lost session outranks whatever else is queued. */
             if (!atomic_load(&c->acting) && c->role != ROLE_FOLLOWER)

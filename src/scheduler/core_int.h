@@ -13,8 +13,8 @@
  * Invariants:
  *  1. Mesos calls and state writes happen only through core_may_act() == 1,
  *     which is false outside STARTING..LEADING and false as soon as the
- *     ZooKeeper session has been disconnected for more than 2/3 of its
- *     timeout (the session may have expired without our knowing).
+ *     ZooKeeper session has been disconnected for 1/4 of its timeout
+ *     (the session may be expiring without our knowing; see elect.h).
  *  2. core_step_down() first clears the role, then stops the Mesos client
  *     (closing the subscription), then forgets the task table.
  *  3. A status update is acknowledged only after its state change is stored
@@ -80,6 +80,8 @@ struct core {
     atomic_int acting;          /* mirror of role >= STARTING, readable by other threads */
     int zk_expired;             /* waiting to reopen the session */
     int64_t rejoin_at_ms;       /* after refusing to lead: rejoin the election then */
+    int64_t recheck_at_ms;      /* stepped down but still elected: ask ZooKeeper again then */
+    int64_t handling_since_ms;  /* when the current message's handling began */
     int stopping;
     char identity[1024];        /* our member znode's JSON */
     char replica_id[300];
