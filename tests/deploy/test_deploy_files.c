@@ -390,6 +390,47 @@ START_TEST(test_deploy_env_file_names_real_variables_that_parse) {
 }
 END_TEST
 
+/* --- docs ---------------------------------------------------------------------- */
+
+/* Every line of every ```c block in text that is not a line of file (exact,
+ * leading spaces included): the first one, or NULL if all are there. */
+static char *first_stray_code_line(const char *text, const char *file) {
+    static char line[512];
+    int inside = 0;
+    for (const char *l = text; *l;) {
+        size_t n = strcspn(l, "\n");
+        snprintf(line, sizeof(line), "%.*s", (int)n, l);
+        l += n + (l[n] == '\n');
+        if (!inside) {
+            inside = strcmp(line, "```c") == 0;
+            continue;
+        }
+        if (strcmp(line, "```") == 0) {
+            inside = 0;
+            continue;
+        }
+        char needle[520];
+        snprintf(needle, sizeof(needle), "\n%s\n", line);
+        if (line[0] && !strstr(file, needle)) return line;
+    }
+    return NULL;
+}
+
+/* The C shown in docs/clients.md is taken from the example the tests build
+ * and run (test_deploy_watch_example), so it cannot rot. */
+START_TEST(test_deploy_clients_md_shows_the_tested_example) {
+    char *doc = slurp(path_in_source("docs/clients.md"));
+    char *example = slurp(path_in_source("docs/examples/watch_example.c"));
+    ck_assert_ptr_nonnull(strstr(doc, "```c\n"));
+    char *stray = first_stray_code_line(doc, example);
+    ck_assert_msg(stray == NULL, "docs/clients.md shows a line that is not in watch_example.c: '%s'", stray);
+    /* and a changed line is noticed */
+    ck_assert_ptr_nonnull(first_stray_code_line("```c\n    watch_free(w);\n    bogus();\n```\n", example));
+    free(example);
+    free(doc);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("deploy_files");
     TCase *tc = tcase_create("deploy_files");
@@ -402,6 +443,7 @@ int main(void) {
     tcase_add_test(tc, test_deploy_systemd_rules_catch_each_defect);
     tcase_add_test(tc, test_deploy_systemd_analyze_verify_accepts_the_unit);
     tcase_add_test(tc, test_deploy_env_file_names_real_variables_that_parse);
+    tcase_add_test(tc, test_deploy_clients_md_shows_the_tested_example);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
