@@ -1,0 +1,45 @@
+/* sim_stream.h -- one endless HTTP response: a RecordIO event stream.
+ *
+ * A SUBSCRIBE (scheduler or executor) is answered with a chunked response
+ * whose body libmicrohttpd pulls from this object. The simulator pushes
+ * framed records from any thread; the connection's thread (MHD thread per
+ * connection) blocks in the content reader until a record, a close, or a
+ * hang-up of the client arrives.
+ *
+ * Closing: sim_stream_close(st, 0) lets the reader send what is queued (the
+ * final ERROR event, say) and then end the chunked body, so the client's
+ * transfer completes at once; sim_stream_close(st, 1) drops the connection
+ * without sending anything more (a network failure, as /sim/drop-stream
+ * wants). A client that goes away is noticed within ~100 ms (poll for
+ * POLLRDHUP while idle) and the stream is then "dead".
+ *
+ * Ownership: reference counted. sim_stream_new returns one reference for the
+ * owner (framework or executor); sim_stream_response takes a second one for
+ * libmicrohttpd, dropped when MHD frees the response. sim_stream_unref by the
+ * owner after closing.
+ * Threads: any; each stream has its own mutex, taken inside the simulator's
+ * global mutex and never around it. */
+#ifndef MCM_SIM_STREAM_H
+#define MCM_SIM_STREAM_H
+
+#include <microhttpd.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sim_stream sim_stream;
+
+sim_stream *sim_stream_new(const char *label);   /* label shown in logs */
+void sim_stream_unref(sim_stream *st);           /* NULL-safe */
+/* The MHD response for conn; the content type is application/x-protobuf. */
+struct MHD_Response *sim_stream_response(sim_stream *st, struct MHD_Connection *conn);
+/* Appends bytes (a whole record). Dropped silently once closed or dead. */
+void sim_stream_push(sim_stream *st, const uint8_t *data, size_t len);
+void sim_stream_close(sim_stream *st, int abort_conn);
+/* 1 once the client hung up, the transfer failed or MHD let go of it. */
+int sim_stream_dead(sim_stream *st);
+/* Bytes queued and not yet handed to MHD. */
+size_t sim_stream_backlog(sim_stream *st);
+/* Makes every blocked reader return at once (process shutdown). */
+void sim_stream_shutdown_all(void);
+
+#endif
