@@ -67,6 +67,10 @@ static pid_t spawn(const char *cmd, const char *log_path, char *err, size_t errl
     }
     pid_t parent = getpid(), pid = fork();
     if (pid == 0) {
+        sigset_t none;                      /* the executor blocks SIGTERM; memcached must not */
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGPIPE, SIG_DFL);
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != parent) _exit(127);
         if (logfd >= 0) { dup2(logfd, 1); dup2(logfd, 2); }
@@ -169,6 +173,18 @@ int mcd_wait_ready(mcd *m, int64_t timeout_ms, char *err, size_t errlen) {
     snprintf(err, errlen, "memcached did not answer `version` on %s:%d within %lldms (is the port taken?)",
              m->host, m->port, (long long)timeout_ms);
     return MCM_ERR;
+}
+
+int mcd_version(mcd *m, char *buf, size_t len, int timeout_ms, char *err, size_t errlen) {
+    char reply[256];
+    if (request(m, "version\r\n", "\r\n", reply, sizeof(reply), timeout_ms) <= 0 ||
+        strncmp(reply, "VERSION ", 8)) {
+        snprintf(err, errlen, "`version` on %s:%d failed", m->host, m->port);
+        return MCM_ERR;
+    }
+    reply[strcspn(reply, "\r\n")] = '\0';
+    snprintf(buf, len, "%s", reply + 8);
+    return MCM_OK;
 }
 
 static double cpu_seconds(pid_t pid) {

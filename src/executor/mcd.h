@@ -38,6 +38,8 @@ mcd *mcd_start(const mcd_config *cfg, char *err, size_t errlen);
 /* Polls `version` until it answers (MCM_OK) or the process exits or
  * timeout_ms passes (MCM_ERR with the reason). */
 int mcd_wait_ready(mcd *m, int64_t timeout_ms, char *err, size_t errlen);
+/* memcached's `version` answer ("1.6.18") into buf. */
+int mcd_version(mcd *m, char *buf, size_t len, int timeout_ms, char *err, size_t errlen);
 /* Non-blocking: 1 if memcached has exited (reason written), else 0. */
 int mcd_exited(mcd *m, char *why, size_t len);
 /* Reads `stats` and the CPU time into r (task_id and time_ms left to the

@@ -338,7 +338,7 @@ static int post(mesos_exec *e, const uint8_t *body, size_t len, char *err, size_
     if (code != 202) {
         char text[BODY_MAX];
         mesos_http_body_text(reply.text, reply.len, text, sizeof(text));
-        snprintf(err, errlen, "HTTP %ld: %s", code, text);
+        snprintf(err, errlen, "HTTP %ld%s%s", code, text[0] ? ": " : "", text);
         return MCM_ERR;
     }
     return MCM_OK;
@@ -622,7 +622,7 @@ static void describe_end(stream *s, CURLcode rc, char *why, size_t len) {
     else if (s->status && s->status != 200) {
         char text[BODY_MAX];
         mesos_http_body_text(s->body, s->body_len, text, sizeof(text));
-        snprintf(why, len, "SUBSCRIBE answered HTTP %ld: %s", s->status, text);
+        snprintf(why, len, "SUBSCRIBE answered HTTP %ld%s%s", s->status, text[0] ? ": " : "", text);
     } else if (rc != CURLE_OK) {
         snprintf(why, len, "agent %s: %s", s->e->cfg.agent_endpoint, curl_easy_strerror(rc));
     } else {
@@ -663,8 +663,9 @@ static CURLcode stream_pump(stream *s, char *why, size_t len) {
     return CURLE_OK;
 }
 
-/* One SUBSCRIBE; returns 1 if SUBSCRIBED arrived, with the reason it ended in why. */
-static int run_stream(mesos_exec *e, char *why, size_t len) {
+/* One SUBSCRIBE; returns 1 if SUBSCRIBED arrived, with the reason it ended in why.
+ * loud: log the attempt at info (else verbose: retries in a row). */
+static int run_stream(mesos_exec *e, char *why, size_t len, int loud) {
     stream s = {.e = e};
     size_t blen, nups, ntasks;
     why[0] = '\0';
@@ -672,8 +673,8 @@ static int run_stream(mesos_exec *e, char *why, size_t len) {
     if (!body || stream_setup(&s, body, blen) != MCM_OK) {
         snprintf(why, len, "out of memory building SUBSCRIBE");
     } else {
-        log_info("SUBSCRIBE to %s (%zu unacknowledged updates, %zu unacknowledged tasks)",
-                 e->cfg.agent_url, nups, ntasks);
+        LOG_AT(loud ? LOG_INFO : LOG_VERBOSE, "SUBSCRIBE to %s (%zu unacknowledged updates, %zu unacknowledged tasks)",
+               e->cfg.agent_url, nups, ntasks);
         CURLcode rc = stream_pump(&s, why, len);
         if (!s.status) curl_easy_getinfo(s.h, CURLINFO_RESPONSE_CODE, &s.status);
         if (!why[0]) describe_end(&s, rc, why, len);
@@ -719,19 +720,29 @@ static void give_up(mesos_exec *e, const char *why) {
     e->cb.on_disconnected(e->cb.ctx, why, 1);
 }
 
+/* Backoff before the next SUBSCRIBE: jittered, capped, never past the recovery deadline. */
+static int64_t retry_wait(mesos_exec *e, int64_t *backoff, int64_t lost_since, int64_t now) {
+    *backoff = next_backoff(*backoff, e->cfg.backoff_max_ms);
+    int64_t wait = *backoff / 2 + (int64_t)(util_rand01() * (double)(*backoff - *backoff / 2));
+    int64_t left = lost_since + e->cfg.recovery_timeout_ms - now;
+    return wait < left ? wait : left;
+}
+
 static void *stream_main(void *arg) {
     mesos_exec *e = arg;
     int64_t lost_since = util_now_ms(), backoff = 0;
+    int failures = 0;            /* in a row; the first is a warning, the rest verbose */
     char why[512], msg[1024], dur[32];
     parse_format_duration(e->cfg.recovery_timeout_ms, dur, sizeof(dur));
     while (!atomic_load(&e->stop)) {
         atomic_fetch_add(&e->attempts, 1);
-        int had = run_stream(e, why, sizeof(why));
+        int had = run_stream(e, why, sizeof(why), failures == 0);
         if (atomic_load(&e->stop)) break;
         int64_t now = util_now_ms();
         if (had) {
             lost_since = now;
             backoff = 0;
+            failures = 0;
         }
         if (!e->cfg.checkpoint) {
             snprintf(msg, sizeof(msg), "%s (no checkpointing: an executor without it exits)", why);
@@ -744,10 +755,9 @@ static void *stream_main(void *arg) {
             break;
         }
         if (had) e->cb.on_disconnected(e->cb.ctx, why, 0);
-        backoff = next_backoff(backoff, e->cfg.backoff_max_ms);
-        int64_t wait = backoff / 2 + (int64_t)(util_rand01() * (double)(backoff - backoff / 2));
-        if (wait > lost_since + e->cfg.recovery_timeout_ms - now) wait = lost_since + e->cfg.recovery_timeout_ms - now;
-        log_warn("%s; subscribing again in %lldms", why, (long long)wait);
+        int64_t wait = retry_wait(e, &backoff, lost_since, now);
+        LOG_AT(failures++ == 0 ? LOG_WARNING : LOG_VERBOSE, "%s; subscribing again in %lldms (for up to %s)", why,
+               (long long)wait, dur);
         nap(e, wait);
     }
     return NULL;

@@ -1,0 +1,387 @@
+/* exec_loop.c -- the executor's owner loop (see exec_loop.h; contract in
+ * exec_main.c).
+ *
+ * Shape: a mailbox (queue.h) fed by the Mesos stream thread's callbacks, and
+ * a 50 ms tick between messages for what no event announces: memcached
+ * becoming ready or exiting, the report interval, the ACK deadline, and
+ * SIGTERM/SIGINT (polled with sigtimedwait, so no signal-handler code). Long
+ * waits are cut into ticks (readiness is polled 100 ms at a time), so a KILL
+ * or SHUTDOWN during start-up is handled within a tick.
+ *
+ *   IDLE --LAUNCH--> STARTING --answers `version`--> RUNNING
+ *     |                 |  \--exited / ready timeout: TASK_FAILED--\
+ *     |                 |                                          v
+ *     |                 +--KILL / SHUTDOWN / signal: TASK_KILLED--> FINISHING --all ACKed
+ *     |                                                    ^           or deadline--> exit
+ *     +--SHUTDOWN / signal / bad TaskInfo -----------------+
+ *   RUNNING --memcached exited: TASK_FAILED / KILL, SHUTDOWN: TASK_KILLED--> FINISHING
+ *   any state --client gave up on the agent (final disconnect)--> stop memcached, exit 1
+ *
+ * Threads: main only (everything here), except on_event/on_disconnected,
+ * which run on the stream thread and only post to the mailbox.
+ * Invariants:
+ *   1. At most one memcached: x->m is non-NULL only in STARTING and RUNNING.
+ *   2. Exactly one terminal update per launched task, sent before FINISHING.
+ *   3. Nothing is left running at exit: memcached is stopped (and its child
+ *      dies with us anyway, PR_SET_PDEATHSIG). */
+#define LOG_COMPONENT "executor"
+#include "exec_loop.h"
+
+#include "exec_task.h"
+#include "log.h"
+#include "mcd.h"
+#include "mcm.h"
+#include "parse.h"
+#include "queue.h"
+#include "report.h"
+#include "util.h"
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define TICK_MS 50
+#define READY_STEP_MS 100
+#define STATS_TIMEOUT_MS 2000
+#define NO_REASON (-1)
+#define REASON_FAILED MESOS__V1__TASK_STATUS__REASON__REASON_COMMAND_EXECUTOR_FAILED
+#define REASON_INVALID MESOS__V1__TASK_STATUS__REASON__REASON_TASK_INVALID
+
+enum { MSG_EVENT = 1, MSG_DISCONNECTED };
+typedef enum { X_IDLE, X_STARTING, X_RUNNING, X_FINISHING } xstate;
+
+typedef struct xl {
+    const exec_opts *o;
+    const mesos_exec_config *mc;
+    mesos_exec *mx;
+    cq *q;
+    sigset_t sigs;
+    xstate st;
+    char task_id[256];        /* the one task this executor runs (or ran) */
+    exec_task task;
+    mcd *m;
+    int killing_state;        /* the framework takes TASK_KILLING */
+    int64_t ready_deadline, next_report, finish_deadline, shutdown_deadline;
+    int exit_status;
+    int done;
+} xl;
+
+/* --- stream thread: callbacks only post ------------------------------------ */
+
+static void free_event(void *ev) { mesos__v1__executor__event__free_unpacked(ev, NULL); }
+
+static void on_event(void *ctx, Mesos__V1__Executor__Event *ev) {
+    xl *x = ctx;
+    cq_post(x->q, MSG_EVENT, ev, free_event, 0);
+}
+
+static void on_disconnected(void *ctx, const char *why, int final) {
+    xl *x = ctx;
+    char *copy = strdup(why);
+    if (copy) cq_post(x->q, MSG_DISCONNECTED, copy, NULL, final);
+    else if (final) cq_post(x->q, MSG_DISCONNECTED, NULL, NULL, final);
+}
+
+/* --- updates -------------------------------------------------------------------- */
+
+static void send_status(xl *x, const char *task_id, Mesos__V1__TaskState state, int reason,
+                        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void send_status(xl *x, const char *task_id, Mesos__V1__TaskState state, int reason,
+                        const char *fmt, ...) {
+    char msg[512] = "", err[512];
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+    }
+    int terminal = state == MESOS__V1__TASK_STATE__TASK_FAILED || state == MESOS__V1__TASK_STATE__TASK_KILLED;
+    LOG_AT(terminal ? LOG_NOTICE : LOG_INFO, "%s %s%s%s", task_id, mesos_exec_state_name(state),
+           fmt ? ": " : "", msg);
+    if (mesos_exec_update(x->mx, task_id, state, reason, fmt ? msg : NULL, NULL, err, sizeof(err)) != MCM_OK)
+        log_info("%s %s not delivered yet (%s); it is resent until the agent acknowledges it", task_id,
+                 mesos_exec_state_name(state), err);
+}
+
+/* The task is over (terminal update sent): wait for the agent's ACKs, bounded. */
+static void finish(xl *x, int status) {
+    int64_t now = util_now_ms(), deadline = now + x->o->ack_timeout_ms;
+    mcd_free(x->m);
+    x->m = NULL;
+    if (x->shutdown_deadline && deadline > x->shutdown_deadline - 200)
+        deadline = x->shutdown_deadline - 200 > now ? x->shutdown_deadline - 200 : now;
+    if (x->st != X_FINISHING) {
+        x->exit_status = status;
+        x->finish_deadline = deadline;
+    } else if (deadline < x->finish_deadline) {
+        x->finish_deadline = deadline;
+    }
+    x->st = X_FINISHING;
+}
+
+static void fail_task(xl *x, int reason, const char *why) {
+    send_status(x, x->task_id, MESOS__V1__TASK_STATE__TASK_FAILED, reason, "%s", why);
+    finish(x, 1);
+}
+
+/* --- LAUNCH ------------------------------------------------------------------------- */
+
+static void start_memcached(xl *x) {
+    char err[512];
+    mcd_config c = {.command = x->o->memcached_command, .docker_image = x->o->docker_image,
+                    .listen = x->o->listen, .port = x->task.port, .task_mem_mib = x->task.mem_mib,
+                    .name = x->task_id};
+    send_status(x, x->task_id, MESOS__V1__TASK_STATE__TASK_STARTING, NO_REASON, NULL);
+    if (!(x->m = mcd_start(&c, err, sizeof(err)))) {
+        char why[600];
+        snprintf(why, sizeof(why), "cannot start memcached: %s", err);
+        fail_task(x, REASON_FAILED, why);
+        return;
+    }
+    x->st = X_STARTING;
+    x->ready_deadline = util_now_ms() + x->o->ready_timeout_ms;
+}
+
+static void on_launch(xl *x, const Mesos__V1__TaskInfo *t) {
+    char err[256];
+    if (!t || !t->task_id || !t->task_id->value) return;
+    const char *id = t->task_id->value;
+    if (x->st != X_IDLE) {
+        send_status(x, id, MESOS__V1__TASK_STATE__TASK_FAILED, REASON_INVALID,
+                    "executor %s already has task %s: one memcached per executor", x->mc->executor_id,
+                    x->task_id);
+        return;
+    }
+    snprintf(x->task_id, sizeof(x->task_id), "%s", id);
+    log_notice("LAUNCH %s", id);
+    if (exec_task_parse(t, &x->task, err, sizeof(err)) != MCM_OK) {
+        fail_task(x, REASON_INVALID, err);
+        return;
+    }
+    start_memcached(x);
+}
+
+/* --- KILL, SHUTDOWN, signals ------------------------------------------------------ */
+
+static int live(const xl *x) { return x->st == X_STARTING || x->st == X_RUNNING; }
+
+static void kill_task(xl *x, int64_t grace_ms, const char *why) {
+    if (x->killing_state) send_status(x, x->task_id, MESOS__V1__TASK_STATE__TASK_KILLING, NO_REASON, NULL);
+    mcd_stop(x->m, grace_ms);
+    send_status(x, x->task_id, MESOS__V1__TASK_STATE__TASK_KILLED, NO_REASON, "%s", why);
+    finish(x, 0);
+}
+
+static void on_kill(xl *x, const Mesos__V1__Executor__Event__Kill *k) {
+    if (!k || !k->task_id || !k->task_id->value) return;
+    if (!live(x) || strcmp(k->task_id->value, x->task_id)) {
+        log_info("KILL for task %s, which this executor does not run (now): ignored", k->task_id->value);
+        return;
+    }
+    int64_t def = x->task.kill_grace_ms >= 0 ? x->task.kill_grace_ms : x->o->stop_grace_ms;
+    kill_task(x, exec_kill_grace_ms(k->kill_policy, def), "killed by the scheduler");
+}
+
+/* SHUTDOWN or SIGTERM: everything must be over within the shutdown grace period. */
+static void shut_down(xl *x, const char *why) {
+    if (x->shutdown_deadline) return;
+    log_notice("%s: shutting down within %lldms", why, (long long)x->mc->shutdown_grace_ms);
+    x->shutdown_deadline = util_now_ms() + x->mc->shutdown_grace_ms;
+    if (live(x)) {
+        int64_t grace = x->o->stop_grace_ms;
+        if (grace > x->mc->shutdown_grace_ms / 2) grace = x->mc->shutdown_grace_ms / 2;
+        char msg[300];
+        snprintf(msg, sizeof(msg), "executor shut down (%s)", why);
+        kill_task(x, grace, msg);
+    } else {
+        finish(x, 0);
+    }
+}
+
+static void poll_signals(xl *x) {
+    struct timespec zero = {0, 0};
+    int sig = sigtimedwait(&x->sigs, NULL, &zero);
+    if (sig > 0) {
+        char why[64];
+        snprintf(why, sizeof(why), "signal %s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        shut_down(x, why);
+    }
+}
+
+/* --- events ------------------------------------------------------------------------- */
+
+static void on_subscribed(xl *x, const Mesos__V1__Executor__Event__Subscribed *s) {
+    x->killing_state = 0;
+    const Mesos__V1__FrameworkInfo *fi = s ? s->framework_info : NULL;
+    for (size_t i = 0; fi && i < fi->n_capabilities; i++)
+        if (fi->capabilities[i]->has_type &&
+            fi->capabilities[i]->type == MESOS__V1__FRAMEWORK_INFO__CAPABILITY__TYPE__TASK_KILLING_STATE)
+            x->killing_state = 1;
+    log_notice("subscribed to agent %s (%s)", x->mc->agent_endpoint,
+               s && s->agent_info && s->agent_info->hostname ? s->agent_info->hostname : "?");
+}
+
+static void on_event_msg(xl *x, const Mesos__V1__Executor__Event *ev) {
+    int type = ev->has_type ? (int)ev->type : 0;
+    switch (type) {
+    case MESOS__V1__EXECUTOR__EVENT__TYPE__SUBSCRIBED: on_subscribed(x, ev->subscribed); break;
+    case MESOS__V1__EXECUTOR__EVENT__TYPE__LAUNCH: on_launch(x, ev->launch ? ev->launch->task : NULL); break;
+    case MESOS__V1__EXECUTOR__EVENT__TYPE__KILL: on_kill(x, ev->kill); break;
+    case MESOS__V1__EXECUTOR__EVENT__TYPE__SHUTDOWN: shut_down(x, "SHUTDOWN from the agent"); break;
+    case MESOS__V1__EXECUTOR__EVENT__TYPE__ERROR:
+        log_error("ERROR from the agent: %s", ev->error && ev->error->message ? ev->error->message : "");
+        break;
+    case MESOS__V1__EXECUTOR__EVENT__TYPE__MESSAGE:
+        log_verbose("MESSAGE from the scheduler (%zu bytes): ignored", ev->message ? ev->message->data.len : 0);
+        break;
+    case MESOS__V1__EXECUTOR__EVENT__TYPE__LAUNCH_GROUP:
+        log_warn("LAUNCH_GROUP is not supported by mcm-executor: ignored");
+        break;
+    case MESOS__V1__EXECUTOR__EVENT__TYPE__ACKNOWLEDGED:
+    case MESOS__V1__EXECUTOR__EVENT__TYPE__HEARTBEAT: log_debug("%s", mesos_exec_event_name(type)); break;
+    default: log_verbose("event of unknown type %d: ignored", type); break;
+    }
+}
+
+static void on_disconnected_msg(xl *x, const char *why, int final) {
+    if (!final) {
+        log_warn("lost the agent (%s); memcached keeps serving while the executor subscribes again",
+                 why ? why : "?");
+        return;
+    }
+    log_error("lost the agent for good (%s); stopping memcached and exiting", why ? why : "?");
+    if (x->m) mcd_stop(x->m, x->o->stop_grace_ms);
+    if (x->st != X_FINISHING) x->exit_status = 1;
+    x->done = 1;
+}
+
+static void handle(xl *x, cq_msg *m) {
+    if (m->type == MSG_EVENT) on_event_msg(x, m->data);
+    else if (m->type == MSG_DISCONNECTED) on_disconnected_msg(x, m->data, (int)m->num);
+}
+
+/* --- ticks ----------------------------------------------------------------------------- */
+
+static void became_ready(xl *x) {
+    char version[64], err[256];
+    if (mcd_version(x->m, version, sizeof(version), 1000, err, sizeof(err)) != MCM_OK)
+        snprintf(version, sizeof(version), "(unknown version)");
+    send_status(x, x->task_id, MESOS__V1__TASK_STATE__TASK_RUNNING, NO_REASON, "memcached %s on %s:%d",
+                version, x->o->listen, x->task.port);
+    x->st = X_RUNNING;
+    x->next_report = util_now_ms() + x->o->report_interval_ms;
+}
+
+static void tick_starting(xl *x) {
+    char err[512];
+    int64_t left = x->ready_deadline - util_now_ms();
+    if (mcd_wait_ready(x->m, left < READY_STEP_MS ? (left > 1 ? left : 1) : READY_STEP_MS, err,
+                       sizeof(err)) == MCM_OK) {
+        became_ready(x);
+    } else if (mcd_exited(x->m, NULL, 0)) {
+        fail_task(x, REASON_FAILED, err);
+    } else if (util_now_ms() >= x->ready_deadline) {
+        char dur[32], why[512];
+        parse_format_duration(x->o->ready_timeout_ms, dur, sizeof(dur));
+        snprintf(why, sizeof(why), "memcached did not answer `version` on port %d within %s (is the port taken?)",
+                 x->task.port, dur);
+        mcd_stop(x->m, x->o->stop_grace_ms);
+        fail_task(x, REASON_FAILED, why);
+    }
+}
+
+static void send_report(xl *x) {
+    report r;
+    char err[512], buf[REPORT_MAX_BYTES];
+    memset(&r, 0, sizeof(r));
+    if (mcd_stats(x->m, &r, STATS_TIMEOUT_MS, err, sizeof(err)) != MCM_OK) {
+        log_warn("no report this interval: %s", err);
+        return;
+    }
+    snprintf(r.task_id, sizeof(r.task_id), "%s", x->task_id);
+    r.time_ms = util_wall_ms();
+    int n = report_encode(&r, buf, sizeof(buf));
+    if (n < 0) {
+        log_error("report for %s does not fit in %d bytes", x->task_id, REPORT_MAX_BYTES);
+        return;
+    }
+    if (mesos_exec_message(x->mx, buf, (size_t)n, err, sizeof(err)) != MCM_OK)
+        LOG_AT(mesos_exec_subscribed(x->mx) ? LOG_WARNING : LOG_VERBOSE, "report not sent: %s", err);
+    else
+        log_debug("report: %.*s", n, buf);
+}
+
+static void tick_running(xl *x) {
+    char why[256];
+    if (mcd_exited(x->m, why, sizeof(why))) {
+        fail_task(x, REASON_FAILED, why);
+        return;
+    }
+    int64_t now = util_now_ms();
+    if (now >= x->next_report) {
+        send_report(x);
+        x->next_report = now + x->o->report_interval_ms;
+    }
+}
+
+static void tick_finishing(xl *x) {
+    size_t n = mesos_exec_unacked(x->mx);
+    if (n == 0) {
+        log_info("every update acknowledged; exiting with status %d", x->exit_status);
+        x->done = 1;
+    } else if (util_now_ms() >= x->finish_deadline) {
+        log_warn("%zu update(s) still not acknowledged by the agent; exiting anyway with status %d", n,
+                 x->exit_status);
+        x->done = 1;
+    }
+}
+
+static void tick(xl *x) {
+    switch (x->st) {
+    case X_STARTING: tick_starting(x); break;
+    case X_RUNNING: tick_running(x); break;
+    case X_FINISHING: tick_finishing(x); break;
+    case X_IDLE: break;
+    }
+}
+
+/* --- run ------------------------------------------------------------------------------ */
+
+static void loop(xl *x) {
+    while (!x->done) {
+        cq_msg *m = cq_take(x->q, TICK_MS);
+        if (m) {
+            handle(x, m);
+            cq_msg_free(m);
+        }
+        if (!x->done) poll_signals(x);
+        if (!x->done) tick(x);
+    }
+}
+
+int exec_loop_run(const exec_opts *o, const mesos_exec_config *mc) {
+    char err[512];
+    xl x = {.o = o, .mc = mc, .st = X_IDLE};
+    sigemptyset(&x.sigs);
+    sigaddset(&x.sigs, SIGTERM);
+    sigaddset(&x.sigs, SIGINT);
+    mesos_exec_callbacks cb = {.ctx = &x, .on_event = on_event, .on_disconnected = on_disconnected};
+    if (!(x.q = cq_create()) || !(x.mx = mesos_exec_new(mc, &cb, err, sizeof(err))) ||
+        mesos_exec_start(x.mx) != MCM_OK) {
+        log_error("cannot start the executor client: %s", x.q && !x.mx ? err : "out of resources");
+        mesos_exec_free(x.mx);
+        cq_free(x.q);
+        return 1;
+    }
+    log_info("executor %s of framework %s, agent %s, checkpoint %s", mc->executor_id, mc->framework_id,
+             mc->agent_endpoint, mc->checkpoint ? "on" : "off");
+    loop(&x);
+    mesos_exec_free(x.mx);      /* joins the stream thread: no callback after this */
+    mcd_free(x.m);
+    cq_free(x.q);
+    return x.exit_status;
+}
