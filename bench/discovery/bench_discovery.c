@@ -135,13 +135,13 @@ int main(int argc, char **argv) {
     sched_getaffinity(0, sizeof(start_cpus), &start_cpus);
     if (run_suite()) return 1;
     printf("servers=%d body_bytes=%zu wrk_threads=%d wrk_conns=%d duration_s=%d rounds=%d pinned=%d "
-           "mcm_rps=%.0f mcm_p50_ms=%.2f mcm_p99_ms=%.2f mcm_cpu_pct=%.0f "
-           "nginx_rps=%.0f nginx_p50_ms=%.2f nginx_p99_ms=%.2f nginx_cpu_pct=%.0f "
+           "mcm_rps=%.0f mcm_p50_ms=%.2f mcm_p99_ms=%.2f mcm_cpu_pct=%.0f mcm_rps_per_cpu=%.0f "
+           "nginx_rps=%.0f nginx_p50_ms=%.2f nginx_p99_ms=%.2f nginx_cpu_pct=%.0f nginx_rps_per_cpu=%.0f "
            "mcm_304_rps=%.0f mcm_304_p99_ms=%.2f nginx_304_rps=%.0f nginx_304_p99_ms=%.2f "
            "watch_changes=%d watch_p50_ms=%.2f watch_p99_ms=%.2f watch_max_ms=%.2f\n",
            ropts.servers, rps.body_bytes, ropts.threads, ropts.conns, ropts.duration_s, ropts.rounds, rps.pinned,
-           rps.mcm.rps, rps.mcm.p50_ms, rps.mcm.p99_ms, rps.mcm.server_cpu_pct, rps.nginx.rps,
-           rps.nginx.p50_ms, rps.nginx.p99_ms, rps.nginx.server_cpu_pct,
+           rps.mcm.rps, rps.mcm.p50_ms, rps.mcm.p99_ms, rps.mcm.server_cpu_pct, rps.mcm.per_cpu_s, rps.nginx.rps,
+           rps.nginx.p50_ms, rps.nginx.p99_ms, rps.nginx.server_cpu_pct, rps.nginx.per_cpu_s,
            rps.mcm_304.rps, rps.mcm_304.p99_ms, rps.nginx_304.rps, rps.nginx_304.p99_ms,
            watch.changes, watch.p50_ms, watch.p99_ms, watch.max_ms);
     return 0;

@@ -32,6 +32,7 @@ typedef struct wrk_result {
     long sock_errors;     /* connect + read + write + timeout */
     double server_cpu_pct;   /* server's CPU time / run duration, % of one CPU (-1: unknown) */
     double wrk_cpu_pct;      /* the same for wrk */
+    double per_cpu_s;        /* rps * 100 / server_cpu_pct: requests per server CPU second */
 } wrk_result;
 
 /* Runs wrk (--latency) against url with an optional extra header ("Name: value"),

@@ -214,7 +214,7 @@ static void median_of(const target *t, int n, wrk_result *out) {
         out->field = bench_pct(v, n, 50);           \
     } while (0)
     MED(rps); MED(p50_ms); MED(p99_ms); MED(server_cpu_pct); MED(wrk_cpu_pct);
-    MED(requests); MED(bad_status); MED(sock_errors);
+    MED(requests); MED(bad_status); MED(sock_errors); MED(per_cpu_s);
 #undef MED
 }
 
@@ -236,9 +236,9 @@ static void run_rounds(const rps_opts *o, target *t, rps_figures *f) {
     wrk_result *out[] = {&f->mcm, &f->nginx, &f->mcm_304, &f->nginx_304};
     for (int i = 0; i < 4; i++) {
         median_of(&t[i], o->rounds, out[i]);
-        printf("median of %d: %-26s %7.0f req/s  p50 %5.2f ms  p99 %6.2f ms  CPU: server %3.0f%% wrk %3.0f%%\n",
-               o->rounds, t[i].name, out[i]->rps, out[i]->p50_ms, out[i]->p99_ms, out[i]->server_cpu_pct,
-               out[i]->wrk_cpu_pct);
+        printf("median of %d: %-26s %7.0f req/s  p50 %5.2f ms  p99 %6.2f ms  CPU: server %3.0f%% wrk %3.0f%%  "
+               "%.0f requests per server CPU second\n", o->rounds, t[i].name, out[i]->rps, out[i]->p50_ms,
+               out[i]->p99_ms, out[i]->server_cpu_pct, out[i]->wrk_cpu_pct, out[i]->per_cpu_s);
     }
 }
 

@@ -7,7 +7,7 @@
  * output is shown), never a zero figure. Around the run it also samples the
  * server's CPU time (utime + stime from /proc/<pid>/stat, all its threads)
  * and wrk's (RUSAGE_CHILDREN once it is reaped), as % of one CPU over the
- * run's duration: when wrk's CPU is full and the server's is not, wrk, not
+ * wall time from starting wrk to seeing it exit (checked every 5 ms): when wrk's CPU is full and the server's is not, wrk, not
  * the server, set the pace.
  *
  * Threads: the main thread. */
@@ -91,20 +91,21 @@ void wrk_run(const wrk_opts *o, const char *url, const char *header, wrk_result 
         argv[6] = (char *)header;
         argv[7] = (char *)url;
     }
-    double c0 = o->server_pid ? cpu_s(o->server_pid) : -1, w0 = children_cpu_s();
+    double c0 = o->server_pid ? cpu_s(o->server_pid) : -1, w0 = children_cpu_s(), t0 = bench_now_ms();
     th_proc *p = bench_spawn(o->cpu, argv, log);
     int st = -1;
     double deadline = bench_now_ms() + (o->duration_s + 30) * 1000.0;
-    while (!th_proc_exited(p, &st) && bench_now_ms() < deadline) usleep(50000);
-    double c1 = o->server_pid ? cpu_s(o->server_pid) : -1;
+    while (!th_proc_exited(p, &st) && bench_now_ms() < deadline) usleep(5000);
+    double c1 = o->server_pid ? cpu_s(o->server_pid) : -1, wall_s = (bench_now_ms() - t0) / 1000.0;
     th_proc_free(p);
     double w1 = children_cpu_s();
     char *out = slurp(log);
     ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "wrk failed (status %d):\n%s", st, out);
     memset(r, 0, sizeof(*r));
     r->rps = r->p50_ms = r->p99_ms = -1;
-    r->server_cpu_pct = c0 >= 0 && c1 >= 0 ? 100.0 * (c1 - c0) / o->duration_s : -1;
-    r->wrk_cpu_pct = 100.0 * (w1 - w0) / o->duration_s;
+    r->server_cpu_pct = c0 >= 0 && c1 >= 0 ? 100.0 * (c1 - c0) / wall_s : -1;
+    r->wrk_cpu_pct = 100.0 * (w1 - w0) / wall_s;
     for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) parse_line(line, r);
     ck_assert_msg(r->rps >= 0 && r->p50_ms >= 0 && r->p99_ms >= 0, "cannot read wrk's report:\n%s", slurp(log));
+    r->per_cpu_s = r->server_cpu_pct > 0 ? r->rps * 100.0 / r->server_cpu_pct : -1;
 }
