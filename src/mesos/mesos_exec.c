@@ -155,6 +155,12 @@ oom:
     return NULL;
 }
 
+/* Aborts a call in progress once stop is set (libcurl calls this about every
+ * second, and more often while data moves). */
+static int abort_on_stop(void *ud, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d) {
+    return atomic_load(&((mesos_exec *)ud)->stop);
+}
+
 static void set_common(mesos_exec *e, CURL *h) {
     curl_easy_setopt(h, CURLOPT_URL, e->cfg.agent_url);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, e->hdrs);
@@ -213,6 +219,9 @@ mesos_exec *mesos_exec_new(const mesos_exec_config *cfg, const mesos_exec_callba
     set_common(e, e->call);
     curl_easy_setopt(e->call, CURLOPT_TIMEOUT_MS, (long)e->cfg.call_timeout_ms);
     curl_easy_setopt(e->call, CURLOPT_WRITEFUNCTION, collect_reply);
+    curl_easy_setopt(e->call, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(e->call, CURLOPT_XFERINFOFUNCTION, abort_on_stop);
+    curl_easy_setopt(e->call, CURLOPT_XFERINFODATA, e);
     return e;
 oom:
     snprintf(err, errlen, "out of memory");

@@ -105,7 +105,8 @@ mesos_exec *mesos_exec_new(const mesos_exec_config *cfg, const mesos_exec_callba
                            char *err, size_t errlen);
 /* Starts the stream thread. MCM_ERR if already started or the thread cannot start. */
 int mesos_exec_start(mesos_exec *e);
-/* Aborts the stream and joins the thread (well under a second). Idempotent.
+/* Aborts the stream and joins the thread (well under a second; about a
+ * second if the thread is in the middle of a call). Idempotent.
  * Calls fail with "stopped" afterwards. */
 void mesos_exec_stop(mesos_exec *e);
 void mesos_exec_free(mesos_exec *e);     /* stops first; NULL-safe */
