@@ -1,0 +1,336 @@
+/* state.c -- mcm's durable state: layout, validated reads, fenced writes of the
+ * framework ID, the desired count and the task records (see state.h).
+ *
+ * Shape: every write builds a batch (state_fence.c) and runs it through the
+ * fence; a write to a znode that does not exist yet retries as a create.
+ * Reads never trust ZooKeeper's content: every znode is size-capped and
+ * decoded strictly; what fails is logged with its path and skipped, except
+ * the framework ID, which must be right or the replica must not lead.
+ *
+ * Threads: owner thread only (synchronous zoo_* calls).
+ * Invariants: (1) nothing is written unless elect says we lead (state_fenced_exec
+ * checks it, then ZooKeeper checks the member znode). (2) A snapshot handed
+ * out holds only records that decoded completely. */
+#define LOG_COMPONENT "state"
+#include "log.h"
+#include "mcm.h"
+#include "state_int.h"
+
+#include <ctype.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+state *state_new(zks *z, elect *e) {
+    state *s = calloc(1, sizeof(*s));
+    if (!s) return NULL;
+    s->z = z;
+    s->e = e;
+    return s;
+}
+
+void state_free(state *s) {
+    if (!s) return;
+    state_caches_drop(s);
+    free(s);
+}
+
+void state_snapshot_clear(state_snapshot *snap) {
+    if (!snap) return;
+    free(snap->autoscale_json);
+    free(snap->tasks);
+    memset(snap, 0, sizeof(*snap));
+    snap->desired = -1;
+}
+
+static void path_of(state *s, const char *rel, char *buf) {
+    zks_path(s->z, rel, buf, STATE_PATH_MAX);
+}
+
+/* Printable excerpt of untrusted bytes for log lines. */
+static void excerpt(const char *data, int len, char *out, size_t cap) {
+    size_t j = 0;
+    for (int i = 0; i < len && j + 5 < cap && i < 64; i++) {
+        unsigned char c = (unsigned char)data[i];
+        if (isprint(c) && c != '"' && c != '\\') out[j++] = (char)c;
+        else j += (size_t)snprintf(out + j, cap - j, "\\x%02x", c);
+    }
+    out[j] = '\0';
+}
+
+int state_init(state *s, char *err, size_t errlen) {
+    static const char *const dirs[] = {"state/tasks", "serverset"};
+    static const char *const files[][2] = {
+        {"state/version", "0"}, {"state/framework_id", ""}, {"state/desired", ""}};
+    char path[STATE_PATH_MAX];
+    for (size_t i = 0; i < MCM_ARRAY_LEN(dirs); i++) {
+        path_of(s, dirs[i], path);
+        if (zks_mkdirs(s->z, path, err, errlen) != MCM_OK) return MCM_ERR;
+    }
+    for (size_t i = 0; i < MCM_ARRAY_LEN(files); i++) {
+        path_of(s, files[i][0], path);
+        int rc = zoo_create(zks_handle(s->z), path, files[i][1], (int)strlen(files[i][1]),
+                            zks_acl(s->z), 0, NULL, 0);
+        if (rc != ZOK && rc != ZNODEEXISTS) {
+            snprintf(err, errlen, "create %s: %s", path, zks_strerror(rc));
+            return MCM_ERR;
+        }
+    }
+    return MCM_OK;
+}
+
+/* --- reads ----------------------------------------------------------------------- */
+
+static int load_framework_id(state *s, state_snapshot *out, char *err, size_t errlen) {
+    char path[STATE_PATH_MAX], *data = NULL, ex[400];
+    int len = 0;
+    path_of(s, "state/framework_id", path);
+    int rc = zks_get(s->z, path, STATE_ID_MAX - 1, &data, &len, NULL);
+    if (rc == ZNONODE) return MCM_OK;
+    if (rc == ZKS_TOO_LARGE) {
+        snprintf(err, errlen, "%s: malformed framework ID: %d bytes (at most %d); refusing to lead "
+                 "until an operator fixes or deletes it", path, len, STATE_ID_MAX - 1);
+        return MCM_ERR;
+    }
+    if (rc != ZOK) {
+        snprintf(err, errlen, "read %s: %s", path, zks_strerror(rc));
+        return MCM_ERR;
+    }
+    if (len > 0 && ((int)strlen(data) != len || !state_valid_id(data))) {
+        excerpt(data, len, ex, sizeof(ex));
+        snprintf(err, errlen, "%s: malformed framework ID \"%s\"; refusing to lead until an operator "
+                 "fixes or deletes it", path, ex);
+        free(data);
+        return MCM_ERR;
+    }
+    snprintf(out->framework_id, sizeof(out->framework_id), "%s", data);
+    free(data);
+    return MCM_OK;
+}
+
+static int decode_desired(const char *data, int len, state_snapshot *out, char *why, size_t whylen) {
+    json_error_t je;
+    json_t *o = json_loadb(data, (size_t)len, 0, &je);
+    json_t *n = json_object_get(o, "instances"), *a = json_object_get(o, "autoscale");
+    int ret = MCM_ERR;
+    if (!o) snprintf(why, whylen, "not JSON: %s", je.text);
+    else if (!json_is_integer(n) || json_integer_value(n) < 0 || json_integer_value(n) > 1000000)
+        snprintf(why, whylen, "\"instances\" missing or not a count");
+    else {
+        out->desired = (int)json_integer_value(n);
+        if (a && !json_is_null(a)) out->autoscale_json = json_dumps(a, JSON_COMPACT | JSON_ENCODE_ANY);
+        ret = MCM_OK;
+    }
+    json_decref(o);
+    return ret;
+}
+
+static int load_desired(state *s, state_snapshot *out, char *err, size_t errlen) {
+    char path[STATE_PATH_MAX], *data = NULL, why[200];
+    int len = 0;
+    path_of(s, "state/desired", path);
+    int rc = zks_get(s->z, path, STATE_DOC_MAX, &data, &len, NULL);
+    if (rc == ZNONODE) return MCM_OK;
+    if (rc == ZKS_TOO_LARGE) {
+        log_warn("%s: %d bytes, more than we accept (%d); desired count unknown", path, len, STATE_DOC_MAX);
+        return MCM_OK;
+    }
+    if (rc != ZOK) {
+        snprintf(err, errlen, "read %s: %s", path, zks_strerror(rc));
+        return MCM_ERR;
+    }
+    if (len > 0 && decode_desired(data, len, out, why, sizeof(why)) != MCM_OK)
+        log_warn("%s: malformed (%s); desired count unknown", path, why);
+    free(data);
+    return MCM_OK;
+}
+
+static int load_version(state *s, state_snapshot *out, char *err, size_t errlen) {
+    char path[STATE_PATH_MAX], *data = NULL, *end = NULL;
+    int len = 0;
+    struct Stat st;
+    path_of(s, "state/version", path);
+    int rc = zks_get(s->z, path, 64, &data, &len, &st);
+    if (rc == ZNONODE) return MCM_OK;
+    if (rc != ZOK && rc != ZKS_TOO_LARGE) {
+        snprintf(err, errlen, "read %s: %s", path, zks_strerror(rc));
+        return MCM_ERR;
+    }
+    long long v = data ? strtoll(data, &end, 10) : -1;
+    if (!data || len == 0 || *end || v < 0) {
+        log_warn("%s: not a version number; taking its znode version %d", path, st.version);
+        v = st.version;
+    }
+    out->version = v;
+    free(data);
+    return MCM_OK;
+}
+
+/* One task znode: 1 if it decoded into *t, 0 if skipped, -1 on ZooKeeper trouble. */
+static int load_task(state *s, const char *dir, const char *name, state_task *t, char *err, size_t errlen) {
+    char path[STATE_PATH_MAX + 256], *data = NULL, why[256];
+    int len = 0;
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    int rc = zks_get(s->z, path, STATE_TASK_MAX, &data, &len, NULL);
+    if (rc == ZNONODE) return 0;
+    if (rc == ZKS_TOO_LARGE) {
+        log_warn("%s: %d bytes, more than a task record can be (%d); skipped", path, len, STATE_TASK_MAX);
+        return 0;
+    }
+    if (rc != ZOK) {
+        snprintf(err, errlen, "read %s: %s", path, zks_strerror(rc));
+        return -1;
+    }
+    int ok = state_task_from_json(data, (size_t)len, t, why, sizeof(why)) == MCM_OK;
+    if (ok && strcmp(t->id, name)) {
+        snprintf(why, sizeof(why), "holds task_id \"%s\", not its znode name", t->id);
+        ok = 0;
+    }
+    if (!ok) log_warn("%s: malformed task record (%s); skipped", path, why);
+    free(data);
+    return ok;
+}
+
+static int load_tasks(state *s, state_snapshot *out, char *err, size_t errlen) {
+    char dir[STATE_PATH_MAX];
+    struct String_vector sv = {0};
+    path_of(s, "state/tasks", dir);
+    int rc = zoo_get_children(zks_handle(s->z), dir, 0, &sv);
+    if (rc == ZNONODE) return MCM_OK;
+    if (rc != ZOK) {
+        snprintf(err, errlen, "list %s: %s", dir, zks_strerror(rc));
+        return MCM_ERR;
+    }
+    int ret = MCM_OK;
+    out->tasks = calloc((size_t)sv.count + 1, sizeof(*out->tasks));
+    if (!out->tasks) {
+        snprintf(err, errlen, "out of memory");
+        ret = MCM_ERR;
+    }
+    for (int i = 0; ret == MCM_OK && i < sv.count; i++) {
+        int r = load_task(s, dir, sv.data[i], &out->tasks[out->ntasks], err, errlen);
+        if (r < 0) ret = MCM_ERR;
+        else out->ntasks += r;
+    }
+    deallocate_String_vector(&sv);
+    return ret;
+}
+
+int state_load(state *s, state_snapshot *out, char *err, size_t errlen) {
+    memset(out, 0, sizeof(*out));
+    out->desired = -1;
+    if (load_framework_id(s, out, err, errlen) != MCM_OK || load_desired(s, out, err, errlen) != MCM_OK ||
+        load_version(s, out, err, errlen) != MCM_OK || load_tasks(s, out, err, errlen) != MCM_OK) {
+        state_snapshot_clear(out);
+        return MCM_ERR;
+    }
+    log_info("state loaded: framework ID %s, %d tasks, desired %d, version %lld",
+             out->framework_id[0] ? out->framework_id : "(none)", out->ntasks, out->desired,
+             (long long)out->version);
+    return MCM_OK;
+}
+
+/* --- writes ------------------------------------------------------------------- */
+
+/* Fenced write of one znode's data; creates it if missing. */
+static int put_node(state *s, const char *rel, const char *data, size_t len, char *err, size_t errlen) {
+    char path[STATE_PATH_MAX];
+    path_of(s, rel, path);
+    if (zbatch_op_bytes(path, len, zks_acl(s->z)) + 256 > STATE_PACKET_BUDGET) {
+        snprintf(err, errlen, "%s: %zu bytes is more than ZooKeeper accepts in one request "
+                 "(jute.maxbuffer, 1 MiB; we keep under %d)", path, len, STATE_PACKET_BUDGET);
+        return MCM_ERR;
+    }
+    int ret = MCM_ERR, op = -1, rc = ZOK;
+    for (int create = 0; create < 2; create++) {
+        zbatch *b = zbatch_new();
+        if (!b || (create ? zbatch_create(b, path, data, len, zks_acl(s->z), 0)
+                          : zbatch_set(b, path, data, len, -1)) != MCM_OK) {
+            zbatch_free(b);
+            snprintf(err, errlen, "out of memory");
+            return MCM_ERR;
+        }
+        ret = state_fenced_exec(s, b, &op, &rc, err, errlen);
+        zbatch_free(b);
+        if (ret != MCM_ERR || op != 0 || rc != ZNONODE) break;
+    }
+    if (ret == MCM_ERR && op == 0) {
+        char why[256];
+        snprintf(why, sizeof(why), "%s", err);
+        snprintf(err, errlen, "write %s: %s", path, why);
+    }
+    return ret;
+}
+
+int state_set_framework_id(state *s, const char *id, char *err, size_t errlen) {
+    if (!id || !state_valid_id(id)) {
+        snprintf(err, errlen, "\"%s\" is not a valid framework ID", id ? id : "(null)");
+        return MCM_ERR;
+    }
+    return put_node(s, "state/framework_id", id, strlen(id), err, errlen);
+}
+
+int state_clear_framework_id(state *s, char *err, size_t errlen) {
+    return put_node(s, "state/framework_id", "", 0, err, errlen);
+}
+
+int state_put_task(state *s, const state_task *t, char *err, size_t errlen) {
+    char rel[STATE_ID_MAX + 16];
+    if (!state_valid_id(t->id)) {
+        snprintf(err, errlen, "task ID \"%s\" is not a valid znode name ([A-Za-z0-9._:-]+)", t->id);
+        return MCM_ERR;
+    }
+    char *json = state_task_to_json(t);
+    if (!json) {
+        snprintf(err, errlen, "task %s: cannot encode (state %d unknown?)", t->id, t->state);
+        return MCM_ERR;
+    }
+    snprintf(rel, sizeof(rel), "state/tasks/%s", t->id);
+    int ret = put_node(s, rel, json, strlen(json), err, errlen);
+    free(json);
+    return ret;
+}
+
+int state_delete_task(state *s, const char *task_id, char *err, size_t errlen) {
+    char rel[STATE_ID_MAX + 16], path[STATE_PATH_MAX];
+    if (!state_valid_id(task_id)) {
+        snprintf(err, errlen, "task ID \"%s\" is not a valid znode name", task_id);
+        return MCM_ERR;
+    }
+    snprintf(rel, sizeof(rel), "state/tasks/%s", task_id);
+    path_of(s, rel, path);
+    zbatch *b = zbatch_new();
+    if (!b || zbatch_delete(b, path, -1) != MCM_OK) {
+        zbatch_free(b);
+        snprintf(err, errlen, "out of memory");
+        return MCM_ERR;
+    }
+    int op, rc, ret = state_fenced_exec(s, b, &op, &rc, err, errlen);
+    zbatch_free(b);
+    if (ret == MCM_ERR && op == 0 && rc == ZNONODE) return MCM_OK;     /* already gone */
+    return ret;
+}
+
+int state_set_desired(state *s, int instances, const char *autoscale_json, char *err, size_t errlen) {
+    json_error_t je;
+    json_t *a = NULL;
+    if (instances < 0) {
+        snprintf(err, errlen, "desired instances %d is negative", instances);
+        return MCM_ERR;
+    }
+    if (autoscale_json && !(a = json_loads(autoscale_json, JSON_DECODE_ANY, &je))) {
+        snprintf(err, errlen, "autoscale history is not JSON: %s", je.text);
+        return MCM_ERR;
+    }
+    json_t *o = json_pack("{s:i, s:o}", "instances", instances, "autoscale", a ? a : json_null());
+    char *doc = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (!doc) {
+        snprintf(err, errlen, "out of memory");
+        return MCM_ERR;
+    }
+    int ret = put_node(s, "state/desired", doc, strlen(doc), err, errlen);
+    free(doc);
+    return ret;
+}

@@ -1,0 +1,85 @@
+/* state_int.h -- internals shared by the state module's files (not for callers).
+ *
+ * state.c          new/free, init, load, framework ID, desired, task writes
+ * state_fence.c    op batches and the fenced multi every write goes through
+ * state_servers.c  the published server list and the serverset members
+ * state_task.c     the task record's JSON codec
+ *
+ * Threads: owner thread only, like state.h. */
+#ifndef MCM_STATE_INT_H
+#define MCM_STATE_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <zookeeper/zookeeper.h>
+
+#include "state.h"
+
+#define STATE_PATH_MAX 512
+/* ZooKeeper refuses any packet above jute.maxbuffer (default 1 MiB - 1) by
+ * dropping the connection; keep every multi's estimated size below this. */
+#define STATE_PACKET_BUDGET 1000000
+#define STATE_TASK_MAX (64 * 1024)              /* largest task znode we read */
+#define STATE_DOC_MAX (STATE_PACKET_BUDGET)     /* servers, desired */
+
+/* One serverset member as stored. */
+typedef struct ss_member {
+    char *name;                 /* "member_0000000012" */
+    char *host;
+    int port;
+    int shard;
+} ss_member;
+
+struct state {
+    zks *z;
+    elect *e;
+    /* Caches, valid only for the member path they were built under (fence):
+     * a new member path means another leader may have written since. */
+    char fence[STATE_PATH_MAX];
+    int have_version;
+    int64_t version;            /* state/version's value */
+    int32_t version_stat;       /* its znode data version (the optimistic check) */
+    int have_servers;
+    int servers_exists;         /* the servers znode exists */
+    int32_t servers_stat;       /* its data version */
+    srvlist *servers;           /* stored document, NULL if absent or malformed */
+    int64_t servers_floor;      /* version to exceed when the document is malformed */
+    int have_members;
+    ss_member *members;
+    int nmembers;
+};
+
+/* --- op batches (state_fence.c) ------------------------------------------- */
+typedef struct zbatch zbatch;
+zbatch *zbatch_new(void);
+void zbatch_free(zbatch *b);
+int zbatch_count(const zbatch *b);
+size_t zbatch_bytes(const zbatch *b);           /* estimated request size */
+/* Each copies path and data. MCM_ERR only when out of memory. */
+int zbatch_set(zbatch *b, const char *path, const char *data, size_t len, int version);
+int zbatch_create(zbatch *b, const char *path, const char *data, size_t len, struct ACL_vector *acl, int flags);
+int zbatch_delete(zbatch *b, const char *path, int version);
+/* After a successful fenced_exec: the path op i created (NULL if not a create). */
+const char *zbatch_created(const zbatch *b, int i);
+/* Estimated bytes an op adds to a request. */
+size_t zbatch_op_bytes(const char *path, size_t datalen, const struct ACL_vector *acl);
+
+/* The fence: runs [check member znode, bump state/version, batch ops...] as
+ * one multi. MCM_OK, STATE_FENCED or MCM_ERR. On MCM_ERR, *failed_op is the
+ * index (within the batch) of the op that failed and *failed_rc its error,
+ * or -1 when the failure is not one op's. */
+int state_fenced_exec(state *s, zbatch *b, int *failed_op, int *failed_rc, char *err, size_t errlen);
+/* Drops every cache when the fence changed; 1 if the caller may write at all. */
+int state_fence_current(state *s);
+void state_caches_drop(state *s);
+
+/* --- servers (state_servers.c) --------------------------------------------- */
+void state_members_clear(state *s);
+
+/* --- task record names (state_task.c) --------------------------------------- */
+const char *state_task_state_name(int state);
+int state_task_state_from_name(const char *name);     /* -1 if unknown */
+/* Task IDs are znode names: [A-Za-z0-9._:-]+, not "." or "..", < STATE_ID_MAX. */
+int state_valid_id(const char *id);
+
+#endif

@@ -1,0 +1,143 @@
+/* state_task.c -- the task record's JSON form (the content of state/tasks/<id>).
+ *
+ *   {"task_id":"mcm-...","agent_id":"...-S0","hostname":"10.0.0.5","port":31000,
+ *    "state":"TASK_RUNNING","changed":"2026-11-25T05:47:00.123Z",
+ *    "changed_ms":1795585620123,"cpus":0.5,"mem_mb":1024,"reason":"..."}
+ *
+ * Why: one record per znode keeps each write small and lets a new leader read
+ * the task set with one getChildren. The state is stored by name, not number,
+ * so the record reads the same to a person and survives enum renumbering.
+ * The decoder is strict about types and ranges (a bad record is skipped by
+ * state_load, never half-used); unknown keys are ignored for forward
+ * compatibility. Threads: any (no shared state). */
+#include "mcm.h"
+#include "state_int.h"
+#include "util.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Mesos v1 TaskState numbers are the indexes (as in src/scheduler/tasks.c). */
+static const char *const state_names[] = {
+    "TASK_STARTING", "TASK_RUNNING", "TASK_FINISHED", "TASK_FAILED", "TASK_KILLED",
+    "TASK_LOST", "TASK_STAGING", "TASK_ERROR", "TASK_KILLING", "TASK_DROPPED",
+    "TASK_UNREACHABLE", "TASK_GONE", "TASK_GONE_BY_OPERATOR", "TASK_UNKNOWN",
+};
+
+const char *state_task_state_name(int s) {
+    return s >= 0 && s < (int)MCM_ARRAY_LEN(state_names) ? state_names[s] : NULL;
+}
+
+int state_task_state_from_name(const char *name) {
+    for (int i = 0; i < (int)MCM_ARRAY_LEN(state_names); i++)
+        if (!strcmp(name, state_names[i])) return i;
+    return -1;
+}
+
+int state_valid_id(const char *id) {
+    size_t n = strlen(id);
+    if (n == 0 || n >= STATE_ID_MAX || !strcmp(id, ".") || !strcmp(id, "..")) return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = id[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == ':' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+char *state_task_to_json(const state_task *t) {
+    const char *name = state_task_state_name(t->state);
+    char changed[40];
+    if (!name) return NULL;
+    util_rfc3339(t->changed_ms, changed, sizeof(changed));
+    json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:I, s:f, s:f, s:s}",
+                          "task_id", t->id, "agent_id", t->agent_id, "hostname", t->hostname,
+                          "port", t->port, "state", name,
+                          "changed", changed, "changed_ms", (json_int_t)t->changed_ms,
+                          "cpus", t->cpus, "mem_mb", t->mem_mb, "reason", t->reason);
+    if (!o) return NULL;
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return s;
+}
+
+/* Copies string member key into dst (size cap); MCM_ERR with err if missing,
+ * not a string or too long. */
+static int get_str(json_t *o, const char *key, char *dst, size_t cap, int nonempty, char *err, size_t errlen) {
+    json_t *v = json_object_get(o, key);
+    if (!json_is_string(v)) {
+        snprintf(err, errlen, "\"%s\" missing or not a string", key);
+        return MCM_ERR;
+    }
+    size_t n = json_string_length(v);
+    if (n >= cap || (nonempty && n == 0) || strlen(json_string_value(v)) != n) {
+        snprintf(err, errlen, "\"%s\" is %s", key, n >= cap ? "too long" : "empty or holds NUL");
+        return MCM_ERR;
+    }
+    memcpy(dst, json_string_value(v), n + 1);
+    return MCM_OK;
+}
+
+static int get_num(json_t *o, const char *key, double lo, double hi, double *out, char *err, size_t errlen) {
+    json_t *v = json_object_get(o, key);
+    if (!json_is_number(v) || json_number_value(v) < lo || json_number_value(v) > hi) {
+        snprintf(err, errlen, "\"%s\" missing, not a number or out of range", key);
+        return MCM_ERR;
+    }
+    *out = json_number_value(v);
+    return MCM_OK;
+}
+
+static int decode(json_t *o, state_task *t, char *err, size_t errlen) {
+    char name[32];
+    double port, cpus, mem;
+    json_t *ms = json_object_get(o, "changed_ms");
+    if (!json_is_object(o)) {
+        snprintf(err, errlen, "not a JSON object");
+        return MCM_ERR;
+    }
+    if (get_str(o, "task_id", t->id, sizeof(t->id), 1, err, errlen) ||
+        get_str(o, "agent_id", t->agent_id, sizeof(t->agent_id), 0, err, errlen) ||
+        get_str(o, "hostname", t->hostname, sizeof(t->hostname), 0, err, errlen) ||
+        get_str(o, "state", name, sizeof(name), 1, err, errlen) ||
+        get_str(o, "reason", t->reason, sizeof(t->reason), 0, err, errlen) ||
+        get_num(o, "port", 0, 65535, &port, err, errlen) ||
+        get_num(o, "cpus", 0, 1e6, &cpus, err, errlen) ||
+        get_num(o, "mem_mb", 0, 1e12, &mem, err, errlen))
+        return MCM_ERR;
+    if (!state_valid_id(t->id)) {
+        snprintf(err, errlen, "\"task_id\" \"%s\" is not a valid task ID", t->id);
+        return MCM_ERR;
+    }
+    if ((t->state = state_task_state_from_name(name)) < 0) {
+        snprintf(err, errlen, "\"state\" \"%s\" is not a Mesos task state", name);
+        return MCM_ERR;
+    }
+    if (!json_is_integer(ms) || json_integer_value(ms) < 0 || port != (int)port) {
+        snprintf(err, errlen, "\"changed_ms\" or \"port\" is not a non-negative integer");
+        return MCM_ERR;
+    }
+    t->changed_ms = (int64_t)json_integer_value(ms);
+    t->port = (int)port;
+    t->cpus = cpus;
+    t->mem_mb = mem;
+    return MCM_OK;
+}
+
+int state_task_from_json(const char *buf, size_t len, state_task *out, char *err, size_t errlen) {
+    json_error_t je;
+    json_t *o = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+    if (!o) {
+        snprintf(err, errlen, "not JSON: %s (line %d)", je.text, je.line);
+        return MCM_ERR;
+    }
+    state_task t;
+    memset(&t, 0, sizeof(t));
+    int rc = decode(o, &t, err, errlen);
+    json_decref(o);
+    if (rc == MCM_OK) *out = t;
+    return rc;
+}
