@@ -682,8 +682,8 @@ static int run_stream(mesos_exec *e, char *why, size_t len, int loud) {
     if (!body || stream_setup(&s, body, blen) != MCM_OK) {
         snprintf(why, len, "out of memory building SUBSCRIBE");
     } else {
-        LOG_AT(loud ? LOG_INFO : LOG_VERBOSE, "SUBSCRIBE to %s (%zu unacknowledged updates, %zu unacknowledged tasks)",
-               e->cfg.agent_url, nups, ntasks);
+        LOG_AT(loud ? LOG_INFO : LOG_VERBOSE, "SUBSCRIBE to %s (%zu unacknowledged updates, %zu "
+               "unacknowledged tasks)", e->cfg.agent_url, nups, ntasks);
         CURLcode rc = stream_pump(&s, why, len);
         if (!s.status) curl_easy_getinfo(s.h, CURLINFO_RESPONSE_CODE, &s.status);
         if (!why[0]) describe_end(&s, rc, why, len);

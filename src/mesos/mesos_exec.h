@@ -126,8 +126,7 @@ int mesos_exec_update(mesos_exec *e, const char *task_id, Mesos__V1__TaskState s
 /* MESSAGE with data (the agent forwards it to the scheduler). Not retried. */
 int mesos_exec_message(mesos_exec *e, const void *data, size_t len, char *err, size_t errlen);
 
-/* Names for logs: "LAUNCH", "TASK_RUNNING"; "UNKNOWN(<n>)" into a static
- * buffer is avoided: unknown values give "UNKNOWN". */
+/* Names for logs ("LAUNCH", "TASK_RUNNING"); "UNKNOWN" for values outside the enum. */
 const char *mesos_exec_event_name(int type);
 const char *mesos_exec_state_name(int state);
 

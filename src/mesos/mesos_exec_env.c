@@ -93,11 +93,12 @@ int mesos_exec_config_from_env(mesos_exec_config *c, char *err, size_t errlen) {
         env_str("MESOS_DIRECTORY", 1, &c->directory, err, errlen) != MCM_OK ||
         env_str("MESOS_SANDBOX", 0, &c->sandbox, err, errlen) != MCM_OK ||
         env_str("MESOS_EXECUTOR_AUTHENTICATION_TOKEN", 0, &c->auth_token, err, errlen) != MCM_OK ||
-        env_checkpoint(&c->checkpoint, err, errlen) != MCM_OK ||
-        env_duration("MESOS_SUBSCRIPTION_BACKOFF_MAX", DEF_BACKOFF_MAX, &c->backoff_max_ms, err, errlen) != MCM_OK ||
-        env_duration("MESOS_RECOVERY_TIMEOUT", DEF_RECOVERY, &c->recovery_timeout_ms, err, errlen) != MCM_OK ||
-        env_duration("MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD", DEF_SHUTDOWN_GRACE, &c->shutdown_grace_ms,
-                     err, errlen) != MCM_OK)
+        env_checkpoint(&c->checkpoint, err, errlen) != MCM_OK)
+        goto fail;
+    if (env_duration("MESOS_SUBSCRIPTION_BACKOFF_MAX", DEF_BACKOFF_MAX, &c->backoff_max_ms, err, errlen) ||
+        env_duration("MESOS_RECOVERY_TIMEOUT", DEF_RECOVERY, &c->recovery_timeout_ms, err, errlen) ||
+        env_duration("MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD", DEF_SHUTDOWN_GRACE, &c->shutdown_grace_ms, err,
+                     errlen))
         goto fail;
     if (!c->sandbox && !(c->sandbox = strdup(c->directory))) {
         snprintf(err, errlen, "out of memory");

@@ -51,7 +51,8 @@ struct tagent {
     pthread_cond_t cv;
     tstream *cur;
     int closing;
-    int auto_ack, killing_state, refuse;
+    int auto_ack, killing_state, refuse, subscribe_delay_ms;
+    char token[128];          /* "" = no authentication */
     rcall *calls;
     size_t ncalls;
     int violations;
@@ -365,18 +366,27 @@ static enum MHD_Result on_call(tagent *a, struct MHD_Connection *c, const body *
     const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
     const char *acc = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept");
     const char *exp = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Expect");
+    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    char want[160];
     const char *why = NULL;
     unsigned code;
     Mesos__V1__Executor__Call *call = NULL;
     tstream *stream = NULL;
     pthread_mutex_lock(&a->mu);
-    if (!ct || strcmp(ct, PB)) code = 415, why = "Content-Type is not application/x-protobuf";
+    snprintf(want, sizeof(want), "Bearer %s", a->token);
+    if (a->token[0] && (!auth || strcmp(auth, want))) code = 401;
+    else if (!ct || strcmp(ct, PB)) code = 415, why = "Content-Type is not application/x-protobuf";
     else if (!acc || strcmp(acc, PB)) code = 406, why = "Accept is not application/x-protobuf";
     else if (exp && *exp) code = 417, why = "Expect header sent";
     else if (!(call = mesos__v1__executor__call__unpack(NULL, b->len, b->data))) code = 400, why = "undecodable Call";
     else code = handle_call(a, call, b, &why, &stream);
     if (why) violation(a, why);
+    int delay = stream ? a->subscribe_delay_ms : 0;
     pthread_mutex_unlock(&a->mu);
+    if (delay > 0) {
+        struct timespec ts = {delay / 1000, (long)(delay % 1000) * 1000000L};
+        nanosleep(&ts, NULL);                      /* a slow agent: SUBSCRIBE in flight */
+    }
     if (call) mesos__v1__executor__call__free_unpacked(call, NULL);
     if (stream) return stream_answer(c, stream);
     return answer(c, code, why ? why : "");
@@ -468,6 +478,13 @@ void tagent_free(tagent *a) {
 SWITCH(tagent_set_auto_ack, auto_ack)
 SWITCH(tagent_set_killing_state, killing_state)
 SWITCH(tagent_set_refuse, refuse)
+SWITCH(tagent_set_subscribe_delay, subscribe_delay_ms)
+
+void tagent_set_token(tagent *a, const char *token) {
+    pthread_mutex_lock(&a->mu);
+    snprintf(a->token, sizeof(a->token), "%s", token ? token : "");
+    pthread_mutex_unlock(&a->mu);
+}
 
 void tagent_drop_stream(tagent *a) {
     pthread_mutex_lock(&a->mu);

@@ -43,6 +43,9 @@ void tagent_free(tagent *a);     /* NULL-safe */
 void tagent_set_auto_ack(tagent *a, int on);            /* default on */
 void tagent_set_killing_state(tagent *a, int on);       /* capability in SUBSCRIBED; default off */
 void tagent_set_refuse(tagent *a, int http_status);     /* answer SUBSCRIBE with this; 0: accept */
+void tagent_set_subscribe_delay(tagent *a, int ms);     /* hold SUBSCRIBE's answer this long */
+/* Require `Authorization: Bearer <token>` on every call (401 otherwise); NULL: none. */
+void tagent_set_token(tagent *a, const char *token);
 
 /* Events on the live stream (no-op if none). */
 void tagent_send(tagent *a, const Mesos__V1__Executor__Event *ev);

@@ -64,7 +64,7 @@ static int subscribed(void *arg) { return mesos_exec_subscribed(E); }
 static int all_acked(void *arg) { return mesos_exec_unacked(E) == 0; }
 static int two_attempts(void *arg) { return mesos_exec_subscribe_attempts(E) >= 2; }
 
-static void start_client(int checkpoint) {
+static void start_client_token(int checkpoint, const char *token) {
     mesos_exec_config c = {0};
     char url[128];
     snprintf(url, sizeof(url), "http://%s/api/v1/executor", tagent_endpoint(A));
@@ -76,12 +76,15 @@ static void start_client(int checkpoint) {
     c.backoff_max_ms = 100;
     c.recovery_timeout_ms = 20000;
     c.call_timeout_ms = 3000;
+    c.auth_token = (char *)token;
     mesos_exec_callbacks cb = {NULL, on_event, on_disconnected};
     E = mesos_exec_new(&c, &cb, err, sizeof(err));
     ck_assert_msg(E != NULL, "%s", err);
     ck_assert_int_eq(mesos_exec_start(E), MCM_OK);
     ck_assert_int_eq(mesos_exec_start(E), MCM_ERR);        /* once */
 }
+
+static void start_client(int checkpoint) { start_client_token(checkpoint, NULL); }
 
 static void setup(void) { A = tagent_start(0, EXEC_ID); }
 
@@ -158,6 +161,26 @@ START_TEST(test_executor_client_update_made_offline_goes_in_subscribe) {
     mesos__v1__executor__call__free_unpacked(sub, NULL);
     ck_assert(th_wait(all_acked, NULL, 3000));
     ck_assert_int_eq(S.lost, 0);                            /* never had a subscription to lose */
+}
+END_TEST
+
+/* An update made while SUBSCRIBE is in flight is not in that SUBSCRIBE: it
+ * must go out right after SUBSCRIBED, not wait for the next reconnection. */
+START_TEST(test_executor_client_update_during_subscribe_is_sent_after) {
+    tagent_set_subscribe_delay(A, 700);
+    start_client(1);
+    int64_t end = util_now_ms() + 3000;
+    while (tagent_count(A, MESOS__V1__EXECUTOR__CALL__TYPE__SUBSCRIBE) == 0 && util_now_ms() < end) util_sleep_ms(5);
+    ck_assert_int_eq(mesos_exec_subscribed(E), 0);
+    ck_assert_int_eq(mesos_exec_update(E, "t1", MESOS__V1__TASK_STATE__TASK_STARTING, -1, NULL, NULL, err,
+                                       sizeof(err)), MCM_ERR);
+    Mesos__V1__Executor__Call *up = tagent_wait_update(A, MESOS__V1__TASK_STATE__TASK_STARTING, 3000);
+    ck_assert_msg(up != NULL, "the update made during SUBSCRIBE never went out");
+    mesos__v1__executor__call__free_unpacked(up, NULL);
+    ck_assert_int_eq(tagent_count(A, MESOS__V1__EXECUTOR__CALL__TYPE__SUBSCRIBE), 1);
+    ck_assert(th_wait(all_acked, NULL, 2000));
+    ck_assert_int_eq(mesos_exec_update(E, "t1", MESOS__V1__TASK_STATE__TASK_RUNNING, -1, NULL, NULL, err,
+                                       sizeof(err)), MCM_OK);
 }
 END_TEST
 
@@ -240,6 +263,20 @@ START_TEST(test_executor_client_recovery_timeout_is_final) {
 }
 END_TEST
 
+/* MESOS_EXECUTOR_AUTHENTICATION_TOKEN goes out as a Bearer token. */
+START_TEST(test_executor_client_sends_the_agent_token) {
+    tagent_set_token(A, "s3cret");
+    start_client_token(0, "s3cret");
+    ck_assert(th_wait(subscribed, NULL, 5000));
+    ck_assert_int_eq(mesos_exec_message(E, "m", 1, err, sizeof(err)), MCM_OK);
+    mesos_exec_free(E);
+    memset(&S.events, 0, sizeof(S.events));
+    start_client_token(0, "wrong");
+    ck_assert(th_wait(got_final, NULL, 5000));
+    ck_assert_msg(strstr(S.why, "HTTP 401"), "%s", S.why);
+}
+END_TEST
+
 START_TEST(test_executor_client_refuses_incomplete_config) {
     mesos_exec_config c = {0};
     mesos_exec_callbacks cb = {NULL, on_event, on_disconnected};
@@ -256,11 +293,13 @@ int main(void) {
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_executor_client_events_updates_and_prompt_stop);
     tcase_add_test(tc, test_executor_client_update_made_offline_goes_in_subscribe);
+    tcase_add_test(tc, test_executor_client_update_during_subscribe_is_sent_after);
     tcase_add_test(tc, test_executor_client_without_checkpointing_gives_up_at_once);
     tcase_add_test(tc, test_executor_client_dropped_stream_resubscribes_with_unacked);
     tcase_add_test(tc, test_executor_client_bad_framing_ends_stream);
     tcase_add_test(tc, test_executor_client_undecodable_event_ends_stream);
     tcase_add_test(tc, test_executor_client_recovery_timeout_is_final);
+    tcase_add_test(tc, test_executor_client_sends_the_agent_token);
     tcase_add_test(tc, test_executor_client_refuses_incomplete_config);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
