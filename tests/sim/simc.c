@@ -263,7 +263,7 @@ int simc_call(int port, const char *stream_id, const Mesos__V1__Scheduler__Call 
 
 /* --- subscriptions ---------------------------------------------------------------- */
 
-typedef struct evnode { struct evnode *next; Mesos__V1__Scheduler__Event *ev; } evnode;
+typedef struct evnode { struct evnode *next; int type; void *ev; } evnode;
 
 struct simc_sub {
     pthread_t th;
@@ -274,6 +274,8 @@ struct simc_sub {
     int port;
     hdrcap hc;
     int ended;
+    int executor;            /* executor API stream (else scheduler) */
+    char url[300];
     atomic_int stop;
     evnode *q;
     rio_reader *rio;
@@ -288,10 +290,21 @@ static size_t sub_data(char *p, size_t sz, size_t nm, void *ud) {
     const uint8_t *rec;
     size_t len;
     while (ok && rio_next(s->rio, &rec, &len) == 1) {
-        Mesos__V1__Scheduler__Event *ev = mesos__v1__scheduler__event__unpack(NULL, len, rec);
+        void *ev;
+        int type;
+        if (s->executor) {
+            Mesos__V1__Executor__Event *e = mesos__v1__executor__event__unpack(NULL, len, rec);
+            ev = e;
+            type = e ? (int)e->type : 0;
+        } else {
+            Mesos__V1__Scheduler__Event *e = mesos__v1__scheduler__event__unpack(NULL, len, rec);
+            ev = e;
+            type = e ? (int)e->type : 0;
+        }
         if (!ev) { ok = 0; break; }
         evnode *n = calloc(1, sizeof(*n)), **tail = &s->q;
         n->ev = ev;
+        n->type = type;
         while (*tail) tail = &(*tail)->next;
         *tail = n;
     }
@@ -308,12 +321,10 @@ static int sub_progress(void *ud, curl_off_t a, curl_off_t b, curl_off_t c, curl
 static void *sub_main(void *arg) {
     simc_sub *s = arg;
     CURL *e = curl_easy_init();
-    char url[300];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/v1/scheduler", s->port);
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/x-protobuf");
     h = curl_slist_append(h, "Accept: application/x-protobuf");
     h = curl_slist_append(h, "Expect:");
-    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_URL, s->url);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, s->body);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)s->len);
@@ -337,12 +348,28 @@ static void *sub_main(void *arg) {
     return NULL;
 }
 
-simc_sub *simc_subscribe(int port, const Mesos__V1__FrameworkInfo *fi) {
+static simc_sub *sub_new(int port, int executor) {
     simc_sub *s = calloc(1, sizeof(*s));
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cond, NULL);
     s->port = port;
+    s->executor = executor;
+    snprintf(s->url, sizeof(s->url), "http://127.0.0.1:%d/api/v1/%s", port, executor ? "executor" : "scheduler");
     s->rio = rio_reader_new(0);
+    return s;
+}
+
+simc_sub *simc_exec_subscribe(int agent_port, const Mesos__V1__Executor__Call *subscribe_call) {
+    simc_sub *s = sub_new(agent_port, 1);
+    s->len = mesos__v1__executor__call__get_packed_size(subscribe_call);
+    s->body = malloc(s->len + 1);
+    mesos__v1__executor__call__pack(subscribe_call, s->body);
+    pthread_create(&s->th, NULL, sub_main, s);
+    return s;
+}
+
+simc_sub *simc_subscribe(int port, const Mesos__V1__FrameworkInfo *fi) {
+    simc_sub *s = sub_new(port, 0);
     Mesos__V1__Scheduler__Call c;
     Mesos__V1__FrameworkID fid;
     Mesos__V1__Scheduler__Call__Subscribe sub = MESOS__V1__SCHEDULER__CALL__SUBSCRIBE__INIT;
@@ -376,13 +403,13 @@ int simc_sub_status(simc_sub *s, int timeout_ms) {
 
 const char *simc_sub_stream_id(simc_sub *s) { return s->hc.sid; }
 
-Mesos__V1__Scheduler__Event *simc_sub_next(simc_sub *s, int type, int timeout_ms) {
+static void *sub_take(simc_sub *s, int type, int timeout_ms) {
     long deadline = mono_ms() + timeout_ms;
-    Mesos__V1__Scheduler__Event *ev = NULL;
+    void *ev = NULL;
     pthread_mutex_lock(&s->mu);
     for (;;) {
         for (evnode **pp = &s->q; *pp; pp = &(*pp)->next)
-            if ((int)(*pp)->ev->type == type) {
+            if ((*pp)->type == type) {
                 evnode *n = *pp;
                 *pp = n->next;
                 ev = n->ev;
@@ -396,10 +423,14 @@ Mesos__V1__Scheduler__Event *simc_sub_next(simc_sub *s, int type, int timeout_ms
     return ev;
 }
 
+Mesos__V1__Scheduler__Event *simc_sub_next(simc_sub *s, int type, int timeout_ms) { return sub_take(s, type, timeout_ms); }
+
+Mesos__V1__Executor__Event *simc_exec_next(simc_sub *s, int type, int timeout_ms) { return sub_take(s, type, timeout_ms); }
+
 int simc_sub_count(simc_sub *s, int type) {
     int n = 0;
     pthread_mutex_lock(&s->mu);
-    for (evnode *e = s->q; e; e = e->next) n += (int)e->ev->type == type;
+    for (evnode *e = s->q; e; e = e->next) n += e->type == type;
     pthread_mutex_unlock(&s->mu);
     return n;
 }
@@ -419,7 +450,8 @@ void simc_sub_close(simc_sub *s) {
     pthread_join(s->th, NULL);
     for (evnode *e = s->q, *n; e; e = n) {
         n = e->next;
-        mesos__v1__scheduler__event__free_unpacked(e->ev, NULL);
+        if (s->executor) mesos__v1__executor__event__free_unpacked(e->ev, NULL);
+        else mesos__v1__scheduler__event__free_unpacked(e->ev, NULL);
         free(e);
     }
     rio_reader_free(s->rio);

@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "mesos/v1/executor/executor.pb-c.h"
 #include "mesos/v1/scheduler/scheduler.pb-c.h"
 
 typedef struct simc simc;
@@ -54,6 +55,11 @@ int simc_sub_count(simc_sub *s, int type);
 /* 1 once the transfer ended (server closed or error) within timeout_ms. */
 int simc_sub_ended(simc_sub *s, int timeout_ms);
 void simc_sub_close(simc_sub *s);             /* aborts the transfer, joins; NULL-safe */
+
+/* The same for an executor subscription on an agent port (the test plays the
+ * executor); events are mesos.v1.executor Events. */
+simc_sub *simc_exec_subscribe(int agent_port, const Mesos__V1__Executor__Call *subscribe_call);
+Mesos__V1__Executor__Event *simc_exec_next(simc_sub *s, int type, int timeout_ms);
 
 /* One scheduler Call (framework_id is set by the caller); HTTP status, body text into out. */
 int simc_call(int port, const char *stream_id, const Mesos__V1__Scheduler__Call *call, char *out, size_t outlen);

@@ -500,6 +500,173 @@ START_TEST(test_sim_shutdown_and_sigterm_end_executors) {
 }
 END_TEST
 
+/* --- the executor API, with the test playing the executor ------------------------ */
+
+#define XCALL(t) MESOS__V1__EXECUTOR__CALL__TYPE__##t
+#define XEV(t) MESOS__V1__EXECUTOR__EVENT__TYPE__##t
+
+typedef struct xcall {
+    Mesos__V1__Executor__Call c;
+    Mesos__V1__FrameworkID f;
+    Mesos__V1__ExecutorID e;
+} xcall;
+
+static void xcall_init(xcall *x, const char *fw, const char *exec, int type) {
+    mesos__v1__executor__call__init(&x->c);
+    mesos__v1__framework_id__init(&x->f);
+    mesos__v1__executor_id__init(&x->e);
+    x->f.value = (char *)fw;
+    x->e.value = (char *)exec;
+    x->c.framework_id = &x->f;
+    x->c.executor_id = &x->e;
+    x->c.has_type = 1;
+    x->c.type = (Mesos__V1__Executor__Call__Type)type;
+}
+
+static int xpost(int port, const Mesos__V1__Executor__Call *c, const char *ctype, char *out, size_t outlen) {
+    size_t n = mesos__v1__executor__call__get_packed_size(c);
+    uint8_t *b = malloc(n + 1);
+    mesos__v1__executor__call__pack(c, b);
+    char ct[100];
+    snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
+    const char *h[] = {ct, NULL};
+    char *body = NULL;
+    int code = simc_post(port, "/api/v1/executor", b, n, h, &body, NULL, 0);
+    if (out) snprintf(out, outlen, "%s", body ? body : "");
+    free(body);
+    free(b);
+    return code;
+}
+
+/* A status for task with the given state/source; uuid u (NULL: none). */
+static void xstatus(Mesos__V1__TaskStatus *st, Mesos__V1__TaskID *tid, const char *task, int state, int source,
+                    uint8_t *u) {
+    mesos__v1__task_status__init(st);
+    mesos__v1__task_id__init(tid);
+    tid->value = (char *)task;
+    st->task_id = tid;
+    st->state = (Mesos__V1__TaskState)state;
+    st->has_source = 1;
+    st->source = (Mesos__V1__TaskStatus__Source)source;
+    if (u) {
+        st->has_uuid = 1;
+        st->uuid.data = u;
+        st->uuid.len = 16;
+    }
+}
+
+static int xupdate(int port, const char *task, int state, int source, uint8_t *u, char *out, size_t outlen) {
+    xcall x;
+    xcall_init(&x, FW, task, XCALL(UPDATE));
+    Mesos__V1__Executor__Call__Update up = MESOS__V1__EXECUTOR__CALL__UPDATE__INIT;
+    Mesos__V1__TaskStatus st;
+    Mesos__V1__TaskID tid;
+    xstatus(&st, &tid, task, state, source, u);
+    up.status = &st;
+    x.c.update = &up;
+    return xpost(port, &x.c, "application/x-protobuf", out, outlen);
+}
+
+START_TEST(test_sim_executor_api_checks_acks_and_resubscription) {
+    const char *args[] = {"--agents", "1", "--offer-interval", "100ms", NULL};
+    start(args, 1);
+    Mesos__V1__Scheduler__Event *oe, *ev;
+    Mesos__V1__Offer *o = next_offer(&oe);
+    launch_opts lo = {.task_id = "x-1", .mode = "nosubscribe"};
+    ck_assert_int_eq(launch(o, &lo), 202);
+    free_ev(oe);
+    json_t *js = simc_state(S);
+    int port = (int)json_integer_value(json_object_get(json_array_get(json_object_get(js, "agents"), 0), "port"));
+    json_decref(js);
+    for (int i = 0; i < 100 && exec_pid("x-1") <= 0; i++) usleep(20 * 1000);
+    uint8_t u1[16], u2[16];
+    for (int i = 0; i < 16; i++) u1[i] = (uint8_t)(i + 1), u2[i] = (uint8_t)(i + 101);
+    u1[6] = u2[6] = 0x40;
+    u1[8] = u2[8] = 0x80;
+    char out[512];
+    /* Before SUBSCRIBE: 403; unknown executor or framework: 400; wrong media type: 415. */
+    ck_assert_int_eq(xupdate(port, "x-1", ST(RUNNING), MESOS__V1__TASK_STATUS__SOURCE__SOURCE_EXECUTOR, u1, out,
+                             sizeof(out)), 403);
+    xcall x;
+    xcall_init(&x, FW, "nobody", XCALL(HEARTBEAT));
+    ck_assert_int_eq(xpost(port, &x.c, "application/x-protobuf", out, sizeof(out)), 400);
+    ck_assert_msg(strstr(out, "Executor cannot be found"), "%s", out);
+    xcall_init(&x, "no-such-fw", "x-1", XCALL(HEARTBEAT));
+    ck_assert_int_eq(xpost(port, &x.c, "application/x-protobuf", out, sizeof(out)), 400);
+    xcall_init(&x, FW, "x-1", XCALL(HEARTBEAT));
+    ck_assert_int_eq(xpost(port, &x.c, "application/json", out, sizeof(out)), 415);
+    /* SUBSCRIBE: SUBSCRIBED then the queued LAUNCH. */
+    Mesos__V1__Executor__Call__Subscribe sub = MESOS__V1__EXECUTOR__CALL__SUBSCRIBE__INIT;
+    xcall_init(&x, FW, "x-1", XCALL(SUBSCRIBE));
+    x.c.subscribe = &sub;
+    simc_sub *xs = simc_exec_subscribe(port, &x.c);
+    ck_assert_int_eq(simc_sub_status(xs, 5000), 200);
+    Mesos__V1__Executor__Event *xe = simc_exec_next(xs, XEV(SUBSCRIBED), 3000);
+    ck_assert_ptr_nonnull(xe);
+    ck_assert_str_eq(xe->subscribed->executor_info->executor_id->value, "x-1");
+    ck_assert_str_eq(xe->subscribed->executor_info->framework_id->value, FW);
+    ck_assert_str_eq(xe->subscribed->framework_info->id->value, FW);
+    ck_assert_int_eq(xe->subscribed->agent_info->port, port);
+    mesos__v1__executor__event__free_unpacked(xe, NULL);
+    xe = simc_exec_next(xs, XEV(LAUNCH), 3000);
+    ck_assert_ptr_nonnull(xe);
+    ck_assert_str_eq(xe->launch->task->task_id->value, "x-1");
+    mesos__v1__executor__event__free_unpacked(xe, NULL);
+    /* Invalid updates: 400. */
+    ck_assert_int_eq(xupdate(port, "x-1", ST(RUNNING), MESOS__V1__TASK_STATUS__SOURCE__SOURCE_EXECUTOR, NULL, out,
+                             sizeof(out)), 400);
+    ck_assert_int_eq(xupdate(port, "x-1", ST(RUNNING), MESOS__V1__TASK_STATUS__SOURCE__SOURCE_MASTER, u1, out,
+                             sizeof(out)), 400);
+    ck_assert_int_eq(xupdate(port, "x-1", ST(STAGING), MESOS__V1__TASK_STATUS__SOURCE__SOURCE_EXECUTOR, u1, out,
+                             sizeof(out)), 400);
+    /* A valid update: 202, ACKNOWLEDGED to the executor, UPDATE to the scheduler. */
+    ck_assert_int_eq(xupdate(port, "x-1", ST(RUNNING), MESOS__V1__TASK_STATUS__SOURCE__SOURCE_EXECUTOR, u1, out,
+                             sizeof(out)), 202);
+    xe = simc_exec_next(xs, XEV(ACKNOWLEDGED), 3000);
+    ck_assert_ptr_nonnull(xe);
+    ck_assert(xe->acknowledged->uuid.len == 16 && memcmp(xe->acknowledged->uuid.data, u1, 16) == 0);
+    mesos__v1__executor__event__free_unpacked(xe, NULL);
+    Mesos__V1__TaskStatus *st = expect_update(&ev, "x-1", ST(RUNNING));
+    ck_assert(memcmp(st->uuid.data, u1, 16) == 0);
+    /* The executor's connection drops; it re-subscribes with the RUNNING it
+     * believes unacknowledged (a duplicate) and a new FINISHED. */
+    simc_sub_close(xs);
+    usleep(300 * 1000);
+    Mesos__V1__Executor__Call__Update upd[2], *updp[2] = {&upd[0], &upd[1]};
+    Mesos__V1__TaskStatus sts[2];
+    Mesos__V1__TaskID tids[2];
+    mesos__v1__executor__call__update__init(&upd[0]);
+    mesos__v1__executor__call__update__init(&upd[1]);
+    xstatus(&sts[0], &tids[0], "x-1", ST(RUNNING), MESOS__V1__TASK_STATUS__SOURCE__SOURCE_EXECUTOR, u1);
+    xstatus(&sts[1], &tids[1], "x-1", ST(FINISHED), MESOS__V1__TASK_STATUS__SOURCE__SOURCE_EXECUTOR, u2);
+    upd[0].status = &sts[0];
+    upd[1].status = &sts[1];
+    sub.n_unacknowledged_updates = 2;
+    sub.unacknowledged_updates = updp;
+    xs = simc_exec_subscribe(port, &x.c);
+    ck_assert_int_eq(simc_sub_status(xs, 5000), 200);
+    xe = simc_exec_next(xs, XEV(SUBSCRIBED), 3000);
+    ck_assert_ptr_nonnull(xe);
+    mesos__v1__executor__event__free_unpacked(xe, NULL);
+    for (int i = 0; i < 2; i++) {
+        xe = simc_exec_next(xs, XEV(ACKNOWLEDGED), 3000);
+        ck_assert_msg(xe != NULL, "re-sent update %d not acknowledged", i);
+        mesos__v1__executor__event__free_unpacked(xe, NULL);
+    }
+    ck_assert_msg(simc_exec_next(xs, XEV(LAUNCH), 300) == NULL, "task launched twice");
+    /* The scheduler sees FINISHED only after acknowledging RUNNING, and RUNNING once. */
+    ck_assert_msg(next_update(500) == NULL, "update forwarded before the ACK of RUNNING");
+    ack(st);
+    free_ev(ev);
+    st = expect_update(&ev, "x-1", ST(FINISHED));
+    ck_assert(memcmp(st->uuid.data, u2, 16) == 0);
+    ack(st);
+    free_ev(ev);
+    ck_assert_msg(next_update(500) == NULL, "duplicate update reached the scheduler");
+    simc_sub_close(xs);
+}
+END_TEST
+
 Suite *suite(void) {
     Suite *s = suite_create("sim_tasks");
     TCase *tc = tcase_create("tasks");
@@ -515,6 +682,7 @@ Suite *suite(void) {
     tcase_add_test(tc, test_sim_executor_death_fails_its_tasks);
     tcase_add_test(tc, test_sim_executor_registration_timeout_fails_the_task);
     tcase_add_test(tc, test_sim_shutdown_and_sigterm_end_executors);
+    tcase_add_test(tc, test_sim_executor_api_checks_acks_and_resubscription);
     suite_add_tcase(s, tc);
     return s;
 }
