@@ -310,6 +310,43 @@ START_TEST(test_executor_sigterm_before_any_task_exits) {
 }
 END_TEST
 
+/* Events the executor has nothing to do with change nothing. */
+START_TEST(test_executor_ignores_error_message_heartbeat_and_unknown_events) {
+    run_executor();
+    int port = launch_running("task-ev", 32);
+    Mesos__V1__Executor__Event ev = MESOS__V1__EXECUTOR__EVENT__INIT;
+    Mesos__V1__Executor__Event__Error e = MESOS__V1__EXECUTOR__EVENT__ERROR__INIT;
+    Mesos__V1__Executor__Event__Message m = MESOS__V1__EXECUTOR__EVENT__MESSAGE__INIT;
+    ev.has_type = 1;
+    ev.type = MESOS__V1__EXECUTOR__EVENT__TYPE__ERROR;
+    e.message = "something the agent disliked";
+    ev.error = &e;
+    tagent_send(A, &ev);
+    ev.error = NULL;
+    ev.type = MESOS__V1__EXECUTOR__EVENT__TYPE__MESSAGE;
+    m.data.data = (uint8_t *)"from the scheduler";
+    m.data.len = 18;
+    ev.message = &m;
+    tagent_send(A, &ev);
+    ev.message = NULL;
+    int types[] = {MESOS__V1__EXECUTOR__EVENT__TYPE__HEARTBEAT, MESOS__V1__EXECUTOR__EVENT__TYPE__LAUNCH_GROUP,
+                   MESOS__V1__EXECUTOR__EVENT__TYPE__ACKNOWLEDGED, MESOS__V1__EXECUTOR__EVENT__TYPE__LAUNCH,
+                   MESOS__V1__EXECUTOR__EVENT__TYPE__KILL, 42};
+    for (size_t i = 0; i < MCM_ARRAY_LEN(types); i++) {  /* no body where one is expected, unknown type */
+        ev.type = (Mesos__V1__Executor__Event__Type)types[i];
+        tagent_send(A, &ev);
+    }
+    tagent_kill(A, "no-such-task", -1);
+    util_sleep_ms(500);
+    ck_assert(memcached_answers(port));
+    ck_assert_int_eq(exit_status(0), -1);
+    ck_assert_int_eq(tagent_count(A, UPDATE), 2);              /* STARTING, RUNNING only */
+    tagent_kill(A, "task-ev", -1);
+    mesos__v1__executor__call__free_unpacked(expect_update(ST(KILLED), 5000), NULL);
+    ck_assert_int_eq(exit_status(10000), 0);
+}
+END_TEST
+
 /* --- losing the agent ---------------------------------------------------------------- */
 
 START_TEST(test_executor_resubscribes_with_unacked_updates) {
@@ -478,6 +515,7 @@ int main(void) {
     tcase_add_test(tc, test_executor_shutdown_kills_within_grace);
     tcase_add_test(tc, test_executor_sigterm_is_a_shutdown);
     tcase_add_test(tc, test_executor_sigterm_before_any_task_exits);
+    tcase_add_test(tc, test_executor_ignores_error_message_heartbeat_and_unknown_events);
     tcase_add_test(tc, test_executor_resubscribes_with_unacked_updates);
     tcase_add_test(tc, test_executor_survives_agent_restart);
     tcase_add_test(tc, test_executor_without_checkpointing_exits_on_disconnect);
