@@ -70,8 +70,10 @@ int state_init(state *s, char *err, size_t errlen) {
     }
     for (size_t i = 0; i < MCM_ARRAY_LEN(files); i++) {
         path_of(s, files[i][0], path);
-        int rc = zoo_create(zks_handle(s->z), path, files[i][1], (int)strlen(files[i][1]),
-                            zks_acl(s->z), 0, NULL, 0);
+        int rc = zoo_exists(zks_handle(s->z), path, 0, NULL);      /* see zks_mkdirs */
+        if (rc == ZNONODE)
+            rc = zoo_create(zks_handle(s->z), path, files[i][1], (int)strlen(files[i][1]), zks_acl(s->z), 0,
+                            NULL, 0);
         if (rc != ZOK && rc != ZNODEEXISTS) {
             snprintf(err, errlen, "create %s: %s", path, zks_strerror(rc));
             return MCM_ERR;

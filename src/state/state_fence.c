@@ -222,6 +222,24 @@ static int failed(state *s, int rc, const zoo_op_result_t *res, int n, int *fail
     return 0;
 }
 
+/* Never hand zoo_multi a dead or disconnected handle. The C client (3.8)
+ * frees an uninitialised path pointer in zoo_amulti when a sub-op fails its
+ * local checks (every op after the first fails them on an expired handle),
+ * and leaks the per-op completions of a multi that dies with the connection. */
+static int ready(state *s, char *err, size_t errlen) {
+    zhandle_t *zh = zks_handle(s->z);
+    if (!zh || is_unrecoverable(zh) != ZOK || zks_expired(s->z)) {
+        snprintf(err, errlen, "fenced: ZooKeeper session expired, so we are no longer the leader");
+        return STATE_FENCED;
+    }
+    if (zoo_state(zh) != ZOO_CONNECTED_STATE) {
+        snprintf(err, errlen, "not connected to ZooKeeper (for %lld ms); nothing written",
+                 (long long)zks_disconnected_ms(s->z));
+        return MCM_ERR;
+    }
+    return MCM_OK;
+}
+
 int state_fenced_exec(state *s, zbatch *b, int *failed_op, int *failed_rc, char *err, size_t errlen) {
     *failed_op = -1;
     *failed_rc = ZOK;
@@ -243,6 +261,7 @@ int state_fenced_exec(state *s, zbatch *b, int *failed_op, int *failed_rc, char 
         zoo_check_op_init(&b->ops[0], s->fence, -1);
         zoo_set_op_init(&b->ops[1], vpath, vbuf, (int)strlen(vbuf), s->version_stat, NULL);
         memset(res, 0, sizeof(*res) * (size_t)n);
+        if ((ret = ready(s, err, errlen)) != MCM_OK) break;
         int rc = zoo_multi(zks_handle(s->z), n, b->ops, res);
         if (rc == ZOK) {
             s->version++;

@@ -324,7 +324,10 @@ int zks_mkdirs(zks *z, const char *abs_path, char *err, size_t errlen) {
         if (p[i] != '/' && p[i] != '\0') continue;
         char c = p[i];
         p[i] = '\0';
-        int rc = zoo_create(z->zh, p, NULL, -1, zks_acl(z), 0, NULL, 0);
+        /* exists first: without CREATE permission on the parent, create
+         * answers "not authorized" even when the node is already there */
+        int rc = zoo_exists(z->zh, p, 0, NULL);
+        if (rc == ZNONODE) rc = zoo_create(z->zh, p, NULL, -1, zks_acl(z), 0, NULL, 0);
         if (rc != ZOK && rc != ZNODEEXISTS) {
             snprintf(err, errlen, "create %s: %s", p, zks_strerror(rc));
             ret = MCM_ERR;
