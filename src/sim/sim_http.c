@@ -87,10 +87,11 @@ static enum MHD_Result agent_route(sim_agent *a, struct MHD_Connection *c, sim_r
     return sim_reply(c, 404, "text/plain", "no such endpoint", NULL, NULL);
 }
 
-typedef struct endpoint {
+struct sim_endpoint {
     sim *s;
     sim_agent *agent;     /* NULL: master */
-} endpoint;
+};
+typedef struct sim_endpoint endpoint;
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                   const char *version, const char *upload, size_t *upload_size,
@@ -164,19 +165,17 @@ static struct MHD_Daemon *start(const char *host, int port, endpoint *ep, int *b
     return d;
 }
 
-static endpoint *master_ep, *agent_eps;
-
 int sim_http_start(sim *s, char *err, size_t errlen) {
-    master_ep = calloc(1, sizeof(*master_ep));
-    agent_eps = calloc((size_t)s->nagents, sizeof(*agent_eps));
-    if (!master_ep || !agent_eps) abort();
-    master_ep->s = s;
-    s->d = start(s->cfg.listen_host, s->cfg.listen_port, master_ep, &s->port, err, errlen);
+    /* eps[0] is the master's, eps[1 + i] agent i's */
+    s->eps = calloc((size_t)s->nagents + 1, sizeof(*s->eps));
+    if (!s->eps) abort();
+    s->eps[0].s = s;
+    s->d = start(s->cfg.listen_host, s->cfg.listen_port, &s->eps[0], &s->port, err, errlen);
     if (!s->d) return MCM_ERR;
     for (int i = 0; i < s->nagents; i++) {
-        agent_eps[i].s = s;
-        agent_eps[i].agent = &s->agents[i];
-        s->agents[i].d = start(s->cfg.listen_host, 0, &agent_eps[i], &s->agents[i].port, err, errlen);
+        s->eps[i + 1].s = s;
+        s->eps[i + 1].agent = &s->agents[i];
+        s->agents[i].d = start(s->cfg.listen_host, 0, &s->eps[i + 1], &s->agents[i].port, err, errlen);
         if (!s->agents[i].d) return MCM_ERR;
     }
     return MCM_OK;
@@ -190,8 +189,6 @@ void sim_http_stop(sim *s) {
         }
     if (s->d) MHD_stop_daemon(s->d);
     s->d = NULL;
-    free(master_ep);
-    free(agent_eps);
-    master_ep = NULL;
-    agent_eps = NULL;
+    free(s->eps);
+    s->eps = NULL;
 }

@@ -150,6 +150,7 @@ struct sim {
     char host[256];                   /* advertised master host (IP) */
     int port;
     struct MHD_Daemon *d;
+    struct sim_endpoint *eps;         /* MHD callback contexts (sim_http.c) */
     sim_agent *agents;
     int nagents;
     sim_fw *fws;
