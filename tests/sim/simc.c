@@ -225,6 +225,7 @@ void simc_fi_free(Mesos__V1__FrameworkInfo *fi) {
     if (!fi) return;
     free(fi->user);
     free(fi->name);
+    free(fi->principal);
     if (fi->id) free(fi->id->value);
     free(fi->id);
     for (size_t i = 0; i < fi->n_capabilities; i++) free(fi->capabilities[i]);

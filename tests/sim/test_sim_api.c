@@ -417,6 +417,50 @@ START_TEST(test_sim_zk_lowest_sequence_leads_and_standby_redirects) {
 }
 END_TEST
 
+START_TEST(test_sim_credentials_require_basic_auth) {
+    char *dir = th_tempdir(), path[600], flag[700];
+    snprintf(path, sizeof(path), "%s/creds", dir);
+    FILE *f = fopen(path, "w");
+    fputs("mcm s3cret\n", f);
+    fclose(f);
+    snprintf(flag, sizeof(flag), "--credentials=%s", path);
+    const char *args[] = {flag, NULL};
+    start(args);
+    Mesos__V1__FrameworkInfo *fi = simc_fi("auth", NULL, 1, 3600);
+    fi->principal = strdup("mcm");
+    Mesos__V1__Scheduler__Call c;
+    Mesos__V1__FrameworkID fid;
+    Mesos__V1__Scheduler__Call__Subscribe sc = MESOS__V1__SCHEDULER__CALL__SUBSCRIBE__INIT;
+    sc.framework_info = fi;
+    simc_call_init(&c, &fid, NULL, CALL(SUBSCRIBE));
+    c.subscribe = &sc;
+    size_t n = mesos__v1__scheduler__call__get_packed_size(&c);
+    uint8_t *b = malloc(n);
+    mesos__v1__scheduler__call__pack(&c, b);
+    /* base64("mcm:s3cret") = bWNtOnMzY3JldA==, base64("mcm:wrong") = bWNtOndyb25n */
+    const char *none[] = {"Content-Type: application/x-protobuf", NULL};
+    const char *bad[] = {"Content-Type: application/x-protobuf", "Authorization: Basic bWNtOndyb25n", NULL};
+    ck_assert_int_eq(simc_post(simc_port(S), "/api/v1/scheduler", b, n, none, NULL, NULL, 0), 401);
+    ck_assert_int_eq(simc_post(simc_port(S), "/api/v1/scheduler", b, n, bad, NULL, NULL, 0), 401);
+    /* Right credentials, but FrameworkInfo names another principal: 400. */
+    free(fi->principal);
+    fi->principal = strdup("someone-else");
+    free(b);
+    n = mesos__v1__scheduler__call__get_packed_size(&c);
+    b = malloc(n);
+    mesos__v1__scheduler__call__pack(&c, b);
+    const char *good[] = {"Content-Type: application/x-protobuf", "Authorization: Basic bWNtOnMzY3JldA==", NULL};
+    char *body = NULL;
+    ck_assert_int_eq(simc_post(simc_port(S), "/api/v1/scheduler", b, n, good, &body, NULL, 0), 400);
+    ck_assert_msg(body && strstr(body, "does not match principal"), "%s", body);
+    free(body);
+    free(b);
+    simc_fi_free(fi);
+    th_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 Suite *suite(void) {
     Suite *s = suite_create("sim_api");
     TCase *tc = tcase_create("api");
@@ -432,6 +476,7 @@ Suite *suite(void) {
     tcase_add_test(tc, test_sim_heartbeats_can_be_paused);
     tcase_add_test(tc, test_sim_non_leading_master_redirects);
     tcase_add_test(tc, test_sim_zk_lowest_sequence_leads_and_standby_redirects);
+    tcase_add_test(tc, test_sim_credentials_require_basic_auth);
     suite_add_tcase(s, tc);
     return s;
 }
