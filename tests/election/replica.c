@@ -140,14 +140,15 @@ replica *replica_start(const char *name, const char *hosts, const char *root, in
     return r;
 }
 
-void replica_stop(replica *r, int resign) {
-    if (!r) return;
+int64_t replica_stop(replica *r, int resign) {
+    if (!r) return 0;
     pthread_mutex_lock(&r->mu);
     r->stop = 1;
     pthread_cond_broadcast(&r->cv);
     pthread_mutex_unlock(&r->mu);
     pthread_join(r->th, NULL);
     char err[256];
+    int64_t t = util_now_ms();
     if (resign && elect_resign(r->e, err, sizeof(err)) != MCM_OK) log_info("%s: resign: %s", r->name, err);
     if (!resign) elect_session_lost(r->e);   /* killed: forget the node, the close deletes it */
     state_free(r->st);
@@ -156,6 +157,7 @@ void replica_stop(replica *r, int resign) {
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->cv);
     free(r);
+    return t;
 }
 
 int replica_is_leader(replica *r) { return atomic_load(&r->leader); }

@@ -33,8 +33,9 @@ typedef struct replica replica;
 replica *replica_start(const char *name, const char *hosts, const char *root, int64_t timeout_ms,
                        const char *auth);
 /* resign: elect_resign first (graceful); else the session just closes (as if
- * the process was killed: its ephemeral node goes at once). */
-void replica_stop(replica *r, int resign);
+ * the process was killed: its ephemeral node goes at once). Returns the
+ * util_now_ms() just before the resignation or the close. */
+int64_t replica_stop(replica *r, int resign);
 int replica_is_leader(replica *r);
 const char *replica_name(const replica *r);
 void replica_pause(replica *r, int paused);
