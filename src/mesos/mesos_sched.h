@@ -30,6 +30,13 @@
  * - mesos_sched_start/stop/free from the owner thread. stop() is prompt: it
  *   aborts the stream transfer and joins the thread (well under a second).
  *
+ * FAILOVER: an ERROR event "Framework failed over" means another scheduler
+ * subscribed with our framework ID. Subscribing again would take the
+ * framework back from it, and the two would evict each other in a loop
+ * (MESOS-4712), so the stream thread then stops trying: it reports
+ * on_disconnected once and waits for stop(). The owner decides (mcm: check
+ * leadership in ZooKeeper, then start a new term with a fresh start()).
+ *
  * ERRORS: calls return MCM_OK when the master answered 202, else MCM_ERR with
  * "<HTTP status> <body text>" or the transport error in err. A 307 is
  * followed (hop limit 3) by hand, keeping the Authorization header.
@@ -53,8 +60,14 @@ typedef struct mesos_sched_callbacks {
     void *ctx;
     /* An Event (SUBSCRIBED included; HEARTBEATs too). Owned by the callee. */
     void (*on_event)(void *ctx, Mesos__V1__Scheduler__Event *ev);
-    /* The subscription ended; the client will retry unless stopped. */
+    /* The subscription ended; the client will retry unless stopped (or, after
+     * an ERROR "Framework failed over", never: see FAILOVER below). */
     void (*on_disconnected)(void *ctx, const char *why);
+    /* Asked on the stream thread before every SUBSCRIBE; 0 holds the attempt
+     * back (asked again every 100 ms) until it says 1 or stop(). NULL: always.
+     * Lets a scheduler that may have lost leadership (its ZooKeeper session
+     * in doubt) keep its hands off the framework. Must not block. */
+    int (*may_subscribe)(void *ctx);
 } mesos_sched_callbacks;
 
 typedef struct mesos_sched_config {

@@ -42,6 +42,7 @@ struct mesos_sched {
     CURL *call;                  /* keep-alive handle for calls, under call_mu */
 
     atomic_int stopping;         /* set by stop(), cleared by start() */
+    atomic_int failed_over;      /* ERROR "Framework failed over" seen: never re-subscribe */
 
     pthread_mutex_t mu;
     pthread_cond_t cv;           /* wakes the backoff sleep on stop */

@@ -150,6 +150,7 @@ static int handle_event(sub_xfer *x, Event *ev) {
     } else if (type == MESOS__V1__SCHEDULER__EVENT__TYPE__ERROR) {
         const char *msg = ev->error && ev->error->message ? ev->error->message : "(no message)";
         log_warn("master %s sent ERROR: %s", x->url, msg);
+        if (strstr(msg, "failed over")) atomic_store(&x->s->failed_over, 1);
         xfer_fail(x, "master %s sent ERROR: %s", x->url, msg);
         rc = MCM_ERR;   /* the owner still sees the event, then on_disconnected */
     }
@@ -443,6 +444,24 @@ static sub_result stream_round(mesos_sched *s, CURLM *m, char *why, size_t wl) {
     return r;
 }
 
+/* Waits until the owner allows a SUBSCRIBE (may_subscribe) or stop(). */
+static void wait_allowed(mesos_sched *s) {
+    int logged = 0;
+    while (!atomic_load(&s->stopping) && s->cb.may_subscribe && !s->cb.may_subscribe(s->cb.ctx)) {
+        if (!logged++) log_info("holding SUBSCRIBE back: the owner does not allow it now");
+        util_sleep_ms(100);
+    }
+}
+
+/* After "Framework failed over": idle until stop(). */
+static void park(mesos_sched *s) {
+    log_error("another scheduler subscribed with framework ID %s: not subscribing again (that would fight it)",
+              s->framework_id);
+    pthread_mutex_lock(&s->mu);
+    while (!atomic_load(&s->stopping)) pthread_cond_wait(&s->cv, &s->mu);
+    pthread_mutex_unlock(&s->mu);
+}
+
 void *mesos_stream_main(void *arg) {
     mesos_sched *s = arg;
     CURLM *m = curl_multi_init();
@@ -450,14 +469,21 @@ void *mesos_stream_main(void *arg) {
     s->multi = m;
     pthread_mutex_unlock(&s->mu);
     int failures = 0;
+    atomic_store(&s->failed_over, 0);
     while (m && !atomic_load(&s->stopping)) {
         char why[WHY_MAX] = "unknown";
         int was = 0;
+        wait_allowed(s);
+        if (atomic_load(&s->stopping)) break;
         sub_result r = stream_round(s, m, why, sizeof(why));
         clear_subscription(s, &was);
         if (r == SUB_STOPPED || atomic_load(&s->stopping)) break;
         log_notice("Mesos subscription %s: %s", was ? "lost" : "failed", why);
         if (s->cb.on_disconnected) s->cb.on_disconnected(s->cb.ctx, why);
+        if (atomic_load(&s->failed_over)) {
+            park(s);
+            break;
+        }
         failures = was ? 0 : failures + 1;
         backoff_sleep(s, failures);
     }

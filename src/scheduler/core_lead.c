@@ -180,6 +180,13 @@ void core_on_mesos_down(core *c, const char *why) {
     metrics_set(c->mm.mesos_subscribed, NULL, 0);
     snprintf(c->mesos_why, sizeof(c->mesos_why), "%s", why ? why : "");
     c->subscribed = 0;
+    if (why && strstr(why, "failed over")) {
+        /* Another scheduler holds the framework now. If ZooKeeper still names
+         * us leader, a new term starts after a pause (core.c maybe_recheck). */
+        core_step_down(c, "another scheduler subscribed with our framework ID");
+        c->recheck_at_ms = util_now_ms() + 5000;
+        return;
+    }
     log_warn("Mesos subscription lost: %s (the client re-subscribes)", why ? why : "?");
     if (c->role != ROLE_STARTING) core_set_role(c, ROLE_STARTING);
 }

@@ -32,6 +32,13 @@ static void on_mesos_down_cb(void *ctx, const char *why) {
     cq_post(c->q, MSG_MESOS_DOWN, strdup(why ? why : ""), NULL, 0);
 }
 
+/* Stream thread: SUBSCRIBE only while this replica may act as leader. */
+static int may_subscribe_cb(void *ctx) {
+    core *c = ctx;
+    if (!atomic_load(&c->acting) || !zks_connected(c->zk)) return 0;
+    return 1;
+}
+
 static int identity(core *c) {
     char started[40];
     c->started_wall_ms = util_wall_ms();
@@ -116,7 +123,9 @@ static int start_mesos(core *c, char *err, size_t errlen) {
     mc.webui_url = c->cfg->advertise_url;
     mc.failover_timeout_s = (double)c->cfg->failover_timeout_ms / 1000.0;
     mc.heartbeat_misses = (int)c->cfg->heartbeat_misses;
-    mesos_sched_callbacks cb = {c, on_mesos_event_cb, on_mesos_down_cb};
+    mc.call_timeout_ms = 5000;
+    mc.zk_session_timeout_ms = c->cfg->zk_session_timeout_ms;
+    mesos_sched_callbacks cb = {c, on_mesos_event_cb, on_mesos_down_cb, may_subscribe_cb};
     c->ms = mesos_sched_new(&mc, &cb, err, errlen);
     if (secret) memset(secret, 0, strlen(secret));
     free(secret);

@@ -203,7 +203,7 @@ START_TEST(test_mesos_detect_scheduler_follows_leader_failover) {
     mesos_sched_config cfg = {.master = &om, .user = "nobody", .name = "mcm-test", .role = "mcm",
                               .failover_timeout_s = 3600, .backoff_min_ms = 20, .backoff_max_ms = 200,
                               .subscribe_timeout_ms = 3000};
-    mesos_sched_callbacks cb = {&r, on_event, on_down};
+    mesos_sched_callbacks cb = {&r, on_event, on_down, NULL};
     mesos_sched *s = mesos_sched_new(&cfg, &cb, err, sizeof(err));
     ck_assert_msg(s != NULL, "%s", err);
     ck_assert_int_eq(mesos_sched_start(s, NULL), MCM_OK);
@@ -237,7 +237,7 @@ START_TEST(test_mesos_detect_scheduler_reports_no_leader) {
     rec r = {.mu = PTHREAD_MUTEX_INITIALIZER};
     mesos_sched_config cfg = {.master = &om, .user = "nobody", .name = "t", .backoff_min_ms = 20,
                               .backoff_max_ms = 100, .subscribe_timeout_ms = 300};
-    mesos_sched_callbacks cb = {&r, on_event, on_down};
+    mesos_sched_callbacks cb = {&r, on_event, on_down, NULL};
     mesos_sched *s = mesos_sched_new(&cfg, &cb, err, sizeof(err));
     ck_assert_int_eq(mesos_sched_start(s, NULL), MCM_OK);
     util_sleep_ms(1000);

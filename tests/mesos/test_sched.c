@@ -11,6 +11,7 @@
 #include "util.h"
 
 #include <check.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,7 +100,7 @@ static void fx_init(fixture *f, const char *master) {
 
 static void fx_new(fixture *f) {
     char err[256];
-    mesos_sched_callbacks cb = {&f->r, on_event, on_down};
+    mesos_sched_callbacks cb = {&f->r, on_event, on_down, NULL};
     f->s = mesos_sched_new(&f->cfg, &cb, err, sizeof(err));
     ck_assert_msg(f->s != NULL, "%s", err);
 }
@@ -438,6 +439,52 @@ START_TEST(test_mesos_sched_error_event_delivered_then_reconnects) {
 }
 END_TEST
 
+/* MESOS-4712: subscribing again after "failed over" would evict the scheduler
+ * that took over, which would evict us back, forever. */
+START_TEST(test_mesos_sched_failed_over_is_never_resubscribed) {
+    peer_answer a = {.kind = PEER_ERROR, .body = "Framework failed over", .hb_interval_s = 15};
+    peer *p = peer_start();
+    peer_push(p, &a);
+    fixture f;
+    fx_init(&f, peer_url(p));
+    fx_new(&f);
+    ck_assert_int_eq(mesos_sched_start(f.s, "F-1"), MCM_OK);
+    wait_down(&f, 1);
+    ck_assert(down_says(&f.r, "sent ERROR: Framework failed over"));
+    util_sleep_ms(1000);   /* backoff_max is 200 ms: a retry would have come by now */
+    ck_assert_int_eq(peer_subscribes(p), 1);
+    ck_assert_int_eq(ndown(&f.r), 1);
+    ck_assert(!mesos_sched_subscribed(f.s));
+    mesos_sched_stop(f.s);   /* prompt even while parked */
+    ck_assert_int_eq(mesos_sched_start(f.s, "F-1"), MCM_OK);   /* a new term may subscribe again */
+    wait_subscribes(p, 2);
+    fx_free(&f);
+    peer_free(p);
+}
+END_TEST
+
+static atomic_int allow_subscribe;
+static int may_subscribe(void *ctx) { return atomic_load(&allow_subscribe); }
+
+START_TEST(test_mesos_sched_may_subscribe_holds_subscribe_back) {
+    peer *p = peer_start();
+    fixture f;
+    fx_init(&f, peer_url(p));
+    char err[256];
+    mesos_sched_callbacks cb = {&f.r, on_event, on_down, may_subscribe};
+    atomic_store(&allow_subscribe, 0);
+    f.s = mesos_sched_new(&f.cfg, &cb, err, sizeof(err));
+    ck_assert_msg(f.s != NULL, "%s", err);
+    ck_assert_int_eq(mesos_sched_start(f.s, NULL), MCM_OK);
+    util_sleep_ms(500);
+    ck_assert_int_eq(peer_subscribes(p), 0);
+    atomic_store(&allow_subscribe, 1);
+    wait_subscribed(&f);
+    fx_free(&f);
+    peer_free(p);
+}
+END_TEST
+
 START_TEST(test_mesos_sched_heartbeat_silence_reconnects) {
     peer *p = peer_start();
     peer_answer quiet = {.kind = PEER_STREAM, .hb_interval_s = 0.1, .heartbeat_ms = 0};
@@ -619,6 +666,8 @@ int main(void) {
     tcase_add_test(tc, test_mesos_sched_missing_stream_id_reconnects);
     tcase_add_test(tc, test_mesos_sched_non_200_reconnects_with_body);
     tcase_add_test(tc, test_mesos_sched_error_event_delivered_then_reconnects);
+    tcase_add_test(tc, test_mesos_sched_failed_over_is_never_resubscribed);
+    tcase_add_test(tc, test_mesos_sched_may_subscribe_holds_subscribe_back);
     tcase_add_test(tc, test_mesos_sched_heartbeat_silence_reconnects);
     tcase_add_test(tc, test_mesos_sched_heartbeats_keep_stream_alive);
     tcase_add_test(tc, test_mesos_sched_silent_master_bounded_before_subscribed);

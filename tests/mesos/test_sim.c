@@ -99,7 +99,7 @@ static void client_start(client *c, const char *master) {
                               .hostname = "localhost", .failover_timeout_s = 3600, .heartbeat_misses = 5,
                               .call_timeout_ms = 5000, .backoff_min_ms = 50, .backoff_max_ms = 500,
                               .subscribe_timeout_ms = 5000};
-    mesos_sched_callbacks cb = {&c->box, on_event, on_down};
+    mesos_sched_callbacks cb = {&c->box, on_event, on_down, NULL};
     c->s = mesos_sched_new(&cfg, &cb, err, sizeof(err));
     ck_assert_msg(c->s != NULL, "%s", err);
     ck_assert_int_eq(mesos_sched_start(c->s, NULL), MCM_OK);
