@@ -32,6 +32,7 @@ typedef struct wrk_result {
     long sock_errors;     /* connect + read + write + timeout */
     double server_cpu_pct;   /* server's CPU time / run duration, % of one CPU (-1: unknown) */
     double wrk_cpu_pct;      /* the same for wrk */
+    double cpu_busy_pct[2];  /* CPU 0 and CPU 1 busy (any process, softirq), % (-1: none) */
     double per_cpu_s;        /* rps * 100 / server_cpu_pct: requests per server CPU second */
 } wrk_result;
 

@@ -200,9 +200,10 @@ static void one_run(target *t, int round) {
         wrk_run(&warm, t->url, t->hdr, r);
     }
     wrk_run(t->w, t->url, t->hdr, r);
-    printf("%d %-26s %7.0f req/s  p50 %5.2f ms  p99 %6.2f ms  CPU: server %3.0f%% wrk %3.0f%%  (%ld requests, "
-           "%ld bad status, %ld socket errors)\n", round + 1, t->name, r->rps, r->p50_ms, r->p99_ms,
-           r->server_cpu_pct, r->wrk_cpu_pct, r->requests, r->bad_status, r->sock_errors);
+    printf("%d %-26s %6.0f req/s  p50 %5.2f ms  p99 %6.2f ms  CPU %% server %3.0f wrk %3.0f cpu0 %3.0f cpu1 %3.0f  "
+           "(%ld requests, %ld bad status, %ld socket errors)\n", round + 1, t->name, r->rps, r->p50_ms, r->p99_ms,
+           r->server_cpu_pct, r->wrk_cpu_pct, r->cpu_busy_pct[0], r->cpu_busy_pct[1], r->requests,
+           r->bad_status, r->sock_errors);
 }
 
 /* Each figure's median over the rounds (figure by figure). */
@@ -214,7 +215,8 @@ static void median_of(const target *t, int n, wrk_result *out) {
         out->field = bench_pct(v, n, 50);           \
     } while (0)
     MED(rps); MED(p50_ms); MED(p99_ms); MED(server_cpu_pct); MED(wrk_cpu_pct);
-    MED(requests); MED(bad_status); MED(sock_errors); MED(per_cpu_s);
+    MED(requests); MED(bad_status); MED(sock_errors); MED(per_cpu_s); MED(cpu_busy_pct[0]);
+    MED(cpu_busy_pct[1]);
 #undef MED
 }
 
@@ -236,9 +238,10 @@ static void run_rounds(const rps_opts *o, target *t, rps_figures *f) {
     wrk_result *out[] = {&f->mcm, &f->nginx, &f->mcm_304, &f->nginx_304};
     for (int i = 0; i < 4; i++) {
         median_of(&t[i], o->rounds, out[i]);
-        printf("median of %d: %-26s %7.0f req/s  p50 %5.2f ms  p99 %6.2f ms  CPU: server %3.0f%% wrk %3.0f%%  "
-               "%.0f requests per server CPU second\n", o->rounds, t[i].name, out[i]->rps, out[i]->p50_ms,
-               out[i]->p99_ms, out[i]->server_cpu_pct, out[i]->wrk_cpu_pct, out[i]->per_cpu_s);
+        printf("median of %d: %-26s %6.0f req/s  p50 %5.2f ms  p99 %6.2f ms  CPU %% server %3.0f wrk %3.0f "
+               "cpu0 %3.0f cpu1 %3.0f  %.0f requests per server CPU second\n", o->rounds, t[i].name,
+               out[i]->rps, out[i]->p50_ms, out[i]->p99_ms, out[i]->server_cpu_pct, out[i]->wrk_cpu_pct,
+               out[i]->cpu_busy_pct[0], out[i]->cpu_busy_pct[1], out[i]->per_cpu_s);
     }
 }
 
