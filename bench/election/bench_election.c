@@ -9,7 +9,8 @@
  *           (zookeeper_close, what a killed process does) -> the same.
  * The stopped replica is started again (it joins at the back) before the
  * next run. Then the leader writes task records through state_put_task (one
- * fenced multi each, sequential) for WRITE_S seconds.
+ * fenced multi each, sequential) for WRITE_S seconds, and publishes 10,000
+ * servers (state_publish_servers: new, then with one server replaced).
  *
  * Usage: bench_election [runs [session_timeout_ms [write_s]]]   (20 4000 5)
  * Last line: name=value pairs.
@@ -21,6 +22,7 @@
 #include "log.h"
 #include "mcm.h"
 #include "replica.h"
+#include "srvlist.h"
 #include "util.h"
 
 #include <check.h>
@@ -36,6 +38,7 @@ typedef struct figures {
     int64_t resign[1000], close[1000];
     double writes_per_s, write_us_p50, write_us_p99;
     long writes;
+    int64_t pub_first_ms, pub_change_ms;
 } figures;
 
 static figures F;
@@ -71,6 +74,34 @@ static int64_t handover(replica **rs, const char *hosts, int resign, int *gen) {
     snprintf(name, sizeof(name), "r%d", (*gen)++);
     rs[l] = replica_start(name, hosts, "/mcm", timeout_ms, NULL);
     return took;
+}
+
+typedef struct pub { int n; int64_t first_ms, change_ms; char err[512]; } pub;
+
+static srvlist *servers(int n, int skew) {
+    srvlist *l = srvlist_new();
+    for (int i = 0; i < n; i++) {
+        char host[32], id[48];
+        snprintf(host, sizeof(host), "10.%d.%d.%d", (i >> 16) & 255, (i >> 8) & 255, i & 255);
+        snprintf(id, sizeof(id), "mcm-%08d-0000-4000-8000-%012d", i + (i == 42 ? skew : 0), i);
+        srvlist_add(l, i == 42 && skew ? "192.168.0.1" : host, 31000 + i % 1000, id);
+    }
+    return l;
+}
+
+/* On the leader's owner thread: publish n new servers, then replace one. */
+static int publish_loop(replica *r, void *arg) {
+    pub *p = arg;
+    srvlist *a = servers(p->n, 0), *b = servers(p->n, 1);
+    int64_t t0 = util_now_ms();
+    int rc = state_publish_servers(replica_state(r), a, NULL, p->err, sizeof(p->err));
+    int64_t t1 = util_now_ms();
+    if (rc == MCM_OK) rc = state_publish_servers(replica_state(r), b, NULL, p->err, sizeof(p->err));
+    p->first_ms = t1 - t0;
+    p->change_ms = util_now_ms() - t1;
+    srvlist_free(a);
+    srvlist_free(b);
+    return rc;
 }
 
 typedef struct writes { int seconds; long n; int64_t *lat_us; long cap; char err[512]; } writes;
@@ -129,6 +160,12 @@ START_TEST(bench) {
     printf("fenced writes: %ld state_put_task in %.1f s = %.0f/s (p50 %.0f us, p99 %.0f us)\n", w.n, secs,
            F.writes_per_s, F.write_us_p50, F.write_us_p99);
     free(w.lat_us);
+    pub p = {.n = 10000};
+    ck_assert_msg(replica_call(rs[l], publish_loop, &p) == MCM_OK, "publish: %s", p.err);
+    F.pub_first_ms = p.first_ms;
+    F.pub_change_ms = p.change_ms;
+    printf("publish 10,000 servers: %lld ms (new, chunked fenced multis); one replaced: %lld ms (one multi)\n",
+           (long long)p.first_ms, (long long)p.change_ms);
     for (int i = 0; i < 3; i++) replica_stop(rs[i], 1);
     th_zk_free(zk);
 }
@@ -165,9 +202,10 @@ int main(int argc, char **argv) {
     if (run_suite()) return 1;
     printf("runs=%d session_timeout_ms=%lld resign_ms_p50=%lld resign_ms_p99=%lld resign_ms_max=%lld "
            "close_ms_p50=%lld close_ms_p99=%lld close_ms_max=%lld writes=%ld writes_per_s=%.0f "
-           "write_us_p50=%.0f write_us_p99=%.0f\n",
+           "write_us_p50=%.0f write_us_p99=%.0f publish10k_new_ms=%lld publish10k_one_changed_ms=%lld\n",
            runs, (long long)timeout_ms, (long long)pct(F.resign, runs, 50), (long long)pct(F.resign, runs, 99),
            (long long)pct(F.resign, runs, 100), (long long)pct(F.close, runs, 50), (long long)pct(F.close, runs, 99),
-           (long long)pct(F.close, runs, 100), F.writes, F.writes_per_s, F.write_us_p50, F.write_us_p99);
+           (long long)pct(F.close, runs, 100), F.writes, F.writes_per_s, F.write_us_p50, F.write_us_p99,
+           (long long)F.pub_first_ms, (long long)F.pub_change_ms);
     return 0;
 }

@@ -210,8 +210,26 @@ static int create_member(elect *e, char *err, size_t errlen) {
     return MCM_ERR;
 }
 
+/* Synchronous calls on a disconnected handle wait for the client's next
+ * connection attempt (up to 2/3 of the session timeout when the network is
+ * silent), which would stall the owner thread, elect_tick included. */
+static int usable(elect *e, char *err, size_t errlen) {
+    if (zks_expired(e->z)) {
+        lost(e, "ZooKeeper session expired");
+        snprintf(err, errlen, "ZooKeeper session expired");
+        return MCM_ERR;
+    }
+    if (!zks_connected(e->z)) {
+        snprintf(err, errlen, "not connected to ZooKeeper (for %lld ms); role unchanged",
+                 (long long)zks_disconnected_ms(e->z));
+        return MCM_ERR;
+    }
+    return MCM_OK;
+}
+
 int elect_join(elect *e, char *err, size_t errlen) {
     e->resigned = 0;
+    if (usable(e, err, errlen) != MCM_OK) return MCM_ERR;
     if (e->member[0]) {
         int rc = zoo_exists(zks_handle(e->z), e->member, 0, NULL);
         if (rc == ZOK) return MCM_OK;
@@ -307,6 +325,7 @@ static int check_round(elect *e, int *again, char *err, size_t errlen) {
 
 int elect_check(elect *e, char *err, size_t errlen) {
     if (e->resigned) return MCM_OK;
+    if (usable(e, err, errlen) != MCM_OK) return MCM_ERR;
     if (!e->member[0] && elect_join(e, err, errlen) != MCM_OK) return MCM_ERR;
     for (int round = 0; round < ELECT_ROUNDS; round++) {
         int again = 0;
@@ -322,7 +341,8 @@ int elect_resign(elect *e, char *err, size_t errlen) {
     int rc = ZOK;
     char path[ELECT_PATH_MAX];
     snprintf(path, sizeof(path), "%s", e->member);
-    if (path[0]) rc = zoo_delete(zks_handle(e->z), path, -1);
+    if (path[0] && zks_connected(e->z)) rc = zoo_delete(zks_handle(e->z), path, -1);
+    else if (path[0]) rc = ZCONNECTIONLOSS;           /* the node goes when the session ends */
     depose(e, "resigned");
     e->member[0] = '\0';
     set_leader_identity(e, NULL);

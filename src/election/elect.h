@@ -71,8 +71,9 @@ int elect_join(elect *e, char *err, size_t errlen);
  * session is alive but our node is gone (deleted by hand; or a new session
  * after zks_reopen without elect_session_lost), it rejoins at the back of the
  * line. Joins first if not a member. Does nothing after elect_resign until the
- * next elect_join. On connection loss it returns MCM_ERR and leaves the role
- * unchanged (elect_tick decides when a silent leader must stop). */
+ * next elect_join. While disconnected it returns MCM_ERR at once, without a
+ * ZooKeeper call, and leaves the role unchanged (elect_tick decides when a
+ * silent leader must stop); on an expired session it reports deposed. */
 int elect_check(elect *e, char *err, size_t errlen);
 /* Deletes our member znode (deposed called if we led). */
 int elect_resign(elect *e, char *err, size_t errlen);

@@ -64,6 +64,7 @@ int state_init(state *s, char *err, size_t errlen) {
     static const char *const files[][2] = {
         {"state/version", "0"}, {"state/framework_id", ""}, {"state/desired", ""}};
     char path[STATE_PATH_MAX];
+    if (state_connected(s, err, errlen) != MCM_OK) return MCM_ERR;
     for (size_t i = 0; i < MCM_ARRAY_LEN(dirs); i++) {
         path_of(s, dirs[i], path);
         if (zks_mkdirs(s->z, path, err, errlen) != MCM_OK) return MCM_ERR;
@@ -219,9 +220,19 @@ static int load_tasks(state *s, state_snapshot *out, char *err, size_t errlen) {
     return ret;
 }
 
+/* See ready() in state_fence.c: no synchronous call on a handle that is not
+ * connected (it would stall the owner thread until the next connect attempt). */
+int state_connected(state *s, char *err, size_t errlen) {
+    if (zks_connected(s->z)) return MCM_OK;
+    snprintf(err, errlen, "%s", zks_expired(s->z) ? "ZooKeeper session expired"
+                                                  : "not connected to ZooKeeper");
+    return MCM_ERR;
+}
+
 int state_load(state *s, state_snapshot *out, char *err, size_t errlen) {
     memset(out, 0, sizeof(*out));
     out->desired = -1;
+    if (state_connected(s, err, errlen) != MCM_OK) return MCM_ERR;
     if (load_framework_id(s, out, err, errlen) != MCM_OK || load_desired(s, out, err, errlen) != MCM_OK ||
         load_version(s, out, err, errlen) != MCM_OK || load_tasks(s, out, err, errlen) != MCM_OK) {
         state_snapshot_clear(out);

@@ -73,6 +73,9 @@ int state_fenced_exec(state *s, zbatch *b, int *failed_op, int *failed_rc, char 
 int state_fence_current(state *s);
 void state_caches_drop(state *s);
 
+/* MCM_OK if the session is connected, else MCM_ERR with a reason (state.c). */
+int state_connected(state *s, char *err, size_t errlen);
+
 /* --- servers (state_servers.c) --------------------------------------------- */
 void state_members_clear(state *s);
 

@@ -362,6 +362,14 @@ static int publish_once(state *s, const srvlist *l, int64_t *published, int *con
         return MCM_ERR;
     }
     int ret = MCM_OK;
+    size_t doclen = p.doc ? strlen(p.doc) : 0;
+    if (doclen + 512 > STATE_PACKET_BUDGET) {                /* nothing written */
+        snprintf(err, errlen, "the servers document for %d servers is %zu bytes, more than ZooKeeper "
+                 "accepts in one request (jute.maxbuffer, 1 MiB; we keep under %d); not published",
+                 p.want->n, doclen, STATE_PACKET_BUDGET);
+        plan_clear(&p);
+        return MCM_ERR;
+    }
     if (p.doc || p.ndel || p.nadd) {
         err[0] = '\0';
         ret = run_plan(s, &p, conflict, err, errlen);
@@ -395,6 +403,7 @@ int state_publish_servers(state *s, const srvlist *l, int64_t *published, char *
 srvlist *state_read_servers(state *s, char *err, size_t errlen) {
     char path[STATE_PATH_MAX], *data = NULL;
     int len = 0;
+    if (state_connected(s, err, errlen) != MCM_OK) return NULL;
     zks_path(s->z, "servers", path, sizeof(path));
     int rc = zks_get(s->z, path, STATE_DOC_MAX, &data, &len, NULL);
     if (rc != ZOK) {
