@@ -17,8 +17,27 @@
  * whose second bumps state/version. The member znode is ephemeral: once the
  * writer's session has expired it is gone, so a deposed leader's multi fails
  * as a whole (STATE_FENCED) even if it still holds a handle or has since made
- * a new session. Only the leader's member node is lowest, so only the leader
- * can pass the check.
+ * a new session. The check proves only that our node exists, not that it is
+ * lowest (a multi cannot test that), so every write is also refused locally
+ * (STATE_FENCED, no ZooKeeper call) unless elect_is_leader(): a follower's
+ * node exists too. Together: only a replica that elect says leads, and whose
+ * session has not expired, can write.
+ *
+ * ERRORS of writes: STATE_FENCED -- not the leader, session expired, or the
+ * member znode is gone: stop leading. MCM_ERR -- ZooKeeper trouble: "not
+ * connected" (nothing was sent: synchronous calls are never made on a
+ * disconnected handle, they would stall the owner thread), "connection loss"
+ * (sent, outcome unknown: the write may have been applied; retrying is
+ * safe, every write is idempotent), too large for ZooKeeper (above ~1 MB,
+ * refused before sending), or an ACL refusal.
+ *
+ * SIZES: one request must stay under ZooKeeper's jute.maxbuffer (1 MiB - 1 by
+ * default; above it the server drops the connection). Writes check this
+ * first. The servers document is ~88 bytes per server with IP hosts and mcm's
+ * 40-character task IDs: 883,194 bytes at 10,000 servers, so about 11,000 is
+ * the ceiling (fewer with long host names); a larger list is refused whole.
+ * A publication adding thousands of serverset members at once is split into
+ * several fenced multis (members first, the servers document last).
  *
  * READS VALIDATE: a malformed task znode is logged with its path and skipped;
  * a malformed framework ID makes state_load fail (the replica must not lead).
@@ -78,8 +97,10 @@ int state_put_task(state *s, const state_task *t, char *err, size_t errlen);
 int state_delete_task(state *s, const char *task_id, char *err, size_t errlen);
 int state_set_desired(state *s, int instances, const char *autoscale_json, char *err, size_t errlen);
 /* Publishes the list if its servers differ from the stored one: servers znode
- * (version = stored + 1, updated = now) and the serverset members, in one
- * multi. *published (if not NULL) gets the version now stored. */
+ * (version = stored + 1, updated = now; l's own version and updated are
+ * ignored) and the serverset members (stable shards by host:port), in one
+ * multi unless too big (see SIZES). *published (if not NULL) gets the version
+ * now stored. An unchanged list writes nothing. */
 int state_publish_servers(state *s, const srvlist *l, int64_t *published, char *err, size_t errlen);
 
 /* The published list as stored (any replica; validated). NULL if absent or
