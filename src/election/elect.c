@@ -7,16 +7,17 @@
  * a watch registered on the server can fire after elect_free; the anchor's
  * `dead` flag, set under its mutex, makes such late events no-ops.
  *
- * Leadership states (function behind each transition):
+ * Leadership states (function behind each transition; every way out of
+ * LEADER calls `deposed`, the way in calls `elected`):
  *
- *            elect_join                   elect_check: we are lowest
- *   (none) ─────────────▶ MEMBER/follower ────────────────────────────▶ LEADER
- *     ▲                       ▲  ▲                                       │
- *     │ elect_session_lost,   │  └── elect_check: connected again ───────┤ elect_tick: disconnected
- *     │ elect_resign,         │       and still lowest (re-elected)      │ >= limit (member node kept)
- *     │ elect_check: node     │                                          ▼
- *     │ gone (then rejoins)   └──────────────────────────────────── DEPOSED (= follower)
- *     └───────────────────────────────────────────────────────────────── any state
+ *                  elect_join              elect_check: we are lowest
+ *   NOT A MEMBER ─────────────▶ FOLLOWER ───────────────────────────▶ LEADER
+ *        ▲                         ▲                                    │
+ *        │                         └── elect_tick: disconnected for ────┤
+ *        │                             >= the limit (node kept, so the  │
+ *        │                             next elect_check may re-elect)   │
+ *        └── elect_session_lost, elect_resign, or elect_check finding ──┘
+ *            our node gone (it then rejoins at once: -> FOLLOWER)
  *
  * Invariants: (1) `leader` is 1 only while `member` names a znode that was
  * lowest at our last successful getChildren and the session has not been out
@@ -180,7 +181,8 @@ static int adopt_own(elect *e, char *err, size_t errlen) {
     for (int i = 0; i < sv.count && !e->member[0]; i++) {
         char path[ELECT_PATH_MAX];
         struct Stat st;
-        if (join(path, sizeof(path), e->dir, sv.data[i]) && zoo_exists(zks_handle(e->z), path, 0, &st) == ZOK && st.ephemeralOwner == sid) {
+        if (!join(path, sizeof(path), e->dir, sv.data[i])) continue;
+        if (zoo_exists(zks_handle(e->z), path, 0, &st) == ZOK && st.ephemeralOwner == sid) {
             snprintf(e->member, sizeof(e->member), "%s", path);
             log_info("adopting member znode %s (created before a connection loss)", path);
         }
