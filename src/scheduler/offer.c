@@ -1,12 +1,13 @@
 /* offer.c -- fit one memcached server into a Mesos offer (see offer.h).
  *
- * Shape: sum the offered scalars by name, take the lowest free port of the
- * first ports range, then build new Resource messages that point at the
+ * Shape: sum the offered scalars by name, take a random port among the
+ * offered ranges, then build new Resource messages that point at the
  * offered ones' role/allocation_info/reservations (borrowed, not copied).
  * Resources of other types or names (disk, gpus) are ignored. Threads: core.
  * Invariant: a successful match never asks for more than the offer holds. */
 #include "offer.h"
 #include "mcm.h"
+#include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,17 +30,29 @@ static const Mesos__V1__Resource *find_scalar(const Mesos__V1__Offer *o, const c
     return NULL;
 }
 
+/* A port chosen at random among all offered ports: a port some other
+ * process on the agent already holds would otherwise be picked, fail and be
+ * offered again first, every time. */
 static const Mesos__V1__Resource *find_port(const Mesos__V1__Offer *o, int *port) {
-    for (size_t i = 0; i < o->n_resources; i++) {
-        const Mesos__V1__Resource *r = o->resources[i];
-        if (strcmp(r->name, "ports") || r->type != MESOS__V1__VALUE__TYPE__RANGES || !r->ranges) continue;
-        for (size_t k = 0; k < r->ranges->n_range; k++) {
-            const Mesos__V1__Value__Range *rg = r->ranges->range[k];
-            if (rg->begin <= rg->end && rg->begin > 0 && rg->begin <= 65535) {
-                *port = (int)rg->begin;
-                return r;
+    uint64_t total = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        uint64_t pick = pass ? (uint64_t)(util_rand01() * (double)total) : 0, seen = 0;
+        for (size_t i = 0; i < o->n_resources; i++) {
+            const Mesos__V1__Resource *r = o->resources[i];
+            if (strcmp(r->name, "ports") || r->type != MESOS__V1__VALUE__TYPE__RANGES || !r->ranges) continue;
+            for (size_t k = 0; k < r->ranges->n_range; k++) {
+                const Mesos__V1__Value__Range *rg = r->ranges->range[k];
+                if (rg->begin > rg->end || rg->begin == 0 || rg->end > 65535) continue;
+                uint64_t n = rg->end - rg->begin + 1;
+                if (pass && pick < seen + n) {
+                    *port = (int)(rg->begin + (pick - seen));
+                    return r;
+                }
+                seen += n;
             }
         }
+        total = seen;
+        if (!total) return NULL;
     }
     return NULL;
 }

@@ -431,11 +431,12 @@ static int b64val(int ch) {
 
 static int b64decode(const char *in, char *out, size_t outlen) {
     size_t o = 0;
-    int acc = 0, bits = 0;
+    unsigned acc = 0;   /* only the low 14 bits matter: keep it unsigned so it may wrap */
+    int bits = 0;
     for (; *in && *in != '='; in++) {
         int v = b64val((unsigned char)*in);
         if (v < 0 || o + 1 >= outlen) return MCM_ERR;
-        acc = (acc << 6) | v;
+        acc = (acc << 6) | (unsigned)v;
         bits += 6;
         if (bits >= 8) {
             bits -= 8;

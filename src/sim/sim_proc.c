@@ -173,12 +173,25 @@ static void build_env(sim *s, sim_exec *ex, vec *e) {
     }
 }
 
+/* 1 if the shell would run value as one simple command (no operators,
+ * substitutions or redirections). */
+static int simple_command(const char *value) {
+    return value[0] && strpbrk(value, ";&|<>`$()\n{}") == NULL;
+}
+
+/* Shell commands run as `sh -c value` as a Mesos agent runs them; a simple
+ * command is prefixed with `exec`, so the executor itself (not a forked
+ * child of dash) is the simulator's child and dies with it even when the
+ * simulator is SIGKILLed (PR_SET_PDEATHSIG is not inherited across fork). */
 static void build_argv(const Mesos__V1__CommandInfo *cmd, vec *argv) {
     int shell = cmd->has_shell ? cmd->shell : 1;
     if (shell) {
+        const char *v = cmd->value ? cmd->value : "";
+        char *line = NULL;
+        if (simple_command(v) && asprintf(&line, "exec %s", v) < 0) line = NULL;
         vec_push(argv, strdup("/bin/sh"));
         vec_push(argv, strdup("-c"));
-        vec_push(argv, strdup(cmd->value ? cmd->value : ""));
+        vec_push(argv, line ? line : strdup(v));
         return;
     }
     if (cmd->n_arguments == 0) vec_push(argv, strdup(cmd->value ? cmd->value : ""));

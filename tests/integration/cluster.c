@@ -54,7 +54,7 @@ void it_sim_start(it_cluster *c) {
     char sim[1024], listen[64], res[256], log[1024], work[1024], agents[16];
     snprintf(listen, sizeof(listen), "127.0.0.1:%d", c->sim_port);
     snprintf(res, sizeof(res), "cpus:4;mem:4096;disk:10240;ports:[%d-%d]", c->ports_base,
-             c->ports_base + 100 * c->o.agents - 1);
+             c->ports_base + 20 * c->o.agents - 1);
     snprintf(log, sizeof(log), "%s/sim-%d.log", c->dir, c->sim_gen);
     snprintf(work, sizeof(work), "%s/sim-%d", c->dir, c->sim_gen++);
     snprintf(agents, sizeof(agents), "%d", c->o.agents);
@@ -105,7 +105,9 @@ it_cluster *it_start(const it_opts *o) {
     snprintf(c->zk_url, sizeof(c->zk_url), "zk://%s/mcm", th_zk_hosts(c->zk));
     c->sim_port = th_free_port();
     srand((unsigned)(getpid() ^ time(NULL)));
-    c->ports_base = 32000 + (rand() % 280) * 100;
+    /* Below Linux's ephemeral range (32768-60999), where outgoing connections
+     * would take our ports; 20 ports an agent. */
+    c->ports_base = 20000 + (rand() % 100) * 100;
     it_sim_start(c);
     for (int i = 0; i < c->o.replicas; i++) start_replica(c, i);
     fprintf(stderr, "cluster: logs in %s, ZooKeeper %s, sim port %d\n", c->dir, c->zk_url, c->sim_port);
