@@ -387,7 +387,8 @@ static void grow_then_kill_leader(scenario *s) {
             (long long)(mono_ms() - t0), atomic_load(&l->passes));
     CHECK(c, !l->err[0], "load generator: %s", l->err);
     for (int i = 0; i < l->nsrv; i++) {   /* the load is what the comment says it is */
-        double used = (double)mc_stat(l->host[i], l->port[i], "bytes") / (double)mc_stat(l->host[i], l->port[i], "limit_maxbytes");
+        double used = (double)mc_stat(l->host[i], l->port[i], "bytes") /
+                      (double)mc_stat(l->host[i], l->port[i], "limit_maxbytes");
         fprintf(stderr, "autoscale: %s:%d filled to %.2f of limit_maxbytes\n", l->host[i], l->port[i], used);
         CHECK(c, used > 0.55 && used < 0.75, "%s:%d filled to %.2f of its limit (want 0.55..0.75)", l->host[i],
               l->port[i], used);
@@ -465,13 +466,16 @@ static void shrink(scenario *s, int nl, json_t *three) {
     /* The victim: in the 3-list, not in the 2-list; unpublished, still draining. */
     json_t *e, *victim = NULL;
     size_t i;
-    json_array_foreach(json_object_get(three, "servers"), i, e) if (!in_doc(two, json_string_value(json_object_get(e, "task_id")))) victim = e;
+    json_array_foreach(json_object_get(three, "servers"), i, e) {
+        if (!in_doc(two, json_string_value(json_object_get(e, "task_id")))) victim = e;
+    }
     CHECK(c, victim != NULL, "the 2-list is not a subset of the 3-list");
     const char *vh = json_string_value(json_object_get(victim, "host"));
     int vp = (int)json_integer_value(json_object_get(victim, "port"));
     CHECK(c, mc_answers(vh, vp), "the victim %s:%d stopped before its drain time", vh, vp);
     int gone = 0;
-    for (int64_t t0 = mono_ms(); !gone && mono_ms() - t0 < DRAIN_MS + 30000; usleep(200000)) gone = !mc_answers(vh, vp);
+    for (int64_t t0 = mono_ms(); !gone && mono_ms() - t0 < DRAIN_MS + 30000; usleep(200000))
+        gone = !mc_answers(vh, vp);
     CHECK(c, gone, "the victim %s:%d still answers %d ms after it was unpublished", vh, vp, DRAIN_MS + 30000);
 
     json_t *h = zk_desired(c);
@@ -480,12 +484,13 @@ static void shrink(scenario *s, int nl, json_t *three) {
     json_t *held = find_decision(h, "none", "cooldown", 3, 2, s->t_kill);
     CHECK(c, json_integer_value(json_object_get(h, "instances")) == 2, "stored desired count is not 2: %s", ht);
     CHECK(c, down != NULL, "no DOWN 3->2 for mem_low in the stored history: %s", ht);
-    CHECK(c, find_decision(h, "up", "mem_high", 2, 3, 0) != NULL, "the new leader lost the UP from the history: %s", ht);
     int64_t t_down = json_integer_value(json_object_get(down, "t"));
     fprintf(stderr, "autoscale: DOWN %lld ms after UP (cooldown %d ms); history %s\n", (long long)(t_down - s->t_up),
             COOLDOWN_MS, ht);
     CHECK(c, t_down - s->t_up >= COOLDOWN_MS, "DOWN %lld ms after UP: the new leader did not keep the cooldown",
           (long long)(t_down - s->t_up));
+    CHECK(c, find_decision(h, "up", "mem_high", 2, 3, 0) != NULL, "the new leader lost the UP from the history: %s",
+          ht);
     /* Not vacuous: the new leader wanted DOWN earlier and the inherited cooldown held it. */
     CHECK(c, held != NULL, "the new leader never held a DOWN back for the cooldown (history %s)", ht);
     int64_t t_held = json_integer_value(json_object_get(held, "t"));
