@@ -3,8 +3,9 @@
  * Starts a loopback cluster (real ZooKeeper, mcm-sim, three mcm-scheduler
  * replicas, real memcached through mcm-executor; tests/integration/cluster.h)
  * and, RUNS times each, kills the leader with SIGKILL or SIGTERM and polls the
- * other replicas every 10 ms for (a) a new leader subscribed to Mesos and (b)
- * its reconciliation finished (leader_state "leading"). The killed replica is
+ * other replicas' /v1/status for the new leader's term milestones: (a)
+ * SUBSCRIBED received and (b) reconciliation finished (wall clock times the
+ * replica records itself, so polling adds no error). The killed replica is
  * restarted (as a follower) before the next run. Then it starts a cluster
  * with 100 agents and 100 servers and reads the leader's RSS and CPU time
  * from /proc once they all run.
@@ -14,6 +15,7 @@
 #include "cluster.h"
 #include "harness.h"
 
+#include <check.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,30 +40,36 @@ static int64_t pct(int64_t *v, int n, int p) {
     return v[i < 0 ? 0 : i];
 }
 
-/* Is replica i subscribed as leader? 1 subscribed, 2 reconciled (leading). */
-static int leader_phase(it_cluster *c, int i) {
+static int64_t wall_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* Replica i's milestones of its current term (wall clock ms, from
+ * /v1/status "term"); 1 once it leads with reconciliation done. */
+static int term_of(it_cluster *c, int i, int64_t *subscribed, int64_t *reconciled) {
     json_t *s = it_get_json(it_replica_port(c, i), "/v1/status");
-    if (!s) return 0;
-    const char *st = json_string_value(json_object_get(s, "leader_state"));
-    int sub = json_is_true(json_object_get(json_object_get(s, "mesos"), "subscribed"));
-    int phase = st && !strcmp(st, "leading") ? 2 : (st && !strcmp(st, "reconciling") && sub) ? 1 : 0;
+    json_t *t = s ? json_object_get(s, "term") : NULL;
+    *subscribed = t ? (int64_t)json_integer_value(json_object_get(t, "subscribed_ms")) : 0;
+    *reconciled = t ? (int64_t)json_integer_value(json_object_get(t, "reconciled_ms")) : 0;
     json_decref(s);
-    return phase;
+    return *subscribed > 0 && *reconciled > 0;
 }
 
 static void one_run(it_cluster *c, int sig, int64_t *to_sub, int64_t *to_lead) {
     int old = it_wait_leader(c, 60000, -1);
-    int64_t t0 = mono_ms();
+    int64_t t0 = mono_ms(), w0 = wall_ms();
     it_replica_signal(c, old, sig);
     *to_sub = *to_lead = -1;
     while (mono_ms() - t0 < 60000 && *to_lead < 0) {
-        for (int i = 0; i < 3; i++) {
-            if (i == old) continue;
-            int ph = leader_phase(c, i);
-            if (ph >= 1 && *to_sub < 0) *to_sub = mono_ms() - t0;
-            if (ph == 2) *to_lead = mono_ms() - t0;
+        for (int i = 0; i < 3 && *to_lead < 0; i++) {
+            int64_t sub, rec;
+            if (i == old || !term_of(c, i, &sub, &rec) || sub < w0) continue;
+            *to_sub = sub - w0;
+            *to_lead = rec - w0;
         }
-        usleep(10000);
+        usleep(20000);
     }
     it_replica_wait_exit(c, old, 10000);
     it_replica_restart(c, old);
@@ -114,11 +122,11 @@ static void footprint(int servers, long *rss_kib, double *cpu_s) {
     it_stop(c);
 }
 
-int main(int argc, char **argv) {
-    int runs = argc > 1 ? atoi(argv[1]) : 5;
-    int session_ms = argc > 2 ? atoi(argv[2]) : 4000;
-    int servers = argc > 3 ? atoi(argv[3]) : 100;
-    if (runs < 1 || runs > 64) runs = 5;
+static int runs = 5, session_ms = 4000, servers = 100;
+
+/* The harness reports failures through Check, so the benchmark runs as one
+ * Check test (not forked): a failure prints the harness's reason and exits 1. */
+START_TEST(bench) {
     int64_t k[4], t[4];
     long rss = 0;
     double cpu = 0;
@@ -133,5 +141,29 @@ int main(int argc, char **argv) {
            "rss_kib=%ld cpu_s=%.2f\n",
            session_ms, runs, (long long)k[0], (long long)k[1], (long long)k[2], (long long)k[3], (long long)t[0],
            (long long)t[1], (long long)t[2], (long long)t[3], servers, rss, cpu);
-    return 0;
+}
+END_TEST
+
+int main(int argc, char **argv) {
+    if (argc > 1) runs = atoi(argv[1]);
+    if (argc > 2) session_ms = atoi(argv[2]);
+    if (argc > 3) servers = atoi(argv[3]);
+    if (runs < 1 || runs > 64) runs = 5;
+    if (session_ms < 1000) session_ms = 4000;
+    Suite *s = suite_create("bench_failover");
+    TCase *tc = tcase_create("bench");
+    tcase_set_timeout(tc, 3600);
+    tcase_add_test(tc, bench);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_set_fork_status(sr, CK_NOFORK);
+    srunner_run_all(sr, CK_SILENT);
+    int failed = srunner_ntests_failed(sr);
+    if (failed) {
+        TestResult **r = srunner_failures(sr);
+        fprintf(stderr, "bench_failover: FAILED: %s\n", tr_msg(r[0]));
+        free(r);
+    }
+    srunner_free(sr);
+    return failed ? 1 : 0;
 }

@@ -38,6 +38,10 @@ const char *core_role_name(core_role r) { return role_names[r]; }
 void core_set_role(core *c, core_role r) {
     if (c->role == r) return;
     log_notice("leadership state %s -> %s", role_names[c->role], role_names[r]);
+    if (c->role == ROLE_FOLLOWER) {
+        c->term_elected_ms = util_wall_ms();
+        c->term_subscribed_ms = c->term_reconciled_ms = 0;
+    }
     c->role = r;
     atomic_store(&c->acting, r != ROLE_FOLLOWER);
     log_set_role(r == ROLE_FOLLOWER ? "follower" : "leader");
@@ -46,6 +50,7 @@ void core_set_role(core *c, core_role r) {
         const char *lv[] = {role_names[i]};
         metrics_set(c->mm.leader_state, lv, i == (int)r);
     }
+    core_publish_snapshot(c);   /* /v1/status shows every transition at once */
 }
 
 /* The session may have expired without our knowing: the client notices a

@@ -124,6 +124,7 @@ static void on_subscribed(core *c, const Mesos__V1__Scheduler__Event__Subscribed
     }
     c->subscribed = 1;
     c->suppressed = 0;
+    c->term_subscribed_ms = util_wall_ms();
     log_notice("subscribed as framework %s (heartbeat %.0fs); reconciling %d tasks", id,
                s && s->has_heartbeat_interval_seconds ? s->heartbeat_interval_seconds : 0.0,
                tt_count(c->tasks));

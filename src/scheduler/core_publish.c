@@ -139,6 +139,10 @@ void core_publish_snapshot(core *c) {
         "last_error", c->mesos_why, "framework_id", fw[0] ? fw : NULL, "desired",
         c->role == ROLE_FOLLOWER ? -1 : c->desired, "running", running, "tasks", tt_count(c->tasks),
         "servers_version", (json_int_t)c->servers_version);
+    if (doc && c->role != ROLE_FOLLOWER)   /* this term's milestones, wall clock ms */
+        json_object_set_new(doc, "term", json_pack("{s:I, s:I, s:I}", "elected_ms", (json_int_t)c->term_elected_ms,
+                                                   "subscribed_ms", (json_int_t)c->term_subscribed_ms,
+                                                   "reconciled_ms", (json_int_t)c->term_reconciled_ms));
     char *s = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     if (s) http_set_status_json(c->http, s);
     free(s);

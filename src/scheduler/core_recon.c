@@ -82,6 +82,7 @@ static void finish(core *c, int64_t now, int silent) {
         log_notice("reconciliation done in %lld ms: every task's state is confirmed",
                    (long long)(now - c->recon_started_ms));
     c->next_full_recon_ms = now + c->cfg->reconcile_interval_ms;
+    if (!c->term_reconciled_ms) c->term_reconciled_ms = util_wall_ms();
     core_set_role(c, ROLE_LEADING);
     core_publish_servers(c);
 }
