@@ -31,7 +31,7 @@ static int parse_cfg(int argc, char **argv) {
         {"listen", OPT_HOSTPORT, &C.listen, "127.0.0.1:5050", "HOST:PORT",
          "Master address (scheduler API and /sim/ admin API); port 0 picks a free port.", 0, 0, 0, NULL},
         {"agents", OPT_INT, &C.agents, "3", "N", "Number of simulated agents, each with its own executor API port.",
-         1, 64, 0, NULL},
+         1, 1000, 0, NULL},
         {"resources", OPT_STR, &C.resources, "cpus:4;mem:4096;disk:10240;ports:[31000-31999]", "RESOURCES",
          "Resources of each agent, Mesos agent syntax (name:scalar or name:[a-b,c-d];...). The ports ranges are "
          "split into equal disjoint slices, one per agent.", 0, 0, 0, NULL},
