@@ -100,6 +100,7 @@ struct core {
     int64_t started_wall_ms;
     int64_t term_elected_ms, term_subscribed_ms, term_reconciled_ms;   /* wall clock; 0 = not yet */
     int64_t next_snapshot_ms;
+    int64_t next_follower_tasks_ms;   /* follower: next read of the task records */
     int64_t next_scale_ms;
     uint64_t history_seq;       /* policy history version last stored */
     int last_blocked;           /* reason last logged for a held-back change */

@@ -85,7 +85,46 @@ static json_t *task_json(const tt_task *t) {
     return o;
 }
 
+/* A follower has no task table: it shows the records the leader stored in
+ * ZooKeeper (states, no figures), read at most every FOLLOWER_TASKS_MS. */
+#define FOLLOWER_TASKS_MS 5000
+
+static void publish_follower_tasks(core *c) {
+    char err[256];
+    int64_t now = util_now_ms();
+    if (now < c->next_follower_tasks_ms || !zks_connected(c->zk)) return;
+    c->next_follower_tasks_ms = now + FOLLOWER_TASKS_MS;
+    state_snapshot snap;
+    if (state_load(c->st, &snap, err, sizeof(err)) != MCM_OK) {
+        log_verbose("follower task view not refreshed: %s", err);
+        return;
+    }
+    json_t *arr = json_array();
+    for (int i = 0; i < snap.ntasks; i++) {
+        char *js = state_task_to_json(&snap.tasks[i]);
+        json_t *t = js ? json_loads(js, 0, NULL) : NULL;
+        if (t) json_array_append_new(arr, t);
+        free(js);
+    }
+    char *leader = elect_leader_identity(c->el);
+    json_t *lj = leader ? json_loads(leader, 0, NULL) : NULL;
+    json_t *doc = json_pack("{s:s, s:s, s:O?, s:o}", "role", "follower", "source", "zookeeper", "leader",
+                            lj ? json_object_get(lj, "http") : NULL, "tasks", arr);
+    char *s = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    if (s) http_set_tasks_json(c->http, s);
+    free(s);
+    json_decref(doc);
+    json_decref(lj);
+    free(leader);
+    state_snapshot_clear(&snap);
+}
+
 static void publish_tasks(core *c) {
+    if (c->role == ROLE_FOLLOWER) {
+        publish_follower_tasks(c);
+        return;
+    }
+    c->next_follower_tasks_ms = 0;
     json_t *arr = json_array();
     for (int i = 0; i < tt_count(c->tasks); i++) json_array_append_new(arr, task_json(tt_at(c->tasks, i)));
     json_t *doc = json_pack("{s:s, s:o}", "role", core_role_name(c->role), "tasks", arr);

@@ -16,6 +16,7 @@
 #include "mcm.h"
 #include "util.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,18 +61,24 @@ void core_scale_load(core *c, const char *history_json) {
     c->history_seq = policy_history_seq(c->pol);
 }
 
-int core_set_desired(core *c, int n, const char *why) {
+/* Stores the desired count n with the history JSON hist (NULL: none). */
+static int store_desired(core *c, int n, const char *hist, const char *why) {
     char err[512];
     if (!core_may_act(c)) return MCM_ERR;
-    char *hist = c->pol ? policy_history_json(c->pol) : NULL;
     int rc = state_set_desired(c->st, n, hist, err, sizeof(err));
-    free(hist);
     if (core_fenced_result(c, rc, "storing the desired count", err) != MCM_OK) return MCM_ERR;
     if (n != c->desired) log_notice("desired servers %d -> %d (%s)", c->desired, n, why);
     c->desired = n;
     c->history_seq = c->pol ? policy_history_seq(c->pol) : 0;
     metrics_set(c->mm.desired, NULL, n);
     return MCM_OK;
+}
+
+int core_set_desired(core *c, int n, const char *why) {
+    char *hist = c->pol ? policy_history_json(c->pol) : NULL;
+    int rc = store_desired(c, n, hist, why);
+    free(hist);
+    return rc;
 }
 
 void core_on_report(core *c, const Mesos__V1__Scheduler__Event__Message *m) {
@@ -106,14 +113,36 @@ static void fleet_of(core *c, policy_fleet *f, const char **ids) {
     }
 }
 
+/* The history as it will be once the change at now_ms is made (policy.h
+ * documents "last_change_ms"); NULL if out of memory. */
+static char *history_changed_at(const policy *p, int64_t now_ms) {
+    char *hist = policy_history_json(p);
+    json_t *doc = hist ? json_loads(hist, 0, NULL) : NULL;
+    free(hist);
+    hist = NULL;
+    if (doc && json_object_set_new(doc, "last_change_ms", json_integer(now_ms)) == 0)
+        hist = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    return hist;
+}
+
+/* One write carries the new count AND the cooldown it starts: with two
+ * writes (count, then history) a leader dying or deposed between them left
+ * its successor the new count with the old cooldown, free to take the next
+ * step at once. policy_changed() follows only a successful write, so a
+ * failed one is proposed again at the next evaluation. */
 static void apply(core *c, const policy_decision *d) {
-    if (core_set_desired(c, d->target, d->text) != MCM_OK) return;   /* proposed again next time */
+    int64_t now = util_wall_ms();
+    char *hist = history_changed_at(c->pol, now);
+    int rc = hist ? store_desired(c, d->target, hist, d->text) : MCM_ERR;
+    free(hist);
+    if (rc != MCM_OK) return;   /* proposed again next time */
+    policy_changed(c->pol, now);
     if (d->action == POLICY_DOWN && d->victim[0]) {
         tt_task *v = tt_find(c->tasks, d->victim);
         if (v) core_drain(c, v, "autoscale down");
     }
-    policy_changed(c->pol, util_wall_ms());
-    core_set_desired(c, c->desired, "history");   /* store the new cooldown with it */
+    core_set_desired(c, c->desired, "history");   /* the policy's own rendering: same times */
 }
 
 void core_scale_tick(core *c, int64_t now) {

@@ -137,7 +137,9 @@ void core_on_update(core *c, const Mesos__V1__TaskStatus *st) {
     if (st->state == 1 /* TASK_RUNNING */ && changed) backoff_success(c->bo, t->agent_id);
     ack(c, st);
     if (changed && tt_state_is_final(t->state)) ended(c, t);
-    if (changed) core_publish_servers(c);
+    if (!changed) return;
+    core_publish_servers(c);
+    core_publish_snapshot(c);   /* /v1/tasks agrees with /v1/servers at once */
 }
 
 /* --- offers and launches ---------------------------------------------------- */

@@ -238,7 +238,7 @@ int state_load(state *s, state_snapshot *out, char *err, size_t errlen) {
         state_snapshot_clear(out);
         return MCM_ERR;
     }
-    log_info("state loaded: framework ID %s, %d tasks, desired %d, version %lld",
+    log_verbose("state loaded: framework ID %s, %d tasks, desired %d, version %lld",
              out->framework_id[0] ? out->framework_id : "(none)", out->ntasks, out->desired,
              (long long)out->version);
     return MCM_OK;

@@ -14,7 +14,7 @@
 
 #define UP_MS 90000
 
-/* The running tasks the leader reports, as "task_id host:port" lines. */
+/* The running tasks a replica reports, as "task_id host:port" lines. */
 static char *leader_running_key(it_cluster *c, int leader) {
     json_t *t = it_get_json(it_replica_port(c, leader), "/v1/tasks");
     ck_assert_msg(t != NULL, "GET /v1/tasks failed");
@@ -50,6 +50,20 @@ START_TEST(test_system_servers_come_up_and_answer) {
         free(k);
         json_decref(d);
     }
+    /* A follower shows the task records the leader stored in ZooKeeper. */
+    int follower = (leader + 1) % 3;
+    char *seen = NULL;
+    for (int t = 0; t < 15000; t += 250) {
+        free(seen);
+        seen = leader_running_key(c, follower);
+        if (strcmp(seen, running) == 0) break;
+        usleep(250000);
+    }
+    ck_assert_str_eq(seen, running);
+    json_t *ft = it_get_json(it_replica_port(c, follower), "/v1/tasks");
+    ck_assert_str_eq(json_string_value(json_object_get(ft, "source")), "zookeeper");
+    json_decref(ft);
+    free(seen);
     free(published);
     free(running);
     json_decref(doc);
