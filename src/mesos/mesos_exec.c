@@ -135,24 +135,12 @@ static size_t collect_reply(char *p, size_t sz, size_t n, void *ud) {
 }
 
 static struct curl_slist *make_headers(const mesos_exec_config *c) {
-    struct curl_slist *h = NULL, *t;
-    const char *fixed[] = {"Content-Type: " PB_TYPE, "Accept: " PB_TYPE, "Expect:"};
-    for (size_t i = 0; i < MCM_ARRAY_LEN(fixed); i++) {
-        if (!(t = curl_slist_append(h, fixed[i]))) goto oom;
-        h = t;
-    }
-    if (c->auth_token) {
-        char *line = NULL;
-        if (asprintf(&line, "Authorization: Bearer %s", c->auth_token) < 0) goto oom;
-        t = curl_slist_append(h, line);
-        free(line);
-        if (!t) goto oom;
-        h = t;
-    }
+    char *auth = NULL;
+    if (c->auth_token && asprintf(&auth, "Authorization: Bearer %s", c->auth_token) < 0) return NULL;
+    const char *extra[] = {auth};
+    struct curl_slist *h = mesos_http_headers(extra, MCM_ARRAY_LEN(extra));
+    free(auth);
     return h;
-oom:
-    curl_slist_free_all(h);
-    return NULL;
 }
 
 /* Aborts a call in progress once stop is set (libcurl calls this about every

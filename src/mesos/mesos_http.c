@@ -5,6 +5,7 @@
  * non-leading master has no scheme) and header parsing.
  * Threads: any. Invariant: every output buffer is NUL-terminated. */
 #include "mesos_http.h"
+#include "mcm.h"
 
 #include <ctype.h>
 #include <curl/curl.h>
@@ -139,4 +140,20 @@ void mesos_http_base_url(const char *endpoint, char *out, size_t outlen) {
         }
     }
     snprintf(out, outlen, "%.*s", (int)n, endpoint);
+}
+
+struct curl_slist *mesos_http_headers(const char *const *extra, size_t n) {
+    static const char *const fixed[] = {"Content-Type: " MESOS_HTTP_PROTOBUF, "Accept: " MESOS_HTTP_PROTOBUF,
+                                        "Expect:"};
+    struct curl_slist *h = NULL, *t;
+    for (size_t i = 0; i < MCM_ARRAY_LEN(fixed) + n; i++) {
+        const char *line = i < MCM_ARRAY_LEN(fixed) ? fixed[i] : extra[i - MCM_ARRAY_LEN(fixed)];
+        if (!line) continue;
+        if (!(t = curl_slist_append(h, line))) {
+            curl_slist_free_all(h);
+            return NULL;
+        }
+        h = t;
+    }
+    return h;
 }

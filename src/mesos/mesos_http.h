@@ -12,6 +12,14 @@
 #define MESOS_HTTP_PROTOBUF "application/x-protobuf"
 #define MESOS_HTTP_MAX_HOPS 3
 
+struct curl_slist;
+
+/* The headers every Mesos v1 call carries (protobuf Content-Type and Accept,
+ * an empty Expect: so libcurl never waits for 100-continue) followed by the
+ * `extra` lines that are not NULL (n of them: auth, stream id). A new list
+ * (curl_slist_free_all), or NULL if out of memory. */
+struct curl_slist *mesos_http_headers(const char *const *extra, size_t n);
+
 /* curl_global_init(CURL_GLOBAL_DEFAULT) exactly once per process. */
 void mesos_http_global_init(void);
 

@@ -222,19 +222,9 @@ static size_t call_header(char *line, size_t size, size_t n, void *ud) {
 
 static struct curl_slist *call_headers(mesos_sched *s, const char *stream_id) {
     char sid[MESOS_STREAM_ID_MAX + 32];
-    struct curl_slist *h = NULL, *t;
     snprintf(sid, sizeof(sid), "Mesos-Stream-Id: %s", stream_id);
-    const char *lines[] = {"Content-Type: " MESOS_HTTP_PROTOBUF, "Accept: " MESOS_HTTP_PROTOBUF,
-                           "Expect:", sid, s->auth};
-    for (size_t i = 0; i < MCM_ARRAY_LEN(lines); i++) {
-        if (!lines[i]) continue;
-        if (!(t = curl_slist_append(h, lines[i]))) {
-            curl_slist_free_all(h);
-            return NULL;
-        }
-        h = t;
-    }
-    return h;
+    const char *extra[] = {sid, s->auth};
+    return mesos_http_headers(extra, MCM_ARRAY_LEN(extra));
 }
 
 /* One POST; returns the HTTP status (0 on transport error, with err set). */

@@ -217,18 +217,8 @@ static size_t on_write(char *data, size_t size, size_t n, void *ud) {
 /* --- one transfer ------------------------------------------------------------ */
 
 static struct curl_slist *subscribe_headers(const mesos_sched *s) {
-    struct curl_slist *h = NULL, *t;
-    const char *lines[] = {"Content-Type: " MESOS_HTTP_PROTOBUF, "Accept: " MESOS_HTTP_PROTOBUF,
-                           "Expect:", s->auth};   /* never a Mesos-Stream-Id */
-    for (size_t i = 0; i < MCM_ARRAY_LEN(lines); i++) {
-        if (!lines[i]) continue;
-        if (!(t = curl_slist_append(h, lines[i]))) {
-            curl_slist_free_all(h);
-            return NULL;
-        }
-        h = t;
-    }
-    return h;
+    const char *extra[] = {s->auth};   /* never a Mesos-Stream-Id */
+    return mesos_http_headers(extra, MCM_ARRAY_LEN(extra));
 }
 
 static void setup_easy(CURL *e, sub_xfer *x, struct curl_slist *h, const uint8_t *body, size_t blen,
