@@ -143,6 +143,59 @@ START_TEST(test_system_simulator_restart_relaunches_lost_servers) {
 }
 END_TEST
 
+static int has_task(json_t *doc, const char *id) {
+    char *k = it_servers_key(doc);
+    int yes = strstr(k, id) != NULL;
+    free(k);
+    return yes;
+}
+
+/* Operator calls through the real replicas: a follower redirects, the leader
+ * scales, restarts one server and tears the framework down. */
+START_TEST(test_system_operator_calls_scale_restart_teardown) {
+    it_opts o = {.instances = 2};
+    it_cluster *c = it_start(&o);
+    json_t *doc = it_wait_servers(c, 0, 2, UP_MS);
+    ck_assert_msg(doc != NULL, "servers never published (logs in %s)", it_dir(c));
+    json_decref(doc);
+    int leader = it_wait_leader(c, 10000, -1), follower = (leader + 1) % 3;
+    int lp = it_replica_port(c, leader);
+    ck_assert_int_eq(it_post(it_replica_port(c, follower), "/v1/scale", "{\"instances\":3}", NULL), 307);
+    ck_assert_int_eq(it_post(lp, "/v1/scale", "{\"instances\":1000}", NULL), 422);   /* over --instances-max */
+    ck_assert_int_eq(it_post(lp, "/v1/scale", "{\"instances\":3}", NULL), 200);
+    doc = it_wait_servers(c, follower, 3, UP_MS);
+    ck_assert_msg(doc != NULL, "scale to 3 not served (logs in %s)", it_dir(c));
+    char id[256], path[400];
+    snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(json_array_get(json_object_get(doc, "servers"), 0), "task_id")));
+    json_decref(doc);
+    snprintf(path, sizeof(path), "/v1/tasks/%s/restart", id);
+    ck_assert_int_eq(it_post(lp, "/v1/tasks/no-such-task/restart", NULL, NULL), 404);
+    ck_assert_int_eq(it_post(lp, path, NULL, NULL), 202);
+    int replaced = 0;
+    for (int t = 0; t < UP_MS && !replaced; t += 200) {
+        json_t *d = it_get_json(it_replica_port(c, follower), "/v1/servers");
+        replaced = d && server_count(d) == 3 && !has_task(d, id);
+        json_decref(d);
+        usleep(200000);
+    }
+    ck_assert_msg(replaced, "restarted server %s not replaced (logs in %s)", id, it_dir(c));
+    char fw[256], body[400];
+    it_status_str(lp, "framework_id", fw, sizeof(fw));
+    ck_assert_int_eq(it_post(lp, "/v1/teardown", "{\"confirm\":\"not-it\"}", NULL), 422);
+    snprintf(body, sizeof(body), "{\"confirm\":\"%s\"}", fw);
+    ck_assert_int_eq(it_post(lp, "/v1/teardown", body, NULL), 200);
+    doc = it_wait_servers(c, follower, 0, 30000);
+    ck_assert_msg(doc != NULL, "list not emptied after teardown (logs in %s)", it_dir(c));
+    json_decref(doc);
+    json_t *state = it_get_json(it_sim_port(c), "/sim/state");
+    char *dump = json_dumps(state, 0);
+    ck_assert_msg(strstr(dump, "TASK_RUNNING") == NULL, "tasks still running after teardown: %s", dump);
+    free(dump);
+    json_decref(state);
+    it_stop(c);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("system");
     TCase *tc = tcase_create("system");
@@ -150,6 +203,7 @@ int main(void) {
     tcase_add_test(tc, test_system_servers_come_up_and_answer);
     tcase_add_test(tc, test_system_killed_memcached_is_replaced);
     tcase_add_test(tc, test_system_simulator_restart_relaunches_lost_servers);
+    tcase_add_test(tc, test_system_operator_calls_scale_restart_teardown);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
