@@ -127,6 +127,9 @@ void it_stop(it_cluster *c) {
     free(c);
 }
 
+void it_zk_stop(it_cluster *c) { th_zk_stop(c->zk, 1); }
+void it_zk_restart(it_cluster *c) { th_zk_restart(c->zk); }
+
 const char *it_dir(const it_cluster *c) { return c->dir; }
 const char *it_zk_url(const it_cluster *c) { return c->zk_url; }
 const char *it_zk_hosts(const it_cluster *c) { return th_zk_hosts(c->zk); }

@@ -40,6 +40,9 @@ void it_replica_signal(it_cluster *c, int i, int sig);
 int it_replica_wait_exit(it_cluster *c, int i, int timeout_ms);
 void it_replica_restart(it_cluster *c, int i);
 void it_sim_stop(it_cluster *c);
+/* Stops the ZooKeeper server (SIGKILL), keeping its data; it_zk_restart brings it back. */
+void it_zk_stop(it_cluster *c);
+void it_zk_restart(it_cluster *c);
 void it_sim_start(it_cluster *c);
 
 /* GET http://127.0.0.1:port/path as JSON (NULL on error or non-2xx). */

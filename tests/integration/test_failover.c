@@ -9,7 +9,12 @@
  *   3. the leader is paused with SIGSTOP for longer than the session timeout,
  *      then resumed: it must not act again (the simulator's call log shows no
  *      call with its stream after the new leader subscribed, and no later
- *      SUBSCRIBE), and it rejoins as a follower. */
+ *      SUBSCRIBE), and it rejoins as a follower.
+ *   4. ZooKeeper is down for twice the session timeout: every replica stops
+ *      acting, memcached keeps serving, and when ZooKeeper is back one
+ *      replica leads the same framework with the same servers.
+ *   5. the master drops the leader's stream: the leader re-subscribes with the
+ *      same framework ID, reconciles, and nothing changes. */
 #include "cluster.h"
 #include "common.h"
 #include "harness.h"
@@ -159,6 +164,59 @@ START_TEST(test_failover_3_paused_leader_never_acts_again) {
 }
 END_TEST
 
+START_TEST(test_failover_4_zookeeper_outage) {
+    before b;
+    setup(&b);
+    it_zk_stop(b.c);
+    int64_t t0 = mono_ms();
+    /* Within the session timeout every replica must have stopped leading. */
+    int leaders = 1;
+    while (mono_ms() - t0 < 2 * SESSION_MS) {
+        leaders = it_leader(b.c) >= 0;
+        if (!leaders) break;
+        usleep(100000);
+    }
+    ck_assert_msg(!leaders, "a replica still leads with ZooKeeper down for %lld ms", (long long)(mono_ms() - t0));
+    ck_assert_int_eq(it_count_with(b.doc, "failover-key", "kept"), 3);   /* the servers do not care */
+    while (mono_ms() - t0 < 2 * SESSION_MS) usleep(100000);
+    it_zk_restart(b.c);
+    b.leader = -1;   /* anyone may lead now */
+    check_takeover(&b, mono_ms());
+    teardown(&b);
+}
+END_TEST
+
+START_TEST(test_failover_5_mesos_stream_dropped) {
+    before b;
+    setup(&b);
+    json_t *before_drop = sim_calls(b.c);
+    size_t nold = json_array_size(before_drop);
+    json_decref(before_drop);
+    ck_assert(it_post(it_sim_port(b.c), "/sim/drop-stream", NULL, NULL) / 100 == 2);
+    int resubscribed = 0;
+    for (int t = 0; t < 30000 && !resubscribed; t += 200) {
+        json_t *all = sim_calls(b.c);
+        for (size_t i = nold; i < json_array_size(all); i++) {
+            json_t *call = json_array_get(all, i);
+            if (strcmp(call_str(call, "type"), "SUBSCRIBE") == 0 &&
+                strcmp(call_str(call, "framework_id"), b.fw) == 0)
+                resubscribed = 1;
+        }
+        json_decref(all);
+        usleep(200000);
+    }
+    ck_assert_msg(resubscribed, "no SUBSCRIBE with framework %s after the drop (logs in %s)", b.fw, it_dir(b.c));
+    ck_assert_int_eq(it_wait_leader(b.c, 30000, -1), b.leader);   /* same leader, reconciled again */
+    json_t *d = it_wait_servers(b.c, b.leader, 3, 10000);
+    char *k = it_servers_key(d);
+    ck_assert_str_eq(k, b.servers);
+    ck_assert_int_eq(it_count_with(d, "failover-key", "kept"), 3);
+    free(k);
+    json_decref(d);
+    teardown(&b);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("failover");
     TCase *tc = tcase_create("failover");
@@ -166,6 +224,8 @@ int main(void) {
     tcase_add_test(tc, test_failover_1_sigkill);
     tcase_add_test(tc, test_failover_2_sigterm_resigns_at_once);
     tcase_add_test(tc, test_failover_3_paused_leader_never_acts_again);
+    tcase_add_test(tc, test_failover_4_zookeeper_outage);
+    tcase_add_test(tc, test_failover_5_mesos_stream_dropped);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
