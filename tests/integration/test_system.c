@@ -196,6 +196,22 @@ START_TEST(test_system_operator_calls_scale_restart_teardown) {
 }
 END_TEST
 
+/* --executor-uri: the agent fetches mcm-executor into the sandbox and runs
+ * it from there (./mcm-executor), as on a cluster without mcm installed. */
+START_TEST(test_system_executor_fetched_from_uri) {
+    char uri[1200];
+    snprintf(uri, sizeof(uri), "file://%s/src/executor/mcm-executor",
+             getenv("MCM_BUILD_DIR") ? getenv("MCM_BUILD_DIR") : ".");
+    it_opts o = {.instances = 1, .extra = {"--executor-uri", uri, "--executor-command", "./mcm-executor", NULL}};
+    it_cluster *c = it_start(&o);
+    json_t *doc = it_wait_servers(c, 0, 1, UP_MS);
+    ck_assert_msg(doc != NULL, "server never published (logs in %s)", it_dir(c));
+    it_check_all_answer(doc);
+    json_decref(doc);
+    it_stop(c);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("system");
     TCase *tc = tcase_create("system");
@@ -204,6 +220,7 @@ int main(void) {
     tcase_add_test(tc, test_system_killed_memcached_is_replaced);
     tcase_add_test(tc, test_system_simulator_restart_relaunches_lost_servers);
     tcase_add_test(tc, test_system_operator_calls_scale_restart_teardown);
+    tcase_add_test(tc, test_system_executor_fetched_from_uri);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
