@@ -491,6 +491,7 @@ static void shrink(scenario *s, int nl, json_t *three) {
           (long long)(t_down - s->t_up));
     CHECK(c, find_decision(h, "up", "mem_high", 2, 3, 0) != NULL, "the new leader lost the UP from the history: %s",
           ht);
+    CHECK(c, !find_decision(h, "up", "mem_high", 3, 4, 0), "a second step up is in the history: %s", ht);
     /* Not vacuous: the new leader wanted DOWN earlier and the inherited cooldown held it. */
     CHECK(c, held != NULL, "the new leader never held a DOWN back for the cooldown (history %s)", ht);
     int64_t t_held = json_integer_value(json_object_get(held, "t"));
