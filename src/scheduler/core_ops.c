@@ -93,13 +93,16 @@ void core_ops_hooks(core *c, http_hooks *h) {
 
 /* --- on the core --------------------------------------------------------------- */
 
+/* The pause and cooldown go into the policy first, so the one write below
+ * stores them with the new count: a leader that dies right after cannot
+ * leave its successor the count without the pause. */
 static http_hook_result do_scale(core *c, core_op *op) {
     int from = c->desired;
+    if (c->pol) policy_operator_set(c->pol, from, op->instances, util_wall_ms());
     if (core_set_desired(c, op->instances, "operator") != MCM_OK) {
         snprintf(op->msg, sizeof(op->msg), "could not store the desired count; try again");
         return c->role == ROLE_FOLLOWER ? HTTP_HOOK_NOT_LEADER : HTTP_HOOK_ERROR;
     }
-    if (c->pol) policy_operator_set(c->pol, from, op->instances, util_wall_ms());
     snprintf(op->msg, sizeof(op->msg), "desired servers %d -> %d; autoscaling paused for %llds", from,
              op->instances, (long long)(c->cfg->operator_pause_ms / 1000));
     return HTTP_HOOK_OK;
