@@ -88,23 +88,6 @@ START_TEST(bench) {
 }
 END_TEST
 
-static int run_suite(void) {
-    Suite *s = suite_create("bench_discovery");
-    TCase *tc = tcase_create("bench");
-    tcase_set_timeout(tc, 3600);
-    tcase_add_test(tc, bench);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_SILENT);
-    int failed = srunner_ntests_failed(sr);
-    TestResult **tr = srunner_failures(sr);
-    for (int i = 0; i < failed; i++)
-        fprintf(stderr, "bench_discovery: FAILED at %s:%d: %s\n", tr_lfile(tr[i]), tr_lno(tr[i]), tr_msg(tr[i]));
-    free(tr);
-    srunner_free(sr);
-    return failed;
-}
 
 static void parse_args(int argc, char **argv) {
     int *dst[] = {&ropts.duration_s, &changes, &ropts.servers, &ropts.conns, &ropts.threads, &ropts.rounds};
@@ -133,7 +116,7 @@ int main(int argc, char **argv) {
     const char *b = getenv("MCM_BUILD_DIR");
     snprintf(watch_bin, sizeof(watch_bin), "%s/src/discovery/mcm-watch", b ? b : MCM_BUILD_DIR_DEFAULT);
     sched_getaffinity(0, sizeof(start_cpus), &start_cpus);
-    if (run_suite()) return 1;
+    if (th_run_alone("bench_discovery", bench)) return 1;
     printf("servers=%d body_bytes=%zu wrk_threads=%d wrk_conns=%d duration_s=%d rounds=%d pinned=%d "
            "mcm_rps=%.0f mcm_p50_ms=%.2f mcm_p99_ms=%.2f mcm_cpu_pct=%.0f mcm_rps_per_cpu=%.0f "
            "nginx_rps=%.0f nginx_p50_ms=%.2f nginx_p99_ms=%.2f nginx_cpu_pct=%.0f nginx_rps_per_cpu=%.0f "

@@ -171,23 +171,6 @@ START_TEST(bench) {
 }
 END_TEST
 
-static int run_suite(void) {
-    Suite *s = suite_create("bench_election");
-    TCase *tc = tcase_create("bench");
-    tcase_set_timeout(tc, 3600);
-    tcase_add_test(tc, bench);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_SILENT);
-    int failed = srunner_ntests_failed(sr);
-    TestResult **tr = srunner_failures(sr);
-    for (int i = 0; i < failed; i++)
-        fprintf(stderr, "bench_election: FAILED at %s:%d: %s\n", tr_lfile(tr[i]), tr_lno(tr[i]), tr_msg(tr[i]));
-    free(tr);
-    srunner_free(sr);
-    return failed;
-}
 
 int main(int argc, char **argv) {
     if (argc > 1) runs = atoi(argv[1]);
@@ -199,7 +182,7 @@ int main(int argc, char **argv) {
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
     log_set_level(LOG_WARNING);
-    if (run_suite()) return 1;
+    if (th_run_alone("bench_election", bench)) return 1;
     printf("runs=%d session_timeout_ms=%lld resign_ms_p50=%lld resign_ms_p99=%lld resign_ms_max=%lld "
            "close_ms_p50=%lld close_ms_p99=%lld close_ms_max=%lld writes=%ld writes_per_s=%.0f "
            "write_us_p50=%.0f write_us_p99=%.0f publish10k_new_ms=%lld publish10k_one_changed_ms=%lld\n",

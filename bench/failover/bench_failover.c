@@ -150,20 +150,5 @@ int main(int argc, char **argv) {
     if (argc > 3) servers = atoi(argv[3]);
     if (runs < 1 || runs > 64) runs = 5;
     if (session_ms < 1000) session_ms = 4000;
-    Suite *s = suite_create("bench_failover");
-    TCase *tc = tcase_create("bench");
-    tcase_set_timeout(tc, 3600);
-    tcase_add_test(tc, bench);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_SILENT);
-    int failed = srunner_ntests_failed(sr);
-    if (failed) {
-        TestResult **r = srunner_failures(sr);
-        fprintf(stderr, "bench_failover: FAILED: %s\n", tr_msg(r[0]));
-        free(r);
-    }
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return th_run_alone("bench_failover", bench) ? 1 : 0;
 }

@@ -410,20 +410,5 @@ int main(int argc, char **argv) {
         return 2;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
-    Suite *s = suite_create("bench_resize");
-    TCase *tc = tcase_create("bench");
-    tcase_set_timeout(tc, 3600);
-    tcase_add_test(tc, bench_run);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_SILENT);
-    int failed = srunner_ntests_failed(sr);
-    if (failed) {
-        TestResult **r = srunner_failures(sr);
-        fprintf(stderr, "bench_resize: FAILED: %s\n", tr_msg(r[0]));
-        free(r);
-    }
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return th_run_alone("bench_resize", bench_run) ? 1 : 0;
 }

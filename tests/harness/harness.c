@@ -379,3 +379,21 @@ void th_mc_free(th_mc *m) {
     th_proc_free(m->proc);
     free(m);
 }
+
+int th_run_alone(const char *name, const TTest *test) {
+    Suite *s = suite_create(name);
+    TCase *tc = tcase_create("bench");
+    tcase_set_timeout(tc, 3600);
+    tcase_add_test(tc, test);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_set_fork_status(sr, CK_NOFORK);
+    srunner_run_all(sr, CK_SILENT);
+    int failed = srunner_ntests_failed(sr);
+    TestResult **tr = srunner_failures(sr);
+    for (int i = 0; i < failed; i++)
+        fprintf(stderr, "%s: FAILED at %s:%d: %s\n", name, tr_lfile(tr[i]), tr_lno(tr[i]), tr_msg(tr[i]));
+    free(tr);
+    srunner_free(sr);
+    return failed;
+}

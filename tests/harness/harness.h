@@ -65,6 +65,14 @@ int th_mc_cmd(const char *host, int port, const char *cmd, char *buf, size_t len
 /* Polls cond(arg) every 10 ms until it is true or timeout_ms passes; 1 if true. */
 int th_wait(int (*cond)(void *), void *arg, int timeout_ms);
 
+/* --- programs that are not test suites (benchmarks) ------------------------ */
+/* The harness reports failures through Check, so a benchmark runs its body as
+ * one Check test in this process (no fork, one hour at most). Failures are
+ * printed as "<name>: FAILED at <file>:<line>: <reason>". Returns the number
+ * of failures (0 or 1). `test` is what START_TEST(x) names x. */
+struct TTest;
+int th_run_alone(const char *name, const struct TTest *test);
+
 /* A fresh directory under $TMPDIR (mcm-test-XXXXXX); caller frees the string. */
 char *th_tempdir(void);
 /* rm -rf path (only below a th_tempdir). */
