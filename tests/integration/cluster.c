@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -114,6 +115,23 @@ it_cluster *it_start(const it_opts *o) {
     return c;
 }
 
+/* Sanitizer reports in any log under the cluster's directory (replicas,
+ * simulator, executors' sandboxes): the processes ran as ASan/UBSan builds,
+ * and their reports would otherwise go unseen. */
+static char sanitizer_hit[1024];
+
+static int scan_log(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+    static const char *const marks[] = {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"};
+    if (type != FTW_F || sanitizer_hit[0]) return 0;
+    FILE *f = fopen(path, "r");
+    char line[4096];
+    while (f && !sanitizer_hit[0] && fgets(line, sizeof(line), f))
+        for (size_t k = 0; k < sizeof(marks) / sizeof(marks[0]); k++)
+            if (strstr(line, marks[k])) snprintf(sanitizer_hit, sizeof(sanitizer_hit), "%.400s: %.500s", path, line);
+    if (f) fclose(f);
+    return 0;
+}
+
 void it_stop(it_cluster *c) {
     if (!c) return;
     for (int i = 0; i < IT_MAX_REPLICAS; i++) {
@@ -122,9 +140,14 @@ void it_stop(it_cluster *c) {
     }
     th_proc_free(c->sim);
     th_zk_free(c->zk);
-    if (!getenv("MCM_KEEP_TEST_DIRS")) th_rmtree(c->dir);
+    sanitizer_hit[0] = 0;
+    nftw(c->dir, scan_log, 16, FTW_PHYS);
+    char hit[1024];
+    snprintf(hit, sizeof(hit), "%s", sanitizer_hit);
+    if (!getenv("MCM_KEEP_TEST_DIRS") && !hit[0]) th_rmtree(c->dir);
     free(c->dir);
     free(c);
+    ck_assert_msg(!hit[0], "sanitizer report (logs kept): %s", hit);
 }
 
 void it_zk_stop(it_cluster *c) { th_zk_stop(c->zk, 1); }
