@@ -29,7 +29,6 @@
 #include <unistd.h>
 
 #define CONNECT_TIMEOUT_MS 15000
-#define REFUSED_REJOIN_MS 30000
 
 static const char *const role_names[] = {"follower", "starting", "reconciling", "leading"};
 

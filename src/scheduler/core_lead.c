@@ -39,12 +39,18 @@ static void load_tasks(core *c, const state_snapshot *snap) {
     }
 }
 
+#define REFUSED_REJOIN_MS 30000
+#define LOAD_RETRY_MS 2000
+
+/* Malformed state an operator must fix: give the leadership to another
+ * replica (which will most likely refuse too, and say so in its log) and
+ * come back to the election later. */
 static void refuse_to_lead(core *c, const char *why) {
     char err[256];
-    log_error("refusing to lead: %s; resigning, will rejoin in 30s", why);
+    log_error("%s; resigning, will rejoin the election in %ds", why, REFUSED_REJOIN_MS / 1000);
     core_step_down(c, why);
     if (elect_resign(c->el, err, sizeof(err)) != MCM_OK) log_warn("resign failed: %s", err);
-    c->rejoin_at_ms = util_now_ms() + 30000;
+    c->rejoin_at_ms = util_now_ms() + REFUSED_REJOIN_MS;
 }
 
 /* The stored list is where publishing continues from. A fresh installation
@@ -81,8 +87,16 @@ void core_start_leading(core *c) {
     core_set_role(c, ROLE_STARTING);
     const char *to[] = {"leader"};
     metrics_inc(c->mm.leadership_changes, to);
-    if (state_init(c->st, err, sizeof(err)) != MCM_OK || state_load(c->st, &snap, err, sizeof(err)) != MCM_OK) {
+    int rc = state_init(c->st, err, sizeof(err));
+    if (rc == MCM_OK) rc = state_load(c->st, &snap, err, sizeof(err));
+    if (rc == STATE_MALFORMED) {
         refuse_to_lead(c, err);
+        return;
+    }
+    if (rc != MCM_OK) {   /* ZooKeeper trouble: keep our place, try again shortly */
+        log_warn("cannot read the state from ZooKeeper: %s; trying again in %ds", err, LOAD_RETRY_MS / 1000);
+        core_step_down(c, "state not readable");
+        c->recheck_at_ms = util_now_ms() + LOAD_RETRY_MS;
         return;
     }
     snprintf(c->framework_id, sizeof(c->framework_id), "%s", snap.framework_id);

@@ -94,7 +94,7 @@ static int load_framework_id(state *s, state_snapshot *out, char *err, size_t er
     if (rc == ZKS_TOO_LARGE) {
         snprintf(err, errlen, "%s: malformed framework ID: %d bytes (at most %d); refusing to lead "
                  "until an operator fixes or deletes it", path, len, STATE_ID_MAX - 1);
-        return MCM_ERR;
+        return STATE_MALFORMED;
     }
     if (rc != ZOK) {
         snprintf(err, errlen, "read %s: %s", path, zks_strerror(rc));
@@ -105,7 +105,7 @@ static int load_framework_id(state *s, state_snapshot *out, char *err, size_t er
         snprintf(err, errlen, "%s: malformed framework ID \"%s\"; refusing to lead until an operator "
                  "fixes or deletes it", path, ex);
         free(data);
-        return MCM_ERR;
+        return STATE_MALFORMED;
     }
     snprintf(out->framework_id, sizeof(out->framework_id), "%s", data);
     free(data);
@@ -233,10 +233,13 @@ int state_load(state *s, state_snapshot *out, char *err, size_t errlen) {
     memset(out, 0, sizeof(*out));
     out->desired = -1;
     if (state_connected(s, err, errlen) != MCM_OK) return MCM_ERR;
-    if (load_framework_id(s, out, err, errlen) != MCM_OK || load_desired(s, out, err, errlen) != MCM_OK ||
-        load_version(s, out, err, errlen) != MCM_OK || load_tasks(s, out, err, errlen) != MCM_OK) {
+    int rc = load_framework_id(s, out, err, errlen);
+    if (rc == MCM_OK && (load_desired(s, out, err, errlen) != MCM_OK || load_version(s, out, err, errlen) != MCM_OK ||
+                         load_tasks(s, out, err, errlen) != MCM_OK))
+        rc = MCM_ERR;
+    if (rc != MCM_OK) {
         state_snapshot_clear(out);
-        return MCM_ERR;
+        return rc;
     }
     log_verbose("state loaded: framework ID %s, %d tasks, desired %d, version %lld",
              out->framework_id[0] ? out->framework_id : "(none)", out->ntasks, out->desired,

@@ -54,6 +54,7 @@
 #include "zks.h"
 
 #define STATE_FENCED (-2)          /* write refused: we are no longer the leader */
+#define STATE_MALFORMED (-3)       /* state_load: the framework ID znode is malformed */
 
 #define STATE_ID_MAX 192
 #define STATE_HOST_MAX 256
@@ -86,8 +87,9 @@ void state_snapshot_clear(state_snapshot *snap);
 
 /* Creates the layout's parent znodes if missing (unfenced, idempotent). */
 int state_init(state *s, char *err, size_t errlen);
-/* Reads everything (validated). MCM_ERR if the framework ID is malformed or
- * ZooKeeper fails; skipped task znodes are logged. */
+/* Reads everything (validated). STATE_MALFORMED if the framework ID znode is
+ * malformed (an operator must fix it), MCM_ERR if ZooKeeper fails (try again);
+ * skipped task znodes are logged. */
 int state_load(state *s, state_snapshot *out, char *err, size_t errlen);
 
 /* Fenced writes: MCM_OK, STATE_FENCED, or MCM_ERR (ZooKeeper trouble). */

@@ -110,6 +110,7 @@ it_cluster *it_start(const it_opts *o) {
      * would take our ports; 20 ports an agent. */
     c->ports_base = 20000 + (rand() % 100) * 100;
     it_sim_start(c);
+    if (c->o.prepare) c->o.prepare(th_zk_hosts(c->zk));
     for (int i = 0; i < c->o.replicas; i++) start_replica(c, i);
     fprintf(stderr, "cluster: logs in %s, ZooKeeper %s, sim port %d\n", c->dir, c->zk_url, c->sim_port);
     return c;

@@ -6,6 +6,7 @@
 #include "harness.h"
 
 #include <check.h>
+#include <zookeeper/zookeeper.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -212,6 +213,55 @@ START_TEST(test_system_executor_fetched_from_uri) {
 }
 END_TEST
 
+/* --- malformed state ------------------------------------------------------ */
+
+static zhandle_t *zk_connect(const char *hosts) {
+    zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR);
+    zhandle_t *zh = zookeeper_init(hosts, NULL, 10000, NULL, NULL, 0);
+    for (int i = 0; zh && zoo_state(zh) != ZOO_CONNECTED_STATE && i < 500; i++) usleep(10000);
+    ck_assert_msg(zh && zoo_state(zh) == ZOO_CONNECTED_STATE, "cannot connect to ZooKeeper %s", hosts);
+    return zh;
+}
+
+static const char bad_id[] = "bad id\x01";
+
+static void plant_bad_framework_id(const char *hosts) {
+    zhandle_t *zh = zk_connect(hosts);
+    zoo_create(zh, "/mcm", "", 0, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+    zoo_create(zh, "/mcm/state", "", 0, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+    ck_assert_int_eq(zoo_create(zh, "/mcm/state/framework_id", bad_id, (int)sizeof(bad_id) - 1,
+                                &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0), ZOK);
+    zookeeper_close(zh);
+}
+
+/* A framework ID an operator must fix: no replica leads (none invents a new
+ * framework, orphaning the old one's servers), nobody overwrites it, the logs
+ * say what is wrong; once it is fixed a replica leads. */
+START_TEST(test_system_malformed_framework_id_refuses_to_lead) {
+    it_opts o = {.instances = 1, .prepare = plant_bad_framework_id};
+    it_cluster *c = it_start(&o);
+    for (int t = 0; t < 8000; t += 250) {
+        ck_assert_msg(it_leader(c) < 0, "a replica leads with a malformed framework ID (logs in %s)", it_dir(c));
+        usleep(250000);
+    }
+    zhandle_t *zh = zk_connect(it_zk_hosts(c));
+    char buf[64];
+    int len = sizeof(buf);
+    ck_assert_int_eq(zoo_get(zh, "/mcm/state/framework_id", 0, buf, &len, NULL), ZOK);
+    ck_assert(len == (int)sizeof(bad_id) - 1 && memcmp(buf, bad_id, (size_t)len) == 0);
+    char log[1200];
+    snprintf(log, sizeof(log), "grep -q 'malformed framework ID' %s/scheduler-*.log", it_dir(c));
+    ck_assert_msg(system(log) == 0, "no replica says why it does not lead (logs in %s)", it_dir(c));
+    ck_assert_int_eq(zoo_delete(zh, "/mcm/state/framework_id", -1), ZOK);   /* the operator's fix */
+    zookeeper_close(zh);
+    ck_assert_msg(it_wait_leader(c, 60000, -1) >= 0, "nobody leads after the fix (logs in %s)", it_dir(c));
+    json_t *doc = it_wait_servers(c, 0, 1, UP_MS);
+    ck_assert(doc != NULL);
+    json_decref(doc);
+    it_stop(c);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("system");
     TCase *tc = tcase_create("system");
@@ -221,6 +271,7 @@ int main(void) {
     tcase_add_test(tc, test_system_simulator_restart_relaunches_lost_servers);
     tcase_add_test(tc, test_system_operator_calls_scale_restart_teardown);
     tcase_add_test(tc, test_system_executor_fetched_from_uri);
+    tcase_add_test(tc, test_system_malformed_framework_id_refuses_to_lead);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

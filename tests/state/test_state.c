@@ -425,7 +425,7 @@ START_TEST(test_state_malformed_framework_id) {
     char err[512];
     state_snapshot s;
     ck_assert_int_eq(zoo_set(zh, "/mcm/state/framework_id", "bad id\x01", 7, -1), ZOK);
-    ck_assert_int_eq(state_load(a->s, &s, err, sizeof(err)), MCM_ERR);
+    ck_assert_int_eq(state_load(a->s, &s, err, sizeof(err)), STATE_MALFORMED);
     ck_assert_msg(strstr(err, "/mcm/state/framework_id: malformed framework ID \"bad id\\x01\"") &&
                   strstr(err, "refusing to lead"), "err: %s", err);
     ck_assert_int_eq(s.ntasks, 0);
@@ -433,7 +433,7 @@ START_TEST(test_state_malformed_framework_id) {
     char longid[300];
     memset(longid, 'a', sizeof(longid));
     ck_assert_int_eq(zoo_set(zh, "/mcm/state/framework_id", longid, sizeof(longid), -1), ZOK);
-    ck_assert_int_eq(state_load(a->s, &s, err, sizeof(err)), MCM_ERR);
+    ck_assert_int_eq(state_load(a->s, &s, err, sizeof(err)), STATE_MALFORMED);
     ck_assert_msg(strstr(err, "300 bytes"), "err: %s", err);
     ck_assert_int_eq(state_set_framework_id(a->s, "bad/id", err, sizeof(err)), MCM_ERR);
     ck_assert_int_eq(state_set_framework_id(a->s, "", err, sizeof(err)), MCM_ERR);
