@@ -174,6 +174,8 @@ void mesos_sched_free(mesos_sched *s) {
     free(s);
 }
 
+int mesos_sched_running(const mesos_sched *s) { return s && s->running; }
+
 int mesos_sched_subscribed(const mesos_sched *cs) {
     mesos_sched *s = (mesos_sched *)cs;
     pthread_mutex_lock(&s->mu);

@@ -96,6 +96,8 @@ int mesos_sched_start(mesos_sched *s, const char *framework_id);
 void mesos_sched_stop(mesos_sched *s);
 void mesos_sched_free(mesos_sched *s);          /* stops first; NULL-safe */
 
+/* 1 between a successful mesos_sched_start() and mesos_sched_stop(). Owner thread. */
+int mesos_sched_running(const mesos_sched *s);
 /* 1 while a subscription is live (SUBSCRIBED received, stream open). Any thread. */
 int mesos_sched_subscribed(const mesos_sched *s);
 /* The framework ID from the latest SUBSCRIBED (or given to start), "" if none.

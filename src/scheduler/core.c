@@ -73,19 +73,29 @@ static int64_t pause_limit_ms(core *c) {
 }
 
 int core_may_act(core *c) {
-    if (c->role == ROLE_FOLLOWER || c->stopping || zk_in_doubt(c) || !elect_is_leader(c->el)) return 0;
-    return util_now_ms() - c->handling_since_ms < pause_limit_ms(c);
+    if (c->role == ROLE_FOLLOWER || c->stopping || !atomic_load(&c->acting) || zk_in_doubt(c) ||
+        !elect_is_leader(c->el))
+        return 0;
+    if (util_now_ms() - c->handling_since_ms < pause_limit_ms(c)) return 1;
+    c->pause_suspect = 1;   /* stopped while handling a message: the loop steps down next */
+    return 0;
 }
 
 void core_step_down(core *c, const char *why) {
     if (c->role == ROLE_FOLLOWER) return;
     log_notice("stepping down: %s", why);
+    c->next_follower_tasks_ms = util_now_ms() + 5000;   /* no ZooKeeper reads before the stop below */
     core_set_role(c, ROLE_FOLLOWER);
     mesos_sched_stop(c->ms);          /* closes the subscription; no call after this */
+    atomic_fetch_add(&c->term, 1);    /* events of that subscription still queued are dropped */
     tt_clear(c->tasks);
     c->subscribed = 0;
     c->suppressed = 0;
+    c->recon_active = 0;
+    c->relaunch_due = 0;
+    c->publish_retry_ms = 0;
     c->framework_id[0] = '\0';
+    c->fwid_pending[0] = '\0';
     srvlist_free(c->published);
     c->published = NULL;
     const char *to[] = {"follower"};
@@ -215,10 +225,13 @@ static void handle(core *c, cq_msg *m) {
     case MSG_ZK_EVENT: on_zk_event(c, (zks_event)m->num); break;
     case MSG_ELECT_WAKE: elect_recheck(c); break;
     case MSG_MESOS_EVENT:
+        if (m->num != atomic_load(&c->term)) break;   /* from a subscription of an ended term */
         core_on_mesos_event(c, m->data);
         m->data = NULL;   /* consumed */
         break;
-    case MSG_MESOS_DOWN: core_on_mesos_down(c, m->data); break;
+    case MSG_MESOS_DOWN:
+        if (m->num == atomic_load(&c->term)) core_on_mesos_down(c, m->data);
+        break;
     case MSG_OP:
         core_on_op(c, m->data);
         m->data = NULL;
@@ -259,6 +272,8 @@ static void tick(core *c, int64_t now) {
 static void check_pause(core *c, int64_t waited_since, int64_t now) {
     int64_t gap = now - waited_since;
     c->handling_since_ms = now;
+    if (c->pause_suspect) gap = pause_limit_ms(c);   /* core_may_act saw a stop mid-message */
+    c->pause_suspect = 0;
     if (c->role == ROLE_FOLLOWER || gap < pause_limit_ms(c)) return;
     log_warn("the core did not run for %lld ms (paused?): the ZooKeeper session may be gone; stepping down "
              "until ZooKeeper confirms our leadership", (long long)gap);

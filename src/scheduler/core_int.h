@@ -78,6 +78,8 @@ struct core {
 
     core_role role;
     atomic_int acting;          /* mirror of role >= STARTING, readable by other threads */
+    atomic_llong term;          /* +1 at every step-down: Mesos messages carry the term they came in */
+    int pause_suspect;          /* core_may_act saw the current message in hand too long */
     int zk_expired;             /* waiting to reopen the session */
     int64_t rejoin_at_ms;       /* after refusing to lead: rejoin the election then */
     int64_t recheck_at_ms;      /* stepped down but still elected: ask ZooKeeper again then */
@@ -88,13 +90,17 @@ struct core {
 
     /* leadership term (reset by core_step_down) */
     char framework_id[STATE_ID_MAX];
+    char fwid_pending[STATE_ID_MAX];   /* SUBSCRIBED with this new ID, not yet stored */
+    int64_t fwid_retry_ms, mesos_retry_ms;
     int desired;
     int subscribed;
     int suppressed;
+    int recon_active;           /* a reconciliation run is under way */
     int64_t recon_started_ms, recon_next_ms, recon_delay_ms;
     int64_t next_full_recon_ms;
     int64_t servers_version;
     srvlist *published;         /* last list we published (leader) */
+    int64_t publish_retry_ms;   /* a publication failed: try again then (monotonic) */
     int relaunch_due;           /* servers that ended unasked: the next launches replace them */
 
     int64_t started_wall_ms;
@@ -126,6 +132,7 @@ void core_start_leading(core *c);
 void core_on_mesos_event(core *c, Mesos__V1__Scheduler__Event *ev);
 void core_on_mesos_down(core *c, const char *why);
 void core_lead_tick(core *c, int64_t now);
+int core_forget_framework(core *c, const char *why);
 
 /* core_tasks.c: task state changes, persistence, launches */
 int core_persist_task(core *c, const tt_task *t);
@@ -137,12 +144,13 @@ void core_balance(core *c);
 void core_drain(core *c, tt_task *t, const char *why);
 
 /* core_recon.c */
-void core_recon_start(core *c);
+void core_recon_start(core *c, int periodic);
 void core_recon_tick(core *c, int64_t now);
 void core_recon_heard(core *c, tt_task *t);
 
 /* core_publish.c: what others see */
 void core_publish_servers(core *c);
+void core_publish_tick(core *c, int64_t now);
 void core_publish_snapshot(core *c);
 void core_publish_leader(core *c);
 

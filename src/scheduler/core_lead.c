@@ -81,6 +81,15 @@ static int init_servers(core *c) {
     return MCM_OK;
 }
 
+/* The Mesos client is started once per term; if it cannot start (out of
+ * threads, say) the tick tries again every few seconds. */
+static void start_mesos(core *c) {
+    if (mesos_sched_start(c->ms, c->framework_id[0] ? c->framework_id : NULL) == MCM_OK) return;
+    log_error("cannot start the Mesos client; retrying in 5s");
+    snprintf(c->mesos_why, sizeof(c->mesos_why), "cannot start the Mesos client (see the log)");
+    c->mesos_retry_ms = util_now_ms() + 5000;
+}
+
 void core_start_leading(core *c) {
     char err[512];
     state_snapshot snap;
@@ -115,44 +124,87 @@ void core_start_leading(core *c) {
     log_notice("leading: framework %s, %d stored tasks, %d servers desired; subscribing to Mesos",
                c->framework_id[0] ? c->framework_id : "(new)", tt_count(c->tasks), c->desired);
     metrics_set(c->mm.desired, NULL, c->desired);
-    if (mesos_sched_start(c->ms, c->framework_id[0] ? c->framework_id : NULL) != MCM_OK)
-        log_error("cannot start the Mesos client");
+    start_mesos(c);
     core_publish_snapshot(c);
 }
 
-static void on_subscribed(core *c, const Mesos__V1__Scheduler__Event__Subscribed *s) {
+/* A new framework ID is stored (fenced) before anything else happens: a
+ * failover to a replica that does not know it would orphan every task. On
+ * ZooKeeper trouble the leader keeps the subscription and retries once a
+ * second (core_lead_tick); stepping down would make the next term subscribe
+ * without an ID and register yet another framework. */
+static void store_framework_id(core *c) {
     char err[512];
+    int rc = state_set_framework_id(c->st, c->fwid_pending, err, sizeof(err));
+    if (core_fenced_result(c, rc, "storing the framework ID", err) != MCM_OK) {
+        c->fwid_retry_ms = util_now_ms() + 1000;
+        return;
+    }
+    snprintf(c->framework_id, sizeof(c->framework_id), "%s", c->fwid_pending);
+    c->fwid_pending[0] = '\0';
+    log_notice("subscribed as new framework %s; stored in ZooKeeper; reconciling %d tasks", c->framework_id,
+               tt_count(c->tasks));
+    core_recon_start(c, 0);
+}
+
+static void on_subscribed(core *c, const Mesos__V1__Scheduler__Event__Subscribed *s) {
     const char *id = s && s->framework_id ? s->framework_id->value : "";
     const char *res[] = {"subscribed"};
     metrics_inc(c->mm.mesos_subscriptions, res);
     metrics_set(c->mm.mesos_subscribed, NULL, 1);
-    if (strcmp(id, c->framework_id) != 0) {
-        if (c->framework_id[0])
-            log_warn("master gave framework ID %s, we asked for %s: keeping the new one", id, c->framework_id);
-        if (core_fenced_result(c, state_set_framework_id(c->st, id, err, sizeof(err)),
-                               "storing the framework ID", err) != MCM_OK) {
-            if (c->role != ROLE_FOLLOWER) core_step_down(c, "cannot store the framework ID");
-            return;
-        }
-        snprintf(c->framework_id, sizeof(c->framework_id), "%s", id);
-    }
     c->subscribed = 1;
     c->suppressed = 0;
     c->term_subscribed_ms = util_wall_ms();
+    if (strcmp(id, c->framework_id) != 0) {
+        if (c->framework_id[0])
+            log_warn("master gave framework ID %s, we asked for %s: keeping the new one", id, c->framework_id);
+        snprintf(c->fwid_pending, sizeof(c->fwid_pending), "%s", id);
+        store_framework_id(c);   /* nothing else happens until it is stored */
+        return;
+    }
     log_notice("subscribed as framework %s (heartbeat %.0fs); reconciling %d tasks", id,
                s && s->has_heartbeat_interval_seconds ? s->heartbeat_interval_seconds : 0.0,
                tt_count(c->tasks));
-    core_recon_start(c);
+    core_recon_start(c, 0);
+}
+
+/* Mesos no longer knows the framework (TEARDOWN, or removed when its
+ * failover timeout ran out): its tasks are gone and its ID is refused
+ * forever. Forget the tasks, publish an empty list, clear the ID, then start
+ * a new term, which registers a new framework. MCM_ERR if a write failed:
+ * the next SUBSCRIBE earns the same ERROR and this runs again. */
+int core_forget_framework(core *c, const char *why) {
+    char err[512], id[TT_ID_MAX];
+    int rc = MCM_OK;
+    while (rc == MCM_OK && tt_count(c->tasks) > 0) {
+        snprintf(id, sizeof(id), "%s", tt_at(c->tasks, 0)->id);
+        rc = core_fenced_result(c, state_delete_task(c->st, id, err, sizeof(err)), "forgetting a task", err);
+        if (rc == MCM_OK) tt_remove(c->tasks, id);
+    }
+    srvlist *empty = rc == MCM_OK ? srvlist_new() : NULL;
+    if (empty) rc = core_fenced_result(c, state_publish_servers(c->st, empty, NULL, err, sizeof(err)),
+                                       "publishing an empty server list", err);
+    srvlist_free(empty);
+    if (rc == MCM_OK)
+        rc = core_fenced_result(c, state_clear_framework_id(c->st, err, sizeof(err)), "clearing the framework ID", err);
+    if (rc != MCM_OK || c->role == ROLE_FOLLOWER) return MCM_ERR;
+    log_warn("forgot framework %s (%s); a new framework will be registered with %d servers desired",
+             c->framework_id, why, c->desired);
+    core_step_down(c, why);
+    c->rejoin_at_ms = 0;
+    cq_post(c->q, MSG_ELECT_WAKE, NULL, NULL, 0);   /* still elected: a new term starts */
+    return MCM_OK;
 }
 
 static void on_error(core *c, const Mesos__V1__Scheduler__Event__Error *e) {
     const char *msg = e && e->message ? e->message : "";
-    if (strstr(msg, "removed"))
-        log_error("Mesos says: %s. The framework ID %s is dead; an operator must clear it "
-                  "(POST /v1/teardown) or remove %s/state/framework_id", msg, c->framework_id,
-                  c->cfg->zk.path);
-    else
+    if (!strstr(msg, "removed")) {
         log_warn("Mesos error event: %s", msg);
+        return;
+    }
+    log_error("Mesos says: %s (framework %s)", msg, c->framework_id);
+    if (core_forget_framework(c, "Mesos removed the framework") != MCM_OK)
+        log_warn("could not clear the removed framework from ZooKeeper; trying again on the next answer");
 }
 
 static void on_failure(core *c, const Mesos__V1__Scheduler__Event__Failure *f) {
@@ -207,11 +259,17 @@ void core_on_mesos_down(core *c, const char *why) {
 }
 
 void core_lead_tick(core *c, int64_t now) {
+    if (c->role == ROLE_STARTING && !mesos_sched_running(c->ms) && now >= c->mesos_retry_ms) start_mesos(c);
     if (!core_may_act(c) || !c->subscribed) return;
-    if (c->role == ROLE_RECONCILING) core_recon_tick(c, now);
+    if (c->fwid_pending[0]) {
+        if (now >= c->fwid_retry_ms) store_framework_id(c);
+        return;
+    }
+    core_recon_tick(c, now);
     if (c->role == ROLE_LEADING) {
-        if (now >= c->next_full_recon_ms) core_recon_start(c);
+        if (now >= c->next_full_recon_ms && !c->recon_active) core_recon_start(c, 1);
         core_balance(c);
+        core_publish_tick(c, now);
         core_scale_tick(c, now);
     }
 }

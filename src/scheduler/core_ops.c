@@ -127,34 +127,31 @@ static http_hook_result do_restart(core *c, core_op *op) {
     return HTTP_HOOK_ACCEPTED;
 }
 
-/* Removes the framework from Mesos and forgets it: tasks, server list and
- * framework ID. The next term subscribes as a new framework with 0 servers
- * desired, so nothing starts again until an operator scales up. */
+/* Removes the framework from Mesos (which kills every server) and forgets
+ * it. The desired count goes to 0 first, so the new framework the next term
+ * registers starts nothing until an operator scales up. */
 static http_hook_result do_teardown(core *c, core_op *op) {
     char err[512];
     if (strcmp(op->arg, c->framework_id) != 0) {
         snprintf(op->msg, sizeof(op->msg), "framework is %.192s, not %.255s", c->framework_id, op->arg);
         return HTTP_HOOK_INVALID;
     }
+    if (core_set_desired(c, 0, "teardown") != MCM_OK) {
+        snprintf(op->msg, sizeof(op->msg), "could not store the desired count 0; nothing was torn down");
+        return c->role == ROLE_FOLLOWER ? HTTP_HOOK_NOT_LEADER : HTTP_HOOK_ERROR;
+    }
     if (!c->subscribed || mesos_sched_teardown(c->ms, err, sizeof(err)) != MCM_OK) {
-        snprintf(op->msg, sizeof(op->msg), "TEARDOWN failed: %.512s", c->subscribed ? err : "not subscribed");
+        snprintf(op->msg, sizeof(op->msg), "TEARDOWN failed: %.512s (desired servers are now 0)",
+                 c->subscribed ? err : "not subscribed");
         return HTTP_HOOK_CONFLICT;
     }
     log_warn("framework %s torn down by an operator", c->framework_id);
-    while (tt_count(c->tasks) > 0) {
-        tt_task *t = tt_at(c->tasks, 0);
-        state_delete_task(c->st, t->id, err, sizeof(err));
-        tt_remove(c->tasks, t->id);
+    if (core_forget_framework(c, "framework torn down") != MCM_OK) {
+        snprintf(op->msg, sizeof(op->msg), "framework %.255s torn down in Mesos, but its state in ZooKeeper "
+                 "could not be cleared yet; the leader clears it when Mesos next reports the framework removed", op->arg);
+        return HTTP_HOOK_ACCEPTED;
     }
-    srvlist *empty = srvlist_new();
-    if (empty) state_publish_servers(c->st, empty, NULL, err, sizeof(err));
-    srvlist_free(empty);
-    state_clear_framework_id(c->st, err, sizeof(err));
-    core_set_desired(c, 0, "teardown");
     snprintf(op->msg, sizeof(op->msg), "framework %.255s torn down; desired servers set to 0", op->arg);
-    core_step_down(c, "framework torn down");
-    c->rejoin_at_ms = 0;
-    cq_post(c->q, MSG_ELECT_WAKE, NULL, NULL, 0);   /* still elected: start a new term */
     return HTTP_HOOK_OK;
 }
 

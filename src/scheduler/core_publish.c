@@ -32,6 +32,15 @@ static srvlist *running_list(core *c) {
     return l;
 }
 
+#define PUBLISH_RETRY_MS 1000
+
+/* A publication that failed (ZooKeeper trouble) is retried once a second
+ * until it succeeds: the list must follow the task table even when nothing
+ * else changes. */
+void core_publish_tick(core *c, int64_t now) {
+    if (c->publish_retry_ms && now >= c->publish_retry_ms) core_publish_servers(c);
+}
+
 void core_publish_servers(core *c) {
     char err[512];
     if (!core_may_act(c) || c->role != ROLE_LEADING) return;   /* only once every state is known */
@@ -45,8 +54,10 @@ void core_publish_servers(core *c) {
     int rc = state_publish_servers(c->st, l, &v, err, sizeof(err));
     if (core_fenced_result(c, rc, "publishing the server list", err) != MCM_OK) {
         srvlist_free(l);
+        c->publish_retry_ms = util_now_ms() + PUBLISH_RETRY_MS;   /* core_publish_tick tries again */
         return;
     }
+    c->publish_retry_ms = 0;
     log_notice("server list version %lld: %d servers", (long long)v, l->n);
     c->servers_version = v;
     srvlist_free(c->published);

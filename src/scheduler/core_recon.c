@@ -11,7 +11,11 @@
  * to LEADING anyway, keeps those tasks as they were (counted, so nothing is
  * launched in their place) and keeps asking about them with the backoff.
  *
- * Thread: core. Invariant: one reconciliation run at a time. */
+ * The run after SUBSCRIBED holds the leader in RECONCILING (nothing is
+ * launched before every state is known); the periodic run (every
+ * --reconcile-interval) happens while LEADING.
+ *
+ * Thread: core. Invariant: one reconciliation run at a time (recon_active). */
 #define LOG_COMPONENT "recon"
 #include "core_int.h"
 #include "log.h"
@@ -54,9 +58,10 @@ out:
     free(agents);
 }
 
-void core_recon_start(core *c) {
+void core_recon_start(core *c, int periodic) {
     int64_t now = util_now_ms();
-    core_set_role(c, ROLE_RECONCILING);
+    if (!periodic) core_set_role(c, ROLE_RECONCILING);   /* a periodic run keeps leading */
+    c->recon_active = 1;
     for (int i = 0; i < tt_count(c->tasks); i++) tt_at(c->tasks, i)->confirmed = 0;
     c->recon_started_ms = now;
     c->recon_delay_ms = RECON_FIRST_DELAY_MS;
@@ -82,12 +87,16 @@ static void finish(core *c, int64_t now, int silent) {
         log_notice("reconciliation done in %lld ms: every task's state is confirmed",
                    (long long)(now - c->recon_started_ms));
     c->next_full_recon_ms = now + c->cfg->reconcile_interval_ms;
+    c->recon_active = 0;
+    if (c->role == ROLE_LEADING) return;   /* a periodic run */
     if (!c->term_reconciled_ms) c->term_reconciled_ms = util_wall_ms();
     core_set_role(c, ROLE_LEADING);
+    core_balance(c);          /* a surplus (say, a drain cut short by a failover) goes before publishing */
     core_publish_servers(c);
 }
 
 void core_recon_tick(core *c, int64_t now) {
+    if (!c->recon_active) return;
     int left = unconfirmed(c);
     if (left == 0 || now - c->recon_started_ms >= RECON_PATIENCE_MS) {
         finish(c, now, left);

@@ -9,6 +9,9 @@
  * stored with the desired count in ZooKeeper whenever it changes, so a new
  * leader continues the same cooldown.
  *
+ * A desired count of 0 (after a teardown) means the fleet is off: autoscaling
+ * leaves it alone, even below --instances-min, until POST /v1/scale.
+ *
  * Thread: core. */
 #define LOG_COMPONENT "scale"
 #include "core_int.h"
@@ -147,6 +150,7 @@ static void apply(core *c, const policy_decision *d) {
 
 void core_scale_tick(core *c, int64_t now) {
     if (!c->pol || now < c->next_scale_ms) return;
+    if (c->desired == 0) return;   /* the fleet is off (teardown): only an operator starts it again */
     c->next_scale_ms = now + SCALE_TICK_MS;
     int n = tt_count(c->tasks);
     const char **ids = calloc(n ? (size_t)n : 1, sizeof(*ids));

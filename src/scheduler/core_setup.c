@@ -24,12 +24,12 @@
 
 static void on_mesos_event_cb(void *ctx, Mesos__V1__Scheduler__Event *ev) {
     core *c = ctx;
-    cq_post(c->q, MSG_MESOS_EVENT, ev, free_event, 0);
+    cq_post(c->q, MSG_MESOS_EVENT, ev, free_event, atomic_load(&c->term));
 }
 
 static void on_mesos_down_cb(void *ctx, const char *why) {
     core *c = ctx;
-    cq_post(c->q, MSG_MESOS_DOWN, strdup(why ? why : ""), NULL, 0);
+    cq_post(c->q, MSG_MESOS_DOWN, strdup(why ? why : ""), NULL, atomic_load(&c->term));
 }
 
 /* Stream thread: SUBSCRIBE only while this replica may act as leader. */

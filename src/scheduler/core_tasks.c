@@ -97,17 +97,30 @@ static void orphan(core *c, const Mesos__V1__TaskStatus *st) {
     ack(c, st);
 }
 
-/* Stores the new state (or removes an ended task). MCM_ERR: do not acknowledge. */
+/* Stores the new state (or removes an ended task), then changes the table:
+ * a write that fails leaves the table as it was, so the update Mesos
+ * resends (it was not acknowledged) is seen as a change again and stored
+ * then. MCM_ERR: not stored, do not acknowledge. */
 static int apply(core *c, tt_task *t, const Mesos__V1__TaskStatus *st) {
     char err[512];
-    t->state = st->state;
-    t->changed_ms = util_wall_ms();
-    snprintf(t->reason, sizeof(t->reason), "%s", st->message ? st->message : "");
-    if (!tt_state_is_final(t->state)) return core_persist_task(c, t);
-    if (core_fenced_result(c, state_delete_task(c->st, t->id, err, sizeof(err)), "removing an ended task",
-                           err) != MCM_OK)
-        return MCM_ERR;
-    return MCM_OK;
+    tt_task next = *t;
+    next.state = st->state;
+    next.changed_ms = util_wall_ms();
+    snprintf(next.reason, sizeof(next.reason), "%s", st->message ? st->message : "");
+    int rc = !tt_state_is_final(next.state)
+                 ? core_persist_task(c, &next)
+                 : core_fenced_result(c, state_delete_task(c->st, t->id, err, sizeof(err)), "removing an ended task",
+                                      err);
+    if (rc == MCM_OK && c->role != ROLE_FOLLOWER) *t = next;
+    return rc;
+}
+
+/* A server that comes back from TASK_UNREACHABLE after a replacement was
+ * launched missed every write made during the partition: it is killed, not
+ * published again (its replacement is). */
+static void back_from_partition(core *c, tt_task *t, int was) {
+    if (was != 10 /* TASK_UNREACHABLE */ || t->state != 1 || core_active_count(c) <= c->desired) return;
+    core_kill(c, t, "back from a partition after its replacement started: its data is stale");
 }
 
 static void ended(core *c, tt_task *t) {
@@ -133,9 +146,12 @@ void core_on_update(core *c, const Mesos__V1__TaskStatus *st) {
     int changed = t->state != (int)st->state;
     log_verbose("update %s: %s%s%s", t->id, tt_state_name(st->state), st->message ? ": " : "",
                 st->message ? st->message : "");
+    int was = t->state;
     if (changed && apply(c, t, st) != MCM_OK) return;   /* not stored: no ACK, Mesos resends */
+    if (c->role == ROLE_FOLLOWER) return;                 /* fenced: stepped down meanwhile */
     if (st->state == 1 /* TASK_RUNNING */ && changed) backoff_success(c->bo, t->agent_id);
     ack(c, st);
+    if (changed) back_from_partition(c, t, was);
     if (changed && tt_state_is_final(t->state)) ended(c, t);
     if (!changed) return;
     core_publish_servers(c);
