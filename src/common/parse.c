@@ -239,22 +239,58 @@ static char *check_http_url(const char *url, char *err, size_t errlen) {
     return copy;
 }
 
+/* One entry of a master list: "[scheme://]host:port[/path]". A missing scheme
+ * is the first entry's; a missing path is the list's (the last one given), so
+ * "http://m1:5050,m2:5050", "http://m1:5050,http://m2:5050" and
+ * "http://m1:5050,m2:5050/master" all mean what they say. */
+static char *list_entry(const char *entry, const char *scheme, size_t slen, const char *path, char *err,
+                        size_t errlen) {
+    char url[1024];
+    const char *sep = strstr(entry, "://");
+    const char *host = sep ? sep + 3 : entry;
+    int has_path = host[strcspn(host, "/?#")] != '\0';
+    size_t alen = strcspn(host, "/?#");
+    const char *end = host + alen, *pc = NULL;   /* the port's colon: the last one, after any ']' */
+    for (const char *q = host; q < end; q++)
+        if (*q == ':') pc = q;
+        else if (*q == ']') pc = NULL;
+    if (!alen || (pc && (pc + 1 == end || strspn(pc + 1, "0123456789") < (size_t)(end - pc - 1)))) {
+        snprintf(err, errlen, "'%s' is not host:port", entry);
+        return NULL;
+    }
+    if (sep) snprintf(url, sizeof(url), "%s%s", entry, has_path ? "" : path);
+    else snprintf(url, sizeof(url), "%.*s://%s%s", (int)slen, scheme, entry, has_path ? "" : path);
+    char *ok = check_http_url(url, err, errlen);
+    const char *colon = ok ? strrchr(ok + slen + 3, ':') : NULL;
+    if (ok && colon && strncmp(colon, ":0", 2) == 0 && (colon[2] == '\0' || colon[2] == '/')) {
+        snprintf(err, errlen, "'%s': port 0", entry);
+        free(ok);
+        return NULL;
+    }
+    return ok;
+}
+
 int parse_http_urls(const char *s, parse_urls *out, char *err, size_t errlen) {
     const char *sep = s ? strstr(s, "://") : NULL;
-    if (!sep) ERR("'%s' is not an http:// URL (write http://host:port[,host:port...])", s ? s : "");
-    const char *hosts = sep + 3, *path = hosts + strcspn(hosts, "/?#");
-    size_t slen = (size_t)(sep - s);
-    parse_urls r = {0, NULL};
-    char *list = strndup(hosts, (size_t)(path - hosts));
+    if (!sep || sep != s + strcspn(s, ":,/"))
+        ERR("'%s' is not an http:// URL (write http://host:port[,host:port...])", s ? s : "");
+    if (!s[0] || s[strlen(s) - 1] == ',' || strstr(s, ",,")) ERR("'%s' has an empty host", s);
+    char *list = strdup(s);
     if (!list) ERR("out of memory");
-    if (!*list || list[0] == ',' || list[strlen(list) - 1] == ',' || strstr(list, ",,")) {
-        free(list);
-        ERR("'%s' has an empty host", s);
+    /* The list's path: that of the last entry which has one. */
+    const char *path = "";
+    for (char *p = list, *e; p; p = e ? e + 1 : NULL) {
+        e = strchr(p, ',');
+        const char *h = strstr(p, "://");
+        h = h && (!e || h < e) ? h + 3 : p;
+        const char *slash = strchr(h, '/');
+        if (slash && (!e || slash < e)) path = s + (slash - list);
     }
+    char pathbuf[512];
+    snprintf(pathbuf, sizeof(pathbuf), "%.*s", (int)strcspn(path, ","), path);
+    parse_urls r = {0, NULL};
     for (char *save = NULL, *h = strtok_r(list, ",", &save); h; h = strtok_r(NULL, ",", &save)) {
-        char url[1024];
-        snprintf(url, sizeof(url), "%.*s://%s%s", (int)slen, s, h, path);
-        char *ok = check_http_url(url, err, errlen);
+        char *ok = list_entry(h, s, (size_t)(sep - s), pathbuf, err, errlen);
         char **grown = ok ? realloc(r.urls, sizeof(char *) * (size_t)(r.n + 1)) : NULL;
         if (!grown) {
             if (ok && err) snprintf(err, errlen, "out of memory");

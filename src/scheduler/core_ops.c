@@ -169,8 +169,8 @@ void core_on_op(core *c, void *data) {
     } else {
         r = do_teardown(c, op);
     }
-    log_notice("operator %s(%s%d): %s", op->kind == OP_SCALE ? "scale" : op->kind == OP_RESTART ? "restart" : "teardown",
-               op->arg, op->instances, op->msg);
+    if (op->kind == OP_SCALE) log_notice("operator scale(%d): %s", op->instances, op->msg);
+    else log_notice("operator %s(%s): %s", op->kind == OP_RESTART ? "restart" : "teardown", op->arg, op->msg);
     pthread_mutex_lock(&op->mu);
     op->result = r;
     op->done = 1;

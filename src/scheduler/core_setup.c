@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define CONNECT_TIMEOUT_MS 15000
@@ -55,13 +56,54 @@ static int identity(core *c) {
     return MCM_OK;
 }
 
-static int start_http(core *c, char *err, size_t errlen) {
-    char ferr[256];
-    char *token = NULL;
-    if (c->cfg->admin_token_file && !(token = util_read_file(c->cfg->admin_token_file, SECRET_MAX, ferr, sizeof(ferr)))) {
-        snprintf(err, errlen, "--admin-token-file: %s", ferr);
-        return MCM_ERR;
+/* The three secret files, read before anything starts, so a bad one is the
+ * only line an operator sees. Empty content is an error: a secret mount that
+ * came up empty must not open the operator API or send an empty password. */
+typedef struct secrets {
+    char *token, *auth, *secret;
+} secrets;
+
+static char *read_secret(const char *flag, const char *path, char *err, size_t errlen) {
+    char ferr[512];
+    struct stat st;
+    if (!path) return NULL;
+    if (!path[0]) {
+        snprintf(err, errlen, "%s: empty file name", flag);
+        return NULL;
     }
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {   /* a FIFO would block the start */
+        snprintf(err, errlen, "%s: %s is not a regular file", flag, path);
+        return NULL;
+    }
+    char *v = util_read_file(path, SECRET_MAX, ferr, sizeof(ferr));
+    if (!v) snprintf(err, errlen, "%s: %s", flag, ferr);
+    else if (!v[0]) snprintf(err, errlen, "%s: %s is empty", flag, path);
+    if (v && !v[0]) {
+        free(v);
+        return NULL;
+    }
+    return v;
+}
+
+static void secrets_clear(secrets *s) {
+    char *v[] = {s->token, s->auth, s->secret};
+    for (size_t i = 0; i < MCM_ARRAY_LEN(v); i++) {
+        if (v[i]) memset(v[i], 0, strlen(v[i]));
+        free(v[i]);
+    }
+    memset(s, 0, sizeof(*s));
+}
+
+static int read_secrets(core *c, secrets *s, char *err, size_t errlen) {
+    err[0] = '\0';
+    s->token = read_secret("--admin-token-file", c->cfg->admin_token_file, err, errlen);
+    if (!err[0]) s->auth = read_secret("--zk-auth-file", c->cfg->zk_auth_file, err, errlen);
+    if (!err[0]) s->secret = read_secret("--secret-file", c->cfg->secret_file, err, errlen);
+    return err[0] ? MCM_ERR : MCM_OK;
+}
+
+static int start_http(core *c, const char *token, char *err, size_t errlen) {
+    char herr[512];
     http_config hc;
     http_config_defaults(&hc);
     hc.listen_host = c->cfg->http_listen.host;
@@ -73,9 +115,9 @@ static int start_http(core *c, char *err, size_t errlen) {
     http_hooks hooks;
     core_ops_hooks(c, &hooks);
     metrics *m = metrics_new();
-    c->http = m ? http_new(&hc, &hooks, m, err, errlen) : NULL;
-    free(token);
+    c->http = m ? http_new(&hc, &hooks, m, herr, sizeof(herr)) : NULL;
     if (!c->http) {
+        snprintf(err, errlen, "--http-listen: %s", m ? herr : "out of memory");
         metrics_free(m);
         return MCM_ERR;
     }
@@ -83,17 +125,14 @@ static int start_http(core *c, char *err, size_t errlen) {
     return metrics_mcm_register(m, &c->mm);
 }
 
-static int start_zk(core *c, char *err, size_t errlen) {
-    char ferr[256];
-    char *auth = NULL;
-    if (c->cfg->zk_auth_file && !(auth = util_read_file(c->cfg->zk_auth_file, SECRET_MAX, ferr, sizeof(ferr)))) {
-        snprintf(err, errlen, "--zk-auth-file: %s", ferr);
+static int start_zk(core *c, const char *auth, char *err, size_t errlen) {
+    char zerr[512];
+    zks_config zc = {c->cfg->zk.hosts, c->cfg->zk.path, c->cfg->zk_session_timeout_ms, auth, c, on_zk_event_cb};
+    c->zk = zks_new(&zc, CONNECT_TIMEOUT_MS, zerr, sizeof(zerr));
+    if (!c->zk) {
+        snprintf(err, errlen, "--zk%s: %s", auth ? " / --zk-auth-file" : "", zerr);
         return MCM_ERR;
     }
-    zks_config zc = {c->cfg->zk.hosts, c->cfg->zk.path, c->cfg->zk_session_timeout_ms, auth, c, on_zk_event_cb};
-    c->zk = zks_new(&zc, CONNECT_TIMEOUT_MS, err, errlen);
-    free(auth);
-    if (!c->zk) return MCM_ERR;
     http_set_zk_connected(c->http, zks_connected(c->zk));
     elect_callbacks ec = {c, on_elect_wake_cb, on_elected_cb, on_deposed_cb};
     c->el = elect_new(c->zk, c->identity, &ec);
@@ -105,13 +144,7 @@ static int start_zk(core *c, char *err, size_t errlen) {
     return state_init(c->st, err, errlen);
 }
 
-static int start_mesos(core *c, char *err, size_t errlen) {
-    char ferr[256];
-    char *secret = NULL;
-    if (c->cfg->secret_file && !(secret = util_read_file(c->cfg->secret_file, SECRET_MAX, ferr, sizeof(ferr)))) {
-        snprintf(err, errlen, "--secret-file: %s", ferr);
-        return MCM_ERR;
-    }
+static int start_mesos(core *c, const char *secret, char *err, size_t errlen) {
     mesos_sched_config mc = {0};
     mc.master = &c->cfg->master;
     mc.user = c->cfg->framework_user;
@@ -127,16 +160,18 @@ static int start_mesos(core *c, char *err, size_t errlen) {
     mc.zk_session_timeout_ms = c->cfg->zk_session_timeout_ms;
     mesos_sched_callbacks cb = {c, on_mesos_event_cb, on_mesos_down_cb, may_subscribe_cb};
     c->ms = mesos_sched_new(&mc, &cb, err, errlen);
-    if (secret) memset(secret, 0, strlen(secret));
-    free(secret);
     return c->ms ? MCM_OK : MCM_ERR;
 }
 
 static int start_discovery(core *c, char *err, size_t errlen) {
     char path[1024];
     if (c->cfg->discovery_listen.host[0]) {
-        c->disc = ecd_create(c->cfg->discovery_listen.host, c->cfg->discovery_listen.port, 0, err, errlen);
-        if (!c->disc) return MCM_ERR;
+        char derr[512];
+        c->disc = ecd_create(c->cfg->discovery_listen.host, c->cfg->discovery_listen.port, 0, derr, sizeof(derr));
+        if (!c->disc) {
+            snprintf(err, errlen, "--discovery-listen: %s", derr);
+            return MCM_ERR;
+        }
         log_info("ElastiCache-style discovery on %s:%d", c->cfg->discovery_listen.host, ecd_port(c->disc));
     }
     snprintf(path, sizeof(path), "%s/servers", c->cfg->zk.path);
@@ -157,9 +192,14 @@ core *core_new(const sched_config *cfg, char *err, size_t errlen) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    if (start_http(c, err, errlen) != MCM_OK || identity(c) != MCM_OK || start_zk(c, err, errlen) != MCM_OK ||
-        start_mesos(c, err, errlen) != MCM_OK || start_discovery(c, err, errlen) != MCM_OK)
-        goto fail;
+    secrets sec = {0};
+    int rc = read_secrets(c, &sec, err, errlen);
+    if (rc == MCM_OK && (start_http(c, sec.token, err, errlen) != MCM_OK || identity(c) != MCM_OK ||
+                         start_zk(c, sec.auth, err, errlen) != MCM_OK || start_mesos(c, sec.secret, err, errlen) != MCM_OK ||
+                         start_discovery(c, err, errlen) != MCM_OK))
+        rc = MCM_ERR;
+    secrets_clear(&sec);
+    if (rc != MCM_OK) goto fail;
     core_scale_load(c, NULL);
     core_publish_leader(c);
     core_publish_snapshot(c);

@@ -125,12 +125,24 @@ START_TEST(test_parse_http_urls) {
     ck_assert_str_eq(u.urls[0], "http://m1:5050");
     ck_assert_str_eq(u.urls[1], "http://m2:5051");
     parse_urls_free(&u);
+    /* Each entry may carry its scheme, as operators often write it. */
+    ck_assert_int_eq(parse_http_urls("http://m1:5050,http://m2:5051", &u, err, sizeof(err)), MCM_OK);
+    ck_assert_int_eq(u.n, 2);
+    ck_assert_str_eq(u.urls[0], "http://m1:5050");
+    ck_assert_str_eq(u.urls[1], "http://m2:5051");
+    parse_urls_free(&u);
+    /* A path given once applies to every entry without one. */
+    ck_assert_int_eq(parse_http_urls("http://m1:5050,m2:5051/master", &u, err, sizeof(err)), MCM_OK);
+    ck_assert_str_eq(u.urls[0], "http://m1:5050/master");
+    ck_assert_str_eq(u.urls[1], "http://m2:5051/master");
+    parse_urls_free(&u);
     ck_assert_int_eq(parse_http_urls("https://m1:5050/master/", &u, err, sizeof(err)), MCM_OK);
     ck_assert_str_eq(u.urls[0], "https://m1:5050/master");
     parse_urls_free(&u);
     static const char *bad[] = {"", "m1:5050", "ftp://m1:21", "http://", "http://,m1:1",
                                 "http://m1:1,", "http://m1:99999", "http://u:p@m1:1", "http://m1:1?x=1",
-                                "http://m1:port"};
+                                "http://m1:port", "http://m1:5050,http:", "http://m1:0", "http://m1:5050,http://",
+                                "http://m1:5050,/x"};
     for (size_t i = 0; i < MCM_ARRAY_LEN(bad); i++) {
         err[0] = 0;
         ck_assert_msg(parse_http_urls(bad[i], &u, err, sizeof(err)) == MCM_ERR, "accepted '%s'", bad[i]);
