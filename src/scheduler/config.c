@@ -87,6 +87,15 @@ static opt_program *program(sched_config *c) {
     return &p;
 }
 
+static int advertise_ok(const char *url) {
+    char err[256];
+    parse_urls u;
+    if (parse_http_urls(url, &u, err, sizeof(err)) != MCM_OK) return 0;
+    int one = u.n == 1;
+    parse_urls_free(&u);
+    return one;
+}
+
 static int cross_check(const sched_config *c) {
     const char *why = NULL;
     if (c->instances_min > c->instances_max) why = "--instances-min is above --instances-max";
@@ -98,6 +107,10 @@ static int cross_check(const sched_config *c) {
     else if (c->secret_file && !c->principal) why = "--secret-file needs --principal";
     else if (c->docker_image && strcmp(c->memcached_command, "memcached"))
         why = "--docker-image and --memcached-command exclude each other";
+    else if (strcmp(c->zk.path, "/") == 0)
+        why = "--zk: give mcm a root of its own (zk://host:port/mcm), not /";
+    else if (c->advertise_url && !advertise_ok(c->advertise_url))
+        why = "--advertise-url: must be one http:// or https:// URL (http://host:port)";
     if (!why) return OPT_CONTINUE;
     fprintf(stderr, "mcm-scheduler: %s (see mcm-scheduler --help)\n", why);
     return 2;
