@@ -10,9 +10,11 @@
  *   GET  /v1/servers   the server list (srvlist.h JSON, same bytes as the znode);
  *                      ETag "<version>"; If-None-Match -> 304; long poll with
  *                      ?wait=<duration>&version=<v>: answers 200 as soon as the
- *                      version is > v, or 304 when `wait` passes (wait <=
- *                      longpoll_max_s; a plain number means seconds). 503
- *                      NOT_LOADED until the first list is set.
+ *                      version differs from v in EITHER direction (at once if
+ *                      it already does: after a ZooKeeper data loss versions
+ *                      restart lower), or 304 when `wait` passes with the
+ *                      version still v (wait <= longpoll_max_s; a plain number
+ *                      means seconds). 503 NOT_LOADED until the first list is set.
  *   GET  /v1/leader    the leader's identity JSON; 503 NO_LEADER if none known.
  *   GET  /v1/tasks     the task JSON the core published; 503 NOT_LOADED before.
  *   GET  /v1/status    the status JSON the core published (object), with

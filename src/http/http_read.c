@@ -76,7 +76,10 @@ static int etag_matches(const char *inm, int64_t version) {
     return 0;
 }
 
-/* Waits (h->mu held) until a list newer than pa->version exists, stop, or timeout. */
+/* Waits (h->mu held) until the current version differs from pa->version (in
+ * either direction: after a ZooKeeper data loss the version restarts lower,
+ * and a client holding a higher one must get the new list, not 304s forever),
+ * stop, or timeout. */
 static void long_poll(http_server *h, const poll_args *pa) {
     struct timespec dl;
     clock_gettime(CLOCK_MONOTONIC, &dl);
@@ -86,7 +89,7 @@ static void long_poll(http_server *h, const poll_args *pa) {
         dl.tv_sec++;
         dl.tv_nsec -= 1000000000L;
     }
-    while (!h->stopping && (!h->srv_loaded || h->srv_version <= pa->version))
+    while (!h->stopping && (!h->srv_loaded || h->srv_version == pa->version))
         if (pthread_cond_timedwait(&h->cond, &h->mu, &dl) == ETIMEDOUT) break;
 }
 
@@ -110,7 +113,7 @@ enum MHD_Result http_get_servers(http_server *h, struct MHD_Connection *c, http_
     if (pa.wait_ms >= 0) long_poll(h, &pa);
     int loaded = h->srv_loaded;
     int64_t version = h->srv_version;
-    int unchanged = (inm && etag_matches(inm, version)) || (pa.wait_ms >= 0 && version <= pa.version);
+    int unchanged = (inm && etag_matches(inm, version)) || (pa.wait_ms >= 0 && version == pa.version);
     enum MHD_Result rc = MHD_YES;
     if (loaded && !unchanged) rc = MHD_queue_response(c, 200, h->srv_resp);
     pthread_mutex_unlock(&h->mu);

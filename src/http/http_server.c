@@ -222,12 +222,16 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     *con_cls = NULL;
 }
 
+/* libmicrohttpd's own messages are per connection (one for every client that
+ * closes without a request, e.g. a TCP health probe): VERBOSE, not INFO, so a
+ * port scanner cannot flood the log. Real failures (cannot listen) are
+ * reported by http_new's error, not through here. */
 static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
     char line[512];
     vsnprintf(line, sizeof(line), fmt, ap);
     size_t n = strlen(line);
     while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
-    log_info("libmicrohttpd: %s", line);
+    log_verbose("libmicrohttpd: %s", line);
 }
 
 /* --- lifecycle -------------------------------------------------------------------- */

@@ -9,9 +9,11 @@
  * (MHD_destroy_response drops our reference) never frees it under a reader.
  *
  * Threads: setters from any thread (normally the scheduler core); readers are
- * MHD connection threads. Invariant: srv_version never decreases as seen by
- * readers unless the core publishes a lower one (it must not); every setter
- * broadcasts h->cond only for the server list, the one thing long polls wait on. */
+ * MHD connection threads. Invariant: readers see srv_version only as the core
+ * published it; it normally grows, but restarts lower after a ZooKeeper data
+ * loss, which is why long polls treat ANY difference as news (http_read.c);
+ * every setter broadcasts h->cond only for the server list, the one thing
+ * long polls wait on. */
 #include "http_int.h"
 #include "mcm.h"
 

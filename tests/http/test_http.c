@@ -4,17 +4,21 @@
  * libcurl (raw sockets for bytes curl would not send). */
 #include "client.h"
 #include "http.h"
+#include "log.h"
 #include "mcm.h"
 #include "metrics_mcm.h"
 #include "promparse.h"
 #include "util.h"
 
+#include <arpa/inet.h>
 #include <check.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define TOKEN "s3cret-token"
@@ -236,6 +240,37 @@ START_TEST(test_http_servers_long_poll_times_out_304) {
     ck_assert(tc_header(&r, "ETag", etag, sizeof(etag)));
     ck_assert_str_eq(etag, "\"5\"");
     tc_resp_free(&r);
+    stop();
+}
+END_TEST
+
+/* After a ZooKeeper data loss the published version restarts lower. A client
+ * still holding the old, higher version must get the current list at once,
+ * not 304 after 304 forever; and a poll waiting on the current version is
+ * woken by a lower one too. Only version == current waits. */
+START_TEST(test_http_servers_long_poll_answers_any_other_version) {
+    start_leader();
+    publish(5, 1);
+    tc_resp r;
+    int64_t t0 = util_now_ms();
+    ck_assert_int_eq(tc_request(port, "GET", "/v1/servers?wait=3s&version=9", NULL, NULL, &r), 200);
+    int64_t took = util_now_ms() - t0;
+    ck_assert_msg(took < 1500, "a higher client version waited %lld ms", (long long)took);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"version\":5"));
+    tc_resp_free(&r);
+    poller p = {.path = "/v1/servers?wait=30&version=5"};
+    pthread_t t;
+    pthread_create(&t, NULL, poll_thread, &p);
+    util_sleep_ms(300);
+    ck_assert_int_eq(__atomic_load_n(&p.done_ms, __ATOMIC_ACQUIRE), 0);
+    t0 = util_now_ms();
+    publish(1, 2);                 /* the version restarted after a data loss */
+    pthread_join(t, NULL);
+    ck_assert_int_eq(p.r.code, 200);
+    ck_assert_ptr_nonnull(strstr(p.r.body, "\"version\":1"));
+    ck_assert_int_lt(p.done_ms - t0, 1000);
+    tc_resp_free(&p.r);
+    expect("GET", "/v1/servers?wait=300ms&version=1", NULL, NULL, 304, NULL);   /* equal still waits */
     stop();
 }
 END_TEST
@@ -642,6 +677,68 @@ START_TEST(test_http_slow_client_is_cut_off) {
 }
 END_TEST
 
+/* A TCP probe: connect, then close without a request (rst: with a reset, as
+ * load balancers' health checks and port scanners often do). */
+static void probe(int rst) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    if (rst) {
+        struct linger lg = {1, 0};
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    } else {
+        send(fd, "GET /hea", 8, MSG_NOSIGNAL);      /* half a request, then gone */
+    }
+    close(fd);
+}
+
+/* Runs 2 x n probes with log level `level`, this process's stderr going to a
+ * file; returns how many lines mention libmicrohttpd (`need`: in this text). */
+static int mhd_lines_after_probes(log_level level, int n, const char *need) {
+    char path[] = "/tmp/mcm-test-http-log-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    int saved = dup(STDERR_FILENO);
+    dup2(fd, STDERR_FILENO);
+    log_set_level(level);
+    for (int i = 0; i < n; i++) {
+        probe(0);
+        probe(1);
+    }
+    util_sleep_ms(500);                    /* MHD handles them on its threads */
+    expect("GET", "/healthz", NULL, NULL, 200, NULL);
+    log_set_level(LOG_INFO);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    FILE *f = fdopen(fd, "r");
+    rewind(f);
+    char line[1024];
+    int count = 0;
+    while (fgets(line, sizeof(line), f)) {
+        int hit = strstr(line, "libmicrohttpd:") && strstr(line, need);
+        if (hit && count < 2) fputs(line, stderr);
+        count += hit;
+    }
+    fclose(f);
+    unlink(path);
+    return count;
+}
+
+/* libmicrohttpd reports every connection a client drops; at INFO that was
+ * one line per probe socket (303 lines for 300 probes). Now VERBOSE. */
+START_TEST(test_http_mhd_messages_logged_at_verbose) {
+    start_leader();
+    int at_info = mhd_lines_after_probes(LOG_INFO, 20, "");
+    int at_verbose = mhd_lines_after_probes(LOG_VERBOSE, 20, " verbose http: ");
+    fprintf(stderr, "libmicrohttpd lines for 40 probes: %d at level info, %d at level verbose\n", at_info,
+            at_verbose);
+    ck_assert_int_eq(at_info, 0);
+    ck_assert_int_gt(at_verbose, 0);       /* the probes do make it talk */
+    stop();
+}
+END_TEST
+
 START_TEST(test_http_config_errors) {
     http_config cfg;
     http_config_defaults(&cfg);
@@ -799,6 +896,7 @@ int main(void) {
     tcase_add_test(tc, test_http_servers_if_none_match_304);
     tcase_add_test(tc, test_http_servers_long_poll_wakes_on_change);
     tcase_add_test(tc, test_http_servers_long_poll_times_out_304);
+    tcase_add_test(tc, test_http_servers_long_poll_answers_any_other_version);
     tcase_add_test(tc, test_http_long_poll_before_any_list);
     tcase_add_test(tc, test_http_free_releases_long_polls);
     tcase_add_test(tc, test_http_leader_tasks_status);
@@ -810,6 +908,7 @@ int main(void) {
     tcase_add_test(tc, test_http_malformed_requests_table);
     tcase_add_test(tc, test_http_raw_garbage_table);
     tcase_add_test(tc, test_http_slow_client_is_cut_off);
+    tcase_add_test(tc, test_http_mhd_messages_logged_at_verbose);
     tcase_add_test(tc, test_http_config_errors);
     tcase_add_test(tc, test_http_metrics_exposition_parses);
     tcase_add_test(tc, test_http_concurrent_requests_while_snapshots_swap);
