@@ -101,6 +101,7 @@ struct core {
     int64_t servers_version;
     srvlist *published;         /* last list we published (leader) */
     int64_t publish_retry_ms;   /* a publication failed: try again then (monotonic) */
+    int64_t next_audit_ms;      /* next check of the stored list against the table */
     int relaunch_due;           /* servers that ended unasked: the next launches replace them */
 
     int64_t started_wall_ms;

@@ -33,12 +33,21 @@ static srvlist *running_list(core *c) {
 }
 
 #define PUBLISH_RETRY_MS 1000
+#define AUDIT_MS 10000
 
 /* A publication that failed (ZooKeeper trouble) is retried once a second
  * until it succeeds: the list must follow the task table even when nothing
  * else changes. */
 void core_publish_tick(core *c, int64_t now) {
     if (c->publish_retry_ms && now >= c->publish_retry_ms) core_publish_servers(c);
+    if (now < c->next_audit_ms) return;
+    /* Every AUDIT_MS the stored list is read again and rewritten if someone
+     * edited, corrupted or deleted it: new clients must find the truth. */
+    c->next_audit_ms = now + AUDIT_MS;
+    state_servers_refresh(c->st);
+    srvlist_free(c->published);
+    c->published = NULL;
+    core_publish_servers(c);
 }
 
 void core_publish_servers(core *c) {
@@ -58,7 +67,7 @@ void core_publish_servers(core *c) {
         return;
     }
     c->publish_retry_ms = 0;
-    log_notice("server list version %lld: %d servers", (long long)v, l->n);
+    if (v != c->servers_version) log_notice("server list version %lld: %d servers", (long long)v, l->n);
     c->servers_version = v;
     srvlist_free(c->published);
     c->published = l;

@@ -105,6 +105,12 @@ int state_set_desired(state *s, int instances, const char *autoscale_json, char 
  * now stored. An unchanged list writes nothing. */
 int state_publish_servers(state *s, const srvlist *l, int64_t *published, char *err, size_t errlen);
 
+/* Forgets what this process believes the servers znode holds, so the next
+ * state_publish_servers reads it again and rewrites it unless it holds
+ * exactly the given servers: the leader's repair of a znode someone edited,
+ * corrupted or deleted. Versions keep growing past the highest seen. */
+void state_servers_refresh(state *s);
+
 /* The published list as stored (any replica; validated). NULL if absent or
  * malformed (reason in err). */
 srvlist *state_read_servers(state *s, char *err, size_t errlen);

@@ -44,6 +44,7 @@ struct state {
     int32_t servers_stat;       /* its data version */
     srvlist *servers;           /* stored document, NULL if absent or malformed */
     int64_t servers_floor;      /* version to exceed when the document is malformed */
+    int64_t servers_high;       /* highest list version this process has seen or written */
     int have_members;
     ss_member *members;
     int nmembers;

@@ -96,6 +96,7 @@ static int load_servers(state *s, char *err, size_t errlen) {
         s->servers_floor = (int64_t)st.version + 1;
         if (rc == ZOK && !(s->servers = srvlist_from_json(data, (size_t)len, why, sizeof(why))))
             log_warn("%s: malformed server list (%s); it will be replaced", path, why);
+        if (s->servers && s->servers->version > s->servers_high) s->servers_high = s->servers->version;
         if (rc == ZKS_TOO_LARGE) log_warn("%s: %d bytes, too large; it will be replaced", path, len);
     } else {
         snprintf(err, errlen, "read %s: %s", path, zks_strerror(rc));
@@ -242,7 +243,9 @@ static int plan_make(state *s, const srvlist *l, plan *p) {
         p->version = s->servers->version;
         return MCM_OK;
     }
-    p->version = (s->servers ? s->servers->version : s->servers_floor) + 1;
+    p->version = s->servers ? s->servers->version : s->servers_floor;
+    if (p->version < s->servers_high) p->version = s->servers_high;   /* a deleted or rewritten znode */
+    p->version++;
     p->want->version = p->version;
     util_rfc3339(util_wall_ms(), p->want->updated, sizeof(p->want->updated));
     return (p->doc = srvlist_to_json(p->want)) ? MCM_OK : MCM_ERR;
@@ -345,6 +348,7 @@ static int run_plan(state *s, plan *p, int *conflict, char *err, size_t errlen) 
 
 static void remember_doc(state *s, plan *p) {
     if (!p->doc) return;
+    if (p->version > s->servers_high) s->servers_high = p->version;
     srvlist_free(s->servers);
     s->servers = p->want;
     p->want = NULL;
@@ -399,6 +403,8 @@ int state_publish_servers(state *s, const srvlist *l, int64_t *published, char *
     }
     return ret;
 }
+
+void state_servers_refresh(state *s) { s->have_servers = 0; }
 
 srvlist *state_read_servers(state *s, char *err, size_t errlen) {
     char path[STATE_PATH_MAX], *data = NULL;

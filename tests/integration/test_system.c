@@ -262,6 +262,42 @@ START_TEST(test_system_malformed_framework_id_refuses_to_lead) {
 }
 END_TEST
 
+/* The leader rewrites a servers znode someone corrupted or deleted, with a
+ * version above every one it has published. */
+static int64_t stored_version(zhandle_t *zh, int want_servers) {
+    char buf[8192];
+    int len = sizeof(buf) - 1;
+    if (zoo_get(zh, "/mcm/servers", 0, buf, &len, NULL) != ZOK || len < 0) return -1;
+    buf[len] = 0;
+    json_t *j = json_loads(buf, 0, NULL);
+    int64_t v = j && (int)json_array_size(json_object_get(j, "servers")) == want_servers
+                    ? (int64_t)json_integer_value(json_object_get(j, "version")) : -1;
+    json_decref(j);
+    return v;
+}
+
+START_TEST(test_system_leader_repairs_servers_znode) {
+    it_opts o = {.instances = 2};
+    it_cluster *c = it_start(&o);
+    json_t *doc = it_wait_servers(c, 0, 2, UP_MS);
+    ck_assert_msg(doc != NULL, "servers never published (logs in %s)", it_dir(c));
+    int64_t v0 = json_integer_value(json_object_get(doc, "version"));
+    json_decref(doc);
+    zhandle_t *zh = zk_connect(it_zk_hosts(c));
+    ck_assert_int_eq(zoo_set(zh, "/mcm/servers", "garbage", 7, -1), ZOK);
+    int64_t v1 = -1;
+    for (int t = 0; t < 30000 && v1 <= v0; t += 250, usleep(250000)) v1 = stored_version(zh, 2);
+    ck_assert_msg(v1 > v0, "corrupted servers znode not repaired (logs in %s)", it_dir(c));
+    ck_assert_int_eq(zoo_delete(zh, "/mcm/servers", -1), ZOK);
+    int64_t v2 = -1;
+    for (int t = 0; t < 30000 && v2 <= v1; t += 250, usleep(250000)) v2 = stored_version(zh, 2);
+    ck_assert_msg(v2 > v1, "deleted servers znode not recreated above version %lld (logs in %s)", (long long)v1,
+                  it_dir(c));
+    zookeeper_close(zh);
+    it_stop(c);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("system");
     TCase *tc = tcase_create("system");
@@ -272,6 +308,7 @@ int main(void) {
     tcase_add_test(tc, test_system_operator_calls_scale_restart_teardown);
     tcase_add_test(tc, test_system_executor_fetched_from_uri);
     tcase_add_test(tc, test_system_malformed_framework_id_refuses_to_lead);
+    tcase_add_test(tc, test_system_leader_repairs_servers_znode);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
