@@ -8,17 +8,26 @@
  * ecd_proto_feed, and write replies non-blocking; POLLOUT only while replies
  * are pending.
  *
- * Threads: the endpoint thread owns conns[], payload and every socket; other
- * threads touch only `pending`, `served_version` and `stop` under `mu`.
+ * Idle connections: a connection that has sent nothing for idle_ms is closed
+ * (poll's timeout is the nearest such deadline), so idle sockets -- leaked by
+ * a client, or opened by a flood -- free their slot instead of holding the
+ * connection limit forever. Refusals at the limit are logged at most once per
+ * ECD_WARN_EVERY_MS, with the number refused since the last line.
+ *
+ * Threads: the endpoint thread owns conns[], payload, the refusal counters and
+ * every socket; other threads touch only `pending`, `served_version`,
+ * `idle_ms` and `stop` under `mu`.
  * Invariants: (1) nconns <= max_conns; (2) a connection's unread replies
  * never exceed ECD_OUT_MAX plus two payloads (the connection is closed
  * instead: a client pipelining without reading); (3) after a
- * close the slot is compacted away, so conns[0..nconns) are all live. */
+ * close the slot is compacted away, so conns[0..nconns) are all live;
+ * (4) no connection outlives idle_ms (+ one poll round) without sending. */
 #define LOG_COMPONENT "discovery"
 #include "ecd.h"
 #include "ecd_proto.h"
 #include "log.h"
 #include "mcm.h"
+#include "util.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,6 +35,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +43,7 @@
 #include <unistd.h>
 
 #define IN_CAP (ECD_LINE_MAX + 2 + 4096)
+#define ECD_WARN_EVERY_MS 10000   /* at most one "connection limit" warning per this */
 
 typedef struct conn {
     int fd;
@@ -41,6 +52,7 @@ typedef struct conn {
     ecd_buf out;
     size_t outoff;
     int quitting;          /* close once out is flushed */
+    int64_t last_rx_ms;    /* monotonic: accepted, or last byte received */
 } conn;
 
 struct ecd {
@@ -52,9 +64,12 @@ struct ecd {
     int nconns;
     char *payload;         /* endpoint thread only */
     size_t plen;
+    int64_t warned_ms;     /* endpoint thread: last limit warning (0: never) */
+    long refused_quiet;    /* endpoint thread: refused since that warning */
     pthread_mutex_t mu;
     srvlist *pending;      /* under mu */
     long long served_version;
+    int idle_ms;           /* under mu; <= 0: never close idle connections */
     int stop;
 };
 
@@ -66,16 +81,37 @@ static void conn_close(ecd *e, int i) {
     e->conns[i] = e->conns[--e->nconns];
 }
 
-static void accept_one(ecd *e) {
+/* A connection refused at the limit: one warning per ECD_WARN_EVERY_MS. */
+static void refuse(ecd *e, int idle_ms) {
+    int64_t now = util_now_ms();
+    if (e->warned_ms && now - e->warned_ms < ECD_WARN_EVERY_MS) {
+        e->refused_quiet++;
+        return;
+    }
+    char idle[64] = "";
+    if (idle_ms > 0)
+        snprintf(idle, sizeof(idle), "; idle ones are closed after %d %s", idle_ms >= 1000 ? idle_ms / 1000 : idle_ms,
+                 idle_ms >= 1000 ? "s" : "ms");
+    char quiet[128] = "";
+    if (e->refused_quiet > 0)
+        snprintf(quiet, sizeof(quiet), " (%ld more refused since the last warning, %lld s ago)",
+                 e->refused_quiet, (long long)((now - e->warned_ms) / 1000));
+    log_warn("discovery endpoint: %d connections (the limit); closing new ones%s%s", e->nconns, quiet, idle);
+    e->warned_ms = now;
+    e->refused_quiet = 0;
+}
+
+static void accept_one(ecd *e, int idle_ms) {
     int fd = accept4(e->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;
     conn *c = e->nconns < e->max_conns ? calloc(1, sizeof(*c)) : NULL;
     if (!c) {
-        log_warn("discovery endpoint: %d connections (the limit); closing a new one", e->nconns);
+        refuse(e, idle_ms);
         close(fd);
         return;
     }
     c->fd = fd;
+    c->last_rx_ms = util_now_ms();
     e->conns[e->nconns++] = c;
 }
 
@@ -84,6 +120,7 @@ static int conn_read(ecd *e, conn *c) {
     ssize_t n = read(c->fd, c->in + c->inlen, IN_CAP - c->inlen);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return 0;
     if (n <= 0) return -1;
+    c->last_rx_ms = util_now_ms();
     c->inlen += (size_t)n;
     size_t used = 0;
     int rc = ecd_proto_feed(c->in, c->inlen, &used, e->payload, e->plen, &c->out);
@@ -133,11 +170,33 @@ static void take_pending(ecd *e) {
     srvlist_free(l);
 }
 
-static int stopping(ecd *e) {
+/* 1 when the thread must stop; *idle_ms gets the current idle timeout. */
+static int stopping(ecd *e, int *idle_ms) {
     pthread_mutex_lock(&e->mu);
     int s = e->stop;
+    *idle_ms = e->idle_ms;
     pthread_mutex_unlock(&e->mu);
     return s;
+}
+
+/* poll()'s timeout: until the first connection goes idle, -1 if none can. */
+static int idle_wait_ms(const ecd *e, int idle_ms, int64_t now) {
+    if (idle_ms <= 0 || e->nconns == 0) return -1;
+    int64_t first = INT64_MAX;
+    for (int i = 0; i < e->nconns; i++)
+        if (e->conns[i]->last_rx_ms < first) first = e->conns[i]->last_rx_ms;
+    int64_t left = first + idle_ms - now;
+    return left < 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left;
+}
+
+static void close_idle(ecd *e, int idle_ms) {
+    if (idle_ms <= 0) return;
+    int64_t now = util_now_ms();
+    for (int i = e->nconns - 1; i >= 0; i--) {
+        if (now - e->conns[i]->last_rx_ms < idle_ms) continue;
+        log_verbose("discovery endpoint: closing a connection idle for %d ms", idle_ms);
+        conn_close(e, i);
+    }
 }
 
 static void serve_conns(ecd *e, struct pollfd *pfd) {
@@ -155,7 +214,8 @@ static void serve_conns(ecd *e, struct pollfd *pfd) {
 static void *thread_main(void *arg) {
     ecd *e = arg;
     struct pollfd *pfd = calloc((size_t)e->max_conns + 2, sizeof(*pfd));
-    while (pfd && !stopping(e)) {
+    int idle_ms;
+    while (pfd && !stopping(e, &idle_ms)) {
         pfd[0] = (struct pollfd){.fd = e->wake[0], .events = POLLIN};
         pfd[1] = (struct pollfd){.fd = e->lfd, .events = POLLIN};
         for (int i = 0; i < e->nconns; i++) {
@@ -164,14 +224,15 @@ static void *thread_main(void *arg) {
             if (c->out.len > c->outoff) pfd[2 + i].events |= POLLOUT;
         }
         int nfds = 2 + e->nconns;
-        if (poll(pfd, (nfds_t)nfds, -1) < 0) {
+        if (poll(pfd, (nfds_t)nfds, idle_wait_ms(e, idle_ms, util_now_ms())) < 0) {
             if (errno == EINTR) continue;
             log_error("discovery endpoint: poll: %s", strerror(errno));
             break;
         }
         if (pfd[0].revents) take_pending(e);
         serve_conns(e, pfd);       /* indexes match the poll set built above */
-        if (pfd[1].revents & POLLIN) accept_one(e);
+        close_idle(e, idle_ms);    /* after serving: a byte that just came counts */
+        if (pfd[1].revents & POLLIN) accept_one(e, idle_ms);
     }
     if (!pfd) log_error("discovery endpoint: out of memory");
     free(pfd);
@@ -213,6 +274,7 @@ ecd *ecd_create(const char *host, int port, int max_conns, char *err, size_t err
     e->lfd = e->wake[0] = e->wake[1] = -1;
     e->served_version = -1;
     e->max_conns = max_conns > 0 ? max_conns : ECD_DEFAULT_MAX_CONNS;
+    e->idle_ms = ECD_DEFAULT_IDLE_MS;
     pthread_mutex_init(&e->mu, NULL);
     e->conns = calloc((size_t)e->max_conns, sizeof(conn *));
     if (!e->conns) { snprintf(err, errlen, "out of memory"); goto fail; }
@@ -251,6 +313,13 @@ int ecd_set_servers(ecd *e, const srvlist *l) {
     srvlist_free(old);
     wake(e);
     return MCM_OK;
+}
+
+void ecd_set_idle_timeout(ecd *e, int idle_ms) {
+    pthread_mutex_lock(&e->mu);
+    e->idle_ms = idle_ms > 0 ? idle_ms : 0;
+    pthread_mutex_unlock(&e->mu);
+    wake(e);                       /* recompute poll's timeout now */
 }
 
 long long ecd_served_version(ecd *e) {

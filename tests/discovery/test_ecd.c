@@ -1,10 +1,13 @@
 /* test_ecd.c -- the ElastiCache-compatible endpoint over real TCP: exact
  * bytes for a two-server list in both command forms, version, unknown
  * commands, pipelined and split commands, and the connections it must close
- * (garbage, an overlong line, too many connections). */
+ * (garbage, an overlong line, too many connections, idle ones), with the
+ * connection-limit warning rate-limited. */
 #include "ecd.h"
 #include "harness.h"
+#include "log.h"
 #include "mcm.h"
+#include "util.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -200,6 +203,103 @@ START_TEST(test_discovery_ecd_connection_limit) {
 }
 END_TEST
 
+/* Sockets that send nothing used to hold the limit forever, locking every
+ * new discovery client out. Now each is closed after the idle timeout and
+ * the slots serve new clients; a connection that keeps asking stays. */
+START_TEST(test_discovery_ecd_idle_connections_are_closed) {
+    ecd_set_idle_timeout(E, 600);
+    int busy = dial(), fds[3];
+    expect_reply(busy, "version\r\n", "VERSION 1.6.18\r\n");
+    for (int i = 0; i < 3; i++) fds[i] = dial();          /* never send a byte */
+    int extra = dial();
+    expect_closed(extra);                                  /* the limit (4) is full */
+    close(extra);
+    int64_t t0 = util_now_ms();
+    for (int i = 0; i < 8; i++) {                          /* 1.6 s of asking every 200 ms */
+        usleep(200 * 1000);
+        expect_reply(busy, "config get cluster\r\n", CONFIG_REPLY);
+    }
+    for (int i = 0; i < 3; i++) expect_closed(fds[i]);     /* already closed by now */
+    int64_t took = util_now_ms() - t0;
+    fprintf(stderr, "idle timeout 600 ms: idle connections closed, the busy one kept, %lld ms\n",
+            (long long)took);
+    int fresh[3];
+    for (int i = 0; i < 3; i++) {
+        fresh[i] = dial();
+        expect_reply(fresh[i], "config get cluster\r\n", CONFIG_REPLY);
+    }
+    expect_reply(busy, "version\r\n", "VERSION 1.6.18\r\n");
+    ecd_set_idle_timeout(E, 0);                            /* 0: never */
+    usleep(900 * 1000);
+    expect_reply(fresh[0], "version\r\n", "VERSION 1.6.18\r\n");
+    for (int i = 0; i < 3; i++) {
+        close(fds[i]);
+        close(fresh[i]);
+    }
+    close(busy);
+}
+END_TEST
+
+/* Runs fn with this process's stderr in a file; returns how many lines hold text. */
+static int log_lines_during(void (*fn)(void), const char *text, char *last, size_t lastlen) {
+    char path[] = "/tmp/mcm-test-ecd-log-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    int saved = dup(STDERR_FILENO);
+    dup2(fd, STDERR_FILENO);
+    fn();
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    FILE *f = fdopen(fd, "r");
+    rewind(f);
+    char line[1024];
+    int n = 0;
+    while (fgets(line, sizeof(line), f))
+        if (strstr(line, text)) {
+            n++;
+            snprintf(last, lastlen, "%s", line);
+        }
+    fclose(f);
+    unlink(path);
+    return n;
+}
+
+static void refused_burst(void) {
+    for (int i = 0; i < 50; i++) {
+        int fd = dial();
+        expect_closed(fd);
+        close(fd);
+    }
+}
+
+static void refused_one(void) {
+    int fd = dial();
+    expect_closed(fd);
+    close(fd);
+}
+
+/* A flood at the limit logged one warning per refused connection (1,745
+ * identical lines). Now at most one per 10 s, the next one counting the rest. */
+START_TEST(test_discovery_ecd_limit_warning_rate_limited) {
+    int fds[4];
+    for (int i = 0; i < 4; i++) {
+        fds[i] = dial();
+        expect_reply(fds[i], "version\r\n", "VERSION 1.6.18\r\n");
+    }
+    char last[1024] = "";
+    int n = log_lines_during(refused_burst, "(the limit)", last, sizeof(last));
+    ck_assert_msg(n == 1, "50 refused connections logged %d limit warnings", n);
+    ck_assert_msg(strstr(last, " warning discovery: ") != NULL, "not a warning: %s", last);
+    fprintf(stderr, "%s", last);
+    sleep(10);
+    n = log_lines_during(refused_one, "(the limit)", last, sizeof(last));
+    ck_assert_int_eq(n, 1);
+    ck_assert_msg(strstr(last, "49 more refused since the last warning") != NULL, "%s", last);
+    fprintf(stderr, "%s", last);
+    for (int i = 0; i < 4; i++) close(fds[i]);
+}
+END_TEST
+
 START_TEST(test_discovery_ecd_new_list_new_version) {
     srvlist *l = srvlist_new();
     l->version = 8;
@@ -227,6 +327,8 @@ static Suite *suite(void) {
     tcase_add_test(tc, test_discovery_ecd_client_not_reading_is_closed);
     tcase_add_test(tc, test_discovery_ecd_connection_limit);
     tcase_add_test(tc, test_discovery_ecd_new_list_new_version);
+    tcase_add_test(tc, test_discovery_ecd_idle_connections_are_closed);
+    tcase_add_test(tc, test_discovery_ecd_limit_warning_rate_limited);
     suite_add_tcase(s, tc);
     return s;
 }
