@@ -130,8 +130,7 @@ void on_elect_wake_cb(void *ctx) {
 }
 
 void on_elected_cb(void *ctx) {
-    core *c = ctx;
-    log_notice("elected leader (member %s)", elect_member_path(c->el));
+    core *c = ctx;   /* elect has logged it */
     core_publish_leader(c);
 }
 
@@ -146,6 +145,7 @@ void on_servers_cb(const srvlist *l, void *ud) {
     http_set_servers(c->http, l);
     if (c->disc) ecd_set_servers(c->disc, l);
     metrics_set(c->mm.servers_version, NULL, (double)l->version);
+    atomic_store(&c->served_version, l->version);
     metrics_set(c->mm.servers, NULL, l->n);
 }
 
@@ -168,13 +168,20 @@ static void elect_recheck(core *c) {
     core_publish_leader(c);
 }
 
+/* Joining fails while ZooKeeper is unreachable or refuses our identity (ACL):
+ * retried with a doubling delay (1 s to 30 s), so the log is not flooded. */
 static void rejoin(core *c) {
     char err[256];
     if (elect_join(c->el, err, sizeof(err)) != MCM_OK) {
-        log_warn("cannot join the election: %s (retrying)", err);
-        c->rejoin_at_ms = util_now_ms() + 1000;
+        c->rejoin_delay_ms = c->rejoin_delay_ms ? c->rejoin_delay_ms * 2 : 1000;
+        if (c->rejoin_delay_ms > 30000) c->rejoin_delay_ms = 30000;
+        log_warn("cannot join the election: %s%s (retrying in %llds)", err,
+                 strstr(err, "auth") || strstr(err, "ACL") ? "; check --zk-auth-file against the ACL of the root" : "",
+                 (long long)(c->rejoin_delay_ms / 1000));
+        c->rejoin_at_ms = util_now_ms() + c->rejoin_delay_ms;
         return;
     }
+    c->rejoin_delay_ms = 0;
     c->rejoin_at_ms = 0;
     elect_recheck(c);
 }

@@ -79,10 +79,12 @@ struct core {
     core_role role;
     atomic_int acting;          /* mirror of role >= STARTING, readable by other threads */
     atomic_llong term;          /* +1 at every step-down: Mesos messages carry the term they came in */
+    atomic_llong served_version;   /* version of the list this replica serves (its watch) */
     int pause_suspect;          /* core_may_act saw the current message in hand too long */
     int zk_expired;             /* waiting to reopen the session */
     int64_t rejoin_at_ms;       /* after refusing to lead: rejoin the election then */
     int64_t recheck_at_ms;      /* stepped down but still elected: ask ZooKeeper again then */
+    int64_t rejoin_delay_ms;    /* backoff of failed joins */
     int64_t handling_since_ms;  /* when the current message's handling began */
     int stopping;
     char identity[1024];        /* our member znode's JSON */

@@ -19,6 +19,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 
 static void load_tasks(core *c, const state_snapshot *snap) {
     tt_clear(c->tasks);
@@ -207,10 +208,15 @@ static void on_error(core *c, const Mesos__V1__Scheduler__Event__Error *e) {
         log_warn("could not clear the removed framework from ZooKeeper; trying again on the next answer");
 }
 
+/* An executor ended. Mesos sends its wait status: 0 after every ordinary
+ * kill, so only other endings are worth a warning. */
 static void on_failure(core *c, const Mesos__V1__Scheduler__Event__Failure *f) {
-    if (!f) return;
-    log_warn("Mesos failure: agent %s executor %s status %d", f->agent_id ? f->agent_id->value : "-",
-             f->executor_id ? f->executor_id->value : "-", f->has_status ? f->status : -1);
+    if (!f || !f->executor_id) return;
+    const char *ex = f->executor_id->value, *agent = f->agent_id ? f->agent_id->value : "-";
+    int st = f->has_status ? f->status : 0;
+    if (st == 0) log_info("executor %s on agent %s exited", ex, agent);
+    else if (WIFSIGNALED(st)) log_warn("executor %s on agent %s was killed by signal %d", ex, agent, WTERMSIG(st));
+    else log_warn("executor %s on agent %s exited with status %d", ex, agent, WEXITSTATUS(st));
 }
 
 static void on_rescind(core *c, const Mesos__V1__Scheduler__Event__Rescind *r) {
@@ -246,6 +252,7 @@ void core_on_mesos_down(core *c, const char *why) {
     metrics_inc(c->mm.mesos_subscriptions, res);
     metrics_set(c->mm.mesos_subscribed, NULL, 0);
     snprintf(c->mesos_why, sizeof(c->mesos_why), "%s", why ? why : "");
+    int was = c->subscribed;
     c->subscribed = 0;
     if (why && strstr(why, "failed over")) {
         /* Another scheduler holds the framework now. If ZooKeeper still names
@@ -254,7 +261,8 @@ void core_on_mesos_down(core *c, const char *why) {
         c->recheck_at_ms = util_now_ms() + 5000;
         return;
     }
-    log_warn("Mesos subscription lost: %s (the client re-subscribes)", why ? why : "?");
+    if (was) log_warn("Mesos subscription lost: %s (the client re-subscribes)", why ? why : "?");
+    else log_verbose("Mesos subscription attempt failed: %s", why ? why : "?");
     if (c->role != ROLE_STARTING) core_set_role(c, ROLE_STARTING);
 }
 

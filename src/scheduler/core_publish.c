@@ -78,7 +78,11 @@ void core_publish_leader(core *c) {
     const char *url = NULL;
     json_t *doc = id ? json_loads(id, 0, NULL) : NULL;
     if (doc) url = json_string_value(json_object_get(doc, "http"));
-    http_set_leader(c->http, elect_is_leader(c->el) && c->role != ROLE_FOLLOWER, url, id);
+    int self = elect_is_leader(c->el) && c->role != ROLE_FOLLOWER;
+    /* Named leader by the election but not acting (ZooKeeper in doubt, paused,
+     * refusing): no leader to send operators to, rather than to ourselves. */
+    if (!self && url && c->cfg->advertise_url && strcmp(url, c->cfg->advertise_url) == 0) url = NULL;
+    http_set_leader(c->http, self, url, url ? id : NULL);
     json_decref(doc);
     free(id);
 }
@@ -130,7 +134,7 @@ static void publish_follower_tasks(core *c) {
     json_t *lj = leader ? json_loads(leader, 0, NULL) : NULL;
     json_t *doc = json_pack("{s:s, s:s, s:O?, s:o}", "role", "follower", "source", "zookeeper", "leader",
                             lj ? json_object_get(lj, "http") : NULL, "tasks", arr);
-    char *s = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    char *s = doc ? json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
     if (s) http_set_tasks_json(c->http, s);
     free(s);
     json_decref(doc);
@@ -147,8 +151,8 @@ static void publish_tasks(core *c) {
     c->next_follower_tasks_ms = 0;
     json_t *arr = json_array();
     for (int i = 0; i < tt_count(c->tasks); i++) json_array_append_new(arr, task_json(tt_at(c->tasks, i)));
-    json_t *doc = json_pack("{s:s, s:o}", "role", core_role_name(c->role), "tasks", arr);
-    char *s = json_dumps(doc, JSON_COMPACT);
+    json_t *doc = json_pack("{s:s, s:s, s:o}", "role", "leader", "leader_state", core_role_name(c->role), "tasks", arr);
+    char *s = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(10));
     if (s) http_set_tasks_json(c->http, s);
     free(s);
     json_decref(doc);
@@ -197,7 +201,7 @@ void core_publish_snapshot(core *c) {
         "mesos", "subscribed", c->subscribed && mesos_sched_subscribed(c->ms), "master", master,
         "last_error", c->mesos_why, "framework_id", fw[0] ? fw : NULL, "desired",
         c->role == ROLE_FOLLOWER ? -1 : c->desired, "running", running, "tasks", tt_count(c->tasks),
-        "servers_version", (json_int_t)c->servers_version);
+        "servers_version", (json_int_t)atomic_load(&c->served_version));
     if (doc && c->role != ROLE_FOLLOWER)   /* this term's milestones, wall clock ms */
         json_object_set_new(doc, "term", json_pack("{s:I, s:I, s:I}", "elected_ms", (json_int_t)c->term_elected_ms,
                                                    "subscribed_ms", (json_int_t)c->term_subscribed_ms,

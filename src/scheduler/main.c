@@ -15,13 +15,18 @@
 #include "util.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+/* The core, once built; a signal before that ends a start that may be
+ * waiting for ZooKeeper for a while (nothing to resign yet). */
+static _Atomic(core *) the_core;
+
 static void *signal_thread(void *arg) {
-    core *c = arg;
+    (void)arg;
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
@@ -30,6 +35,11 @@ static void *signal_thread(void *arg) {
     int64_t first = 0;
     while (sigwait(&set, &sig) == 0) {
         int64_t now = util_now_ms();
+        core *c = atomic_load(&the_core);
+        if (!c) {
+            log_notice("signal %d during start: exiting", sig);
+            _exit(0);
+        }
         if (!first) {
             first = now;
             core_signal(c, sig);
@@ -57,6 +67,9 @@ int main(int argc, char **argv) {
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);   /* inherited by every thread started below */
 
+    pthread_t th;
+    pthread_create(&th, NULL, signal_thread, NULL);
+    pthread_detach(th);
     char err[512];
     core *c = core_new(&cfg, err, sizeof(err));
     if (!c) {
@@ -64,9 +77,7 @@ int main(int argc, char **argv) {
         sched_config_free(&cfg);
         return 1;
     }
-    pthread_t th;
-    pthread_create(&th, NULL, signal_thread, c);
-    pthread_detach(th);
+    atomic_store(&the_core, c);
     rc = core_run(c);
     core_free(c);
     sched_config_free(&cfg);
