@@ -14,9 +14,20 @@
  *   data_done ZNONODE ─zoo_awexists─▶ exists_done (ZOK: read() again; else the
  *                                      exists watch fires on creation)
  *   session EXPIRED ─session_watcher─▶ expired = 1 ─▶ watch thread: reopen()
+ *   no session for warn_after ─▶ watch thread (wakes every second):
+ *                                 warn_unreachable() WARNING, again every repeat
+ *
+ * Reachability: `connected` and `down_since` follow the session events. A
+ * handle that never connects gets no event at all (a wrong port, a firewall),
+ * so the watch thread, not an event, notices the silence: it wakes at least
+ * once a second and warns after half the session timeout (1 s to 10 s)
+ * without a session, then every three session timeouts (5 s to 5 min), so an
+ * outage is visible without flooding the log. Reading the list again is
+ * still driven by the events only.
  *
  * Threads: ZooKeeper's IO/completion threads run the *_watcher and *_done
- * functions; the watch thread runs thread_main, reopen and the callback.
+ * functions; the watch thread runs thread_main, reopen, the warnings and the
+ * callback.
  * Invariants: (1) `last` only ever holds a document that passed
  * srvlist_from_json; nothing but accept() replaces it. (2) A ZooKeeper
  * callback never blocks: it takes `mu` only for pointer swaps, and `mu` is
@@ -26,6 +37,7 @@
 #include "watch.h"
 #include "log.h"
 #include "mcm.h"
+#include "util.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -50,7 +62,14 @@ struct watch {
     srvlist *last;           /* last good list */
     int64_t last_czxid;      /* czxid of the znode it came from */
     long deliveries;
+    int connected;           /* a session is connected now */
+    int64_t down_since;      /* monotonic ms: session lost (or watch created) */
+    int64_t warned_at;       /* last "cannot reach" warning of this outage, 0: none */
+    int read_state;          /* READ_*: outcome of the last read of the znode */
+    char read_err[256];      /* READ_INVALID: why */
 };
+
+enum { READ_NONE, READ_OK, READ_NONODE, READ_INVALID };
 
 static void read_list(watch *w, zhandle_t *zh);
 static void data_watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx);
@@ -93,10 +112,19 @@ static void exists_done(int rc, const struct Stat *st, const void *data) {
     else if (rc != ZNONODE) log_debug("%s: exists: %s", w->path, zerror(rc));
 }
 
+static void set_read_state(watch *w, int state, const char *why) {
+    pthread_mutex_lock(&w->mu);
+    w->read_state = state;
+    snprintf(w->read_err, sizeof(w->read_err), "%s", why ? why : "");
+    pthread_mutex_unlock(&w->mu);
+}
+
 static void data_done(int rc, const char *value, int len, const struct Stat *st, const void *data) {
     watch *w = (watch *)data;
     if (rc == ZNONODE) {
-        log_warn("%s: znode missing; keeping the last good list and waiting for it", w->path);
+        /* INFO: normal on a fresh installation until the first leader publishes. */
+        set_read_state(w, READ_NONODE, NULL);
+        log_info("%s: znode missing; keeping the last good list and waiting for it", w->path);
         zhandle_t *zh = current_zh(w);
         if (zh) zoo_awexists(zh, w->path, data_watcher, w, exists_done, w);
         return;
@@ -108,10 +136,12 @@ static void data_done(int rc, const char *value, int len, const struct Stat *st,
     char err[256];
     srvlist *l = value && len > 0 ? srvlist_from_json(value, (size_t)len, err, sizeof(err)) : NULL;
     if (!l) {
-        log_warn("%s: not a valid server list (%s); keeping the last good list", w->path,
-                 value && len > 0 ? err : "empty znode");
+        const char *why = value && len > 0 ? err : "empty znode";
+        set_read_state(w, READ_INVALID, why);
+        log_warn("%s: not a valid server list (%s); keeping the last good list", w->path, why);
         return;
     }
+    set_read_state(w, READ_OK, NULL);
     accept_list(w, l, st->czxid);
 }
 
@@ -126,12 +156,30 @@ static void read_list(watch *w, zhandle_t *zh) {
     if (rc != ZOK) log_debug("%s: awget: %s (retried on reconnect)", w->path, zerror(rc));
 }
 
+/* Session up or down; returns the outage's length in ms if a "cannot reach"
+ * warning was given for it (so its end is worth a line), else -1. */
+static int64_t set_connected(watch *w, int up) {
+    int64_t now = util_now_ms(), warned_outage = -1;
+    pthread_mutex_lock(&w->mu);
+    if (up && !w->connected && w->warned_at) warned_outage = now - w->down_since;
+    if (!up && w->connected) w->down_since = now;
+    if (up) w->warned_at = 0;
+    w->connected = up;
+    pthread_mutex_unlock(&w->mu);
+    return warned_outage;
+}
+
 /* The global watcher: session events only (data and exists watches have
  * data_watcher). */
 static void session_watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx) {
     watch *w = (watch *)ctx;
     if (type != ZOO_SESSION_EVENT) return;
+    if (state != ZOO_CONNECTED_STATE) set_connected(w, 0);
     if (state == ZOO_CONNECTED_STATE) {
+        int64_t outage = set_connected(w, 1);
+        if (outage >= 0)
+            log_notice("ZooKeeper at %s reachable again after %lld s without a session", w->hosts,
+                       (long long)(outage / 1000));
         log_info("connected to ZooKeeper; reading %s", w->path);
         read_list(w, zh);
     } else if (state == ZOO_EXPIRED_SESSION_STATE || state == ZOO_AUTH_FAILED_STATE) {
@@ -166,11 +214,28 @@ static void reopen(watch *w) {
     pthread_mutex_unlock(&w->mu);
 }
 
+/* Waits on cv (mu held) for a signal or one second (CLOCK_MONOTONIC). */
 static void wait_1s(watch *w) {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
     ts.tv_sec += 1;
     pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+}
+
+static int64_t clamp64(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+/* Watch thread, mu held: the "cannot reach" warning when it is due. */
+static void warn_unreachable(watch *w) {
+    if (w->connected) return;
+    int64_t now = util_now_ms(), down = now - w->down_since;
+    int64_t first = clamp64(w->timeout_ms / 2, 1000, 10000);
+    int64_t every = clamp64(3 * (int64_t)w->timeout_ms, 5000, 300000);
+    if (down < first || (w->warned_at && now - w->warned_at < every)) return;
+    w->warned_at = now;
+    pthread_mutex_unlock(&w->mu);
+    log_warn("cannot reach ZooKeeper at %s for %lld s; keeping the last good list", w->hosts,
+             (long long)(down / 1000));
+    pthread_mutex_lock(&w->mu);
 }
 
 static void *thread_main(void *arg) {
@@ -181,7 +246,7 @@ static void *thread_main(void *arg) {
             pthread_mutex_unlock(&w->mu);
             reopen(w);
             pthread_mutex_lock(&w->mu);
-            if (w->expired) wait_1s(w);
+            if (!w->expired) continue;
         } else if (w->dirty) {
             w->dirty = 0;
             srvlist *copy = srvlist_copy(w->last);
@@ -191,9 +256,10 @@ static void *thread_main(void *arg) {
             srvlist_free(copy);
             pthread_mutex_lock(&w->mu);
             w->deliveries++;
-        } else {
-            pthread_cond_wait(&w->cv, &w->mu);
+            continue;
         }
+        warn_unreachable(w);
+        if (!w->stop && (w->expired || !w->dirty)) wait_1s(w);   /* expired: retry in 1 s */
     }
     pthread_mutex_unlock(&w->mu);
     return NULL;
@@ -207,7 +273,12 @@ watch *watch_create(const watch_opts *o, char *err, size_t errlen) {
     watch *w = calloc(1, sizeof(*w));
     if (!w) goto oom;
     pthread_mutex_init(&w->mu, NULL);
-    pthread_cond_init(&w->cv, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    w->down_since = util_now_ms();
     w->hosts = strdup(o->hosts);
     w->path = strdup(o->path);
     w->timeout_ms = o->session_timeout_ms > 0 ? o->session_timeout_ms : 10000;
@@ -234,6 +305,23 @@ srvlist *watch_last(watch *w) {
     srvlist *c = w->last ? srvlist_copy(w->last) : NULL;
     pthread_mutex_unlock(&w->mu);
     return c;
+}
+
+void watch_describe(watch *w, char *buf, size_t len) {
+    pthread_mutex_lock(&w->mu);
+    if (!w->connected)
+        snprintf(buf, len, "no ZooKeeper session with %s for %lld s", w->hosts,
+                 (long long)((util_now_ms() - w->down_since) / 1000));
+    else if (w->read_state == READ_NONODE)
+        snprintf(buf, len, "%s does not exist (no leader has published a list yet?)", w->path);
+    else if (w->read_state == READ_INVALID)
+        snprintf(buf, len, "%s is not a valid server list (%s)", w->path, w->read_err);
+    else if (w->last)
+        snprintf(buf, len, "following %s (version %lld, %d servers)", w->path, (long long)w->last->version,
+                 w->last->n);
+    else
+        snprintf(buf, len, "connected to %s, reading %s", w->hosts, w->path);
+    pthread_mutex_unlock(&w->mu);
 }
 
 long watch_deliveries(watch *w) {

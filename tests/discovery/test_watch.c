@@ -5,10 +5,14 @@
  * file: every format follows changes (twemproxy's accepted by nutcracker),
  * --exec runs after each rewrite only, SIGHUP rewrites, the last good list
  * survives malformed content, deletion and a ZooKeeper restart, and an empty
- * list is written as such. */
+ * list is written as such. The operator's view: an --output that can never
+ * be written is a usage error, --once never hangs (write failure, no
+ * ZooKeeper, no znode: exit 1), an unreachable ZooKeeper is a repeated but
+ * modest WARNING, a missing znode only INFO. */
 #include "harness.h"
 #include "mcm.h"
 #include "srvlist.h"
+#include "util.h"
 #include "watch.h"
 #include "watch_format.h"
 
@@ -146,6 +150,36 @@ static void wait_log(const char *log, const char *text) {
     ck_assert_msg(th_wait(log_has, a, 10000), "%s never logged '%s'", log, text);
 }
 
+/* How many times text occurs in the file at path. */
+static int count_in(const char *path, const char *text) {
+    char *s = slurp(path);
+    int n = 0;
+    for (char *p = s; p && (p = strstr(p, text)) != NULL; p += strlen(text)) n++;
+    free(s);
+    return n;
+}
+
+/* Waits up to timeout_ms for p to exit; its exit code, or -1 (running, killed). */
+static int wait_exit(th_proc *p, int timeout_ms) {
+    int status = -1;
+    for (int i = 0; i < timeout_ms / 10 && !th_proc_exited(p, &status); i++) usleep(10000);
+    return status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Starts mcm-watch with args (NULL-terminated), output to log. */
+static th_proc *run_watch(const char *log, char **args) {
+    char bin[1024];
+    snprintf(bin, sizeof(bin), "%s/src/discovery/mcm-watch", getenv("MCM_BUILD_DIR"));
+    char *argv[24] = {bin};
+    int n = 1;
+    while (args[n - 1] && n < 23) {
+        argv[n] = args[n - 1];
+        n++;
+    }
+    argv[n] = NULL;
+    return th_proc_start(argv, log);
+}
+
 static int count_lines(const char *path) {
     char *s = slurp(path);
     int n = 0;
@@ -229,7 +263,7 @@ START_TEST(test_discovery_watch_keeps_last_good_list) {
     char *before = slurp(out);
     /* Malformed content: logged, file unchanged. */
     zk_put_raw("{\"version\": 5, \"servers\": [{\"host\": 12}]");
-    wait_log(log, "not a valid server list");
+    wait_log(log, " warning watch: /mcm/servers: not a valid server list");   /* an operator must act */
     zk_put_raw("");
     wait_log(log, "empty znode");
     /* Znode deleted: logged, file unchanged. */
@@ -327,7 +361,9 @@ START_TEST(test_discovery_watch_waits_for_znode_and_once_exits) {
     snprintf(zk, sizeof(zk), "zk://%s/mcm", th_zk_hosts(Z));
     char *argv[] = {bin, "--zk", zk, "--output", out, "--once", NULL};
     th_proc *p = th_proc_start(argv, log);
-    wait_log(log, "znode missing");
+    /* INFO, not WARNING: normal on a fresh installation before the first leader. */
+    wait_log(log, " info watch: /mcm/servers: znode missing");
+    ck_assert_int_eq(count_in(log, " warning "), 0);
     struct stat st;
     ck_assert_int_ne(stat(out, &st), 0);        /* nothing written for a missing znode */
     srvlist *l = list_n(2, 1);
@@ -343,6 +379,14 @@ START_TEST(test_discovery_watch_waits_for_znode_and_once_exits) {
 }
 END_TEST
 
+typedef struct describe_arg { watch *w; const char *want; } describe_arg;
+static int describes(void *arg) {
+    describe_arg *a = arg;
+    char buf[512];
+    watch_describe(a->w, buf, sizeof(buf));
+    return strstr(buf, a->want) != NULL;
+}
+
 static atomic_int calls;
 static void count_cb(const srvlist *l, void *ud) { atomic_fetch_add(&calls, 1); }
 static int calls_are(void *arg) { return atomic_load(&calls) == *(int *)arg; }
@@ -353,10 +397,14 @@ START_TEST(test_discovery_watch_library_callback_and_last) {
     watch *w = watch_create(&o, err, sizeof(err));
     ck_assert_msg(w != NULL, "%s", err);
     ck_assert_ptr_null(watch_last(w));
+    describe_arg missing = {w, "/mcm/servers does not exist"};
+    ck_assert_msg(th_wait(describes, &missing, 10000), "watch_describe never said the znode is missing");
     srvlist *l = list_n(2, 10);
     zk_put(l);
     int one = 1, two = 2;
     ck_assert(th_wait(calls_are, &one, 10000));
+    describe_arg following = {w, "following /mcm/servers (version 10, 2 servers)"};
+    ck_assert(th_wait(describes, &following, 10000));
     srvlist *got = watch_last(w);
     ck_assert(got && srvlist_same_servers(got, l) && got->version == 10);
     srvlist_free(got);
@@ -380,6 +428,173 @@ START_TEST(test_discovery_watch_library_callback_and_last) {
 }
 END_TEST
 
+/* The output turns out unwritable only when the first list comes (a directory
+ * was put where the file goes): --once used to wait forever for a write that
+ * could never succeed. Now it logs why and exits 1. */
+START_TEST(test_discovery_watch_once_write_failure_exits_1) {
+    char *out = path_in_dir("out"), *log = path_in_dir("w.log"), *inside = path_in_dir("out/keep");
+    char zk[256];
+    snprintf(zk, sizeof(zk), "zk://%s/mcm", th_zk_hosts(Z));
+    th_proc *p = run_watch(log, (char *[]){"--zk", zk, "--output", out, "--once", NULL});
+    wait_log(log, "znode missing");
+    ck_assert_int_eq(mkdir(out, 0755), 0);
+    FILE *f = fopen(inside, "w");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    srvlist *l = list_n(2, 1);
+    zk_put(l);
+    int rc = wait_exit(p, 10000);
+    ck_assert_msg(rc == 1, "--once after a failed write: exit %d, want 1", rc);
+    wait_log(log, " error watch: cannot write ");
+    wait_log(log, "; --once: exiting 1");
+    th_proc_free(p);
+    /* Without --once the failure is a warning and SIGHUP retries it. (The
+     * directory must appear after the start: up front it is a usage error.) */
+    ck_assert_int_eq(unlink(inside), 0);
+    ck_assert_int_eq(rmdir(out), 0);
+    ck_assert_int_eq(zoo_delete(ZH, "/mcm/servers", -1), ZOK);
+    unlink(log);
+    p = run_watch(log, (char *[]){"--zk", zk, "--output", out, NULL});
+    wait_log(log, "znode missing");
+    ck_assert_int_eq(mkdir(out, 0755), 0);
+    f = fopen(inside, "w");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    zk_put(l);
+    wait_log(log, " warning watch: cannot write ");
+    wait_log(log, "will retry on the next change or SIGHUP");
+    ck_assert_int_eq(unlink(inside), 0);
+    ck_assert_int_eq(rmdir(out), 0);
+    th_proc_signal(p, SIGHUP);
+    wait_format(out, l, WATCH_FMT_PLAIN);
+    th_proc_free(p);
+    srvlist_free(l);
+    free(out);
+    free(log);
+    free(inside);
+}
+END_TEST
+
+/* ZooKeeper answers but nobody published yet: --once gives up after
+ * --once-timeout, saying the znode is missing. */
+START_TEST(test_discovery_watch_once_gives_up_without_znode) {
+    char *out = path_in_dir("out"), *log = path_in_dir("w.log");
+    char zk[256];
+    snprintf(zk, sizeof(zk), "zk://%s/mcm", th_zk_hosts(Z));
+    int64_t t0 = util_now_ms();
+    th_proc *p = run_watch(log, (char *[]){"--zk", zk, "--output", out, "--once", "--once-timeout", "1500ms", NULL});
+    int rc = wait_exit(p, 15000);
+    int64_t took = util_now_ms() - t0;
+    ck_assert_msg(rc == 1, "exit %d, want 1", rc);
+    ck_assert_msg(took >= 1400 && took < 10000, "gave up after %lld ms", (long long)took);
+    wait_log(log, "--once: no server list read within 1.5 s (/mcm/servers does not exist");
+    th_proc_free(p);
+    free(out);
+    free(log);
+}
+END_TEST
+
+/* ZooKeeper down before mcm-watch starts: it used to log nothing but
+ * "watching ...". Now: a WARNING after a second (half the 2 s session
+ * timeout), repeated every 6 s -- two in the first ten seconds, not a flood --
+ * and a NOTICE plus the list once ZooKeeper is back. */
+START_TEST(test_discovery_watch_warns_when_zookeeper_unreachable) {
+    char *out = path_in_dir("out"), *log = path_in_dir("w.log");
+    srvlist *l = list_n(2, 3);
+    zk_put(l);
+    zookeeper_close(ZH);
+    ZH = NULL;
+    th_zk_stop(Z, 1);
+    char zk[256], want[300];
+    snprintf(zk, sizeof(zk), "zk://%s/mcm", th_zk_hosts(Z));
+    snprintf(want, sizeof(want), " warning watch: cannot reach ZooKeeper at %s for ", th_zk_hosts(Z));
+    int64_t t0 = util_now_ms();
+    th_proc *p = run_watch(log, (char *[]){"--zk", zk, "--output", out, "--zk-session-timeout", "2s", NULL});
+    wait_log(log, want);
+    int64_t first = util_now_ms() - t0;
+    ck_assert_msg(first < 5000, "first warning after %lld ms", (long long)first);
+    wait_log(log, " s; keeping the last good list");
+    int64_t rest = 10000 - (util_now_ms() - t0);
+    if (rest > 0) util_sleep_ms(rest);
+    int n = count_in(log, want);
+    fprintf(stderr, "unreachable ZooKeeper: first warning after %lld ms, %d warnings in 10 s\n", (long long)first, n);
+    ck_assert_msg(n == 2, "%d 'cannot reach' warnings in 10 s, want 2", n);
+    th_zk_restart(Z);
+    wait_log(log, " notice watch: ZooKeeper at ");
+    wait_log(log, "reachable again after ");
+    wait_format(out, l, WATCH_FMT_PLAIN);
+    th_proc_free(p);
+    atomic_store(&zk_state, 0);
+    ZH = zookeeper_init(th_zk_hosts(Z), session_watcher, 30000, NULL, NULL, 0);   /* for teardown */
+    srvlist_free(l);
+    free(out);
+    free(log);
+}
+END_TEST
+
+/* --- without ZooKeeper ------------------------------------------------------------ */
+
+static void setup_dir(void) { DIR_ = th_tempdir(); }
+
+static void teardown_dir(void) {
+    if (!getenv("MCM_KEEP_TEST_DIRS")) th_rmtree(DIR_);
+    free(DIR_);
+}
+
+/* Values of --output that can never be written used to be accepted (and
+ * --once then hung). Each is now a usage error: exit 2, one line naming it. */
+START_TEST(test_discovery_watch_bad_output_is_usage_error) {
+    char *log = path_in_dir("w.log"), *sub = path_in_dir("sub/"), *missing = path_in_dir("no/such/out");
+    char *bad[] = {"", DIR_, missing, sub, "/dev/null"};
+    for (size_t i = 0; i < MCM_ARRAY_LEN(bad); i++) {
+        unlink(log);
+        th_proc *p = run_watch(log, (char *[]){"--zk", "zk://127.0.0.1:1/mcm", "--once", "--output", bad[i], NULL});
+        int rc = wait_exit(p, 10000);
+        char *text = slurp(log);
+        fprintf(stderr, "--output '%s': exit %d: %s", bad[i], rc, text ? text : "(nothing)\n");
+        ck_assert_msg(rc == 2, "--output '%s': exit %d, want 2", bad[i], rc);
+        ck_assert_msg(count_lines(log) == 1, "--output '%s': want one line, got: %s", bad[i], text);
+        ck_assert_msg(strstr(text, "mcm-watch: --output '") == text, "--output '%s': %s", bad[i], text);
+        free(text);
+        th_proc_free(p);
+    }
+    /* The same from the environment names the variable. */
+    setenv("MCM_OUTPUT", DIR_, 1);
+    unlink(log);
+    th_proc *p = run_watch(log, (char *[]){"--zk", "zk://127.0.0.1:1/mcm", "--once", NULL});
+    unsetenv("MCM_OUTPUT");
+    ck_assert_int_eq(wait_exit(p, 10000), 2);
+    wait_log(log, "--output (from MCM_OUTPUT) '");
+    th_proc_free(p);
+    free(log);
+    free(sub);
+    free(missing);
+}
+END_TEST
+
+/* No ZooKeeper at all: --once used to wait forever. It now gives up after
+ * --once-timeout with exit 1 and says why. */
+START_TEST(test_discovery_watch_once_gives_up_without_zookeeper) {
+    char *out = path_in_dir("out"), *log = path_in_dir("w.log");
+    char zk[64], want[160];
+    int port = th_free_port();
+    snprintf(zk, sizeof(zk), "zk://127.0.0.1:%d/mcm", port);
+    snprintf(want, sizeof(want), "no server list read within 2 s (no ZooKeeper session with 127.0.0.1:%d", port);
+    int64_t t0 = util_now_ms();
+    th_proc *p = run_watch(log, (char *[]){"--zk", zk, "--output", out, "--once", "--once-timeout", "2s", NULL});
+    int rc = wait_exit(p, 15000);
+    int64_t took = util_now_ms() - t0;
+    ck_assert_msg(rc == 1, "exit %d, want 1", rc);
+    ck_assert_msg(took >= 1900 && took < 10000, "gave up after %lld ms", (long long)took);
+    wait_log(log, want);
+    struct stat st;
+    ck_assert_int_ne(stat(out, &st), 0);
+    th_proc_free(p);
+    free(out);
+    free(log);
+}
+END_TEST
+
 static Suite *suite(void) {
     Suite *s = suite_create("discovery_watch");
     TCase *tc = tcase_create("zookeeper");
@@ -392,7 +607,16 @@ static Suite *suite(void) {
     tcase_add_test(tc, test_discovery_watch_empty_list_is_written);
     tcase_add_test(tc, test_discovery_watch_waits_for_znode_and_once_exits);
     tcase_add_test(tc, test_discovery_watch_library_callback_and_last);
+    tcase_add_test(tc, test_discovery_watch_once_write_failure_exits_1);
+    tcase_add_test(tc, test_discovery_watch_once_gives_up_without_znode);
+    tcase_add_test(tc, test_discovery_watch_warns_when_zookeeper_unreachable);
     suite_add_tcase(s, tc);
+    TCase *tn = tcase_create("no_zookeeper");
+    tcase_add_checked_fixture(tn, setup_dir, teardown_dir);
+    tcase_set_timeout(tn, 60);
+    tcase_add_test(tn, test_discovery_watch_bad_output_is_usage_error);
+    tcase_add_test(tn, test_discovery_watch_once_gives_up_without_zookeeper);
+    suite_add_tcase(s, tn);
     return s;
 }
 
