@@ -36,6 +36,11 @@ static void load_tasks(core *c, const state_snapshot *snap) {
         t.changed_ms = s->changed_ms;
         t.cpus = s->cpus;
         t.mem_mb = s->mem_mb;
+        if (s->drain_until_ms > 0) {   /* a drain the previous leader began goes on */
+            int64_t left = s->drain_until_ms - util_wall_ms();
+            t.drain_until_ms = util_now_ms() + (left > 0 ? left : 0);
+            if (!t.drain_until_ms) t.drain_until_ms = 1;
+        }
         if (!tt_add(c->tasks, &t)) log_error("out of memory loading task %s", s->id);
     }
 }

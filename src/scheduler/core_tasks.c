@@ -38,6 +38,10 @@ static void to_state_task(const tt_task *t, state_task *s) {
     s->changed_ms = t->changed_ms;
     s->cpus = t->cpus;
     s->mem_mb = t->mem_mb;
+    /* The drain deadline is monotonic here, wall clock in ZooKeeper, so a new
+     * leader continues the same drain (same server, same end). */
+    s->drain_until_ms = t->drain_until_ms ? util_wall_ms() + (t->drain_until_ms - util_now_ms()) : 0;
+    if (t->drain_until_ms && s->drain_until_ms <= 0) s->drain_until_ms = 1;
 }
 
 int core_persist_task(core *c, const tt_task *t) {
@@ -282,6 +286,10 @@ void core_drain(core *c, tt_task *t, const char *why) {
         return;
     }
     t->drain_until_ms = util_now_ms() + c->cfg->drain_time_ms;
+    if (core_persist_task(c, t) != MCM_OK) {   /* a new leader must not publish it again */
+        t->drain_until_ms = 0;
+        return;
+    }
     log_notice("draining %s on %s:%d (%s): unpublished now, killed in %lld ms", t->id, t->hostname, t->port, why,
                (long long)c->cfg->drain_time_ms);
     core_publish_servers(c);

@@ -68,6 +68,7 @@ typedef struct state_task {
     int64_t changed_ms;         /* wall clock of the last state change */
     double cpus, mem_mb;        /* launched resources */
     char reason[128];           /* last status message */
+    int64_t drain_until_ms;     /* wall clock: unpublished, killed then; 0 = serving */
 } state_task;
 
 typedef struct state_snapshot {

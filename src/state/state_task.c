@@ -2,7 +2,8 @@
  *
  *   {"task_id":"mcm-...","agent_id":"...-S0","hostname":"10.0.0.5","port":31000,
  *    "state":"TASK_RUNNING","changed":"2026-11-25T05:47:00.123Z",
- *    "changed_ms":1795585620123,"cpus":0.5,"mem_mb":1024,"reason":"..."}
+ *    "changed_ms":1795585620123,"cpus":0.5,"mem_mb":1024,"reason":"...",
+ *    "drain_until_ms":1795585650123}          <- only while the server drains
  *
  * Why: one record per znode keeps each write small and lets a new leader read
  * the task set with one getChildren. The state is stored by name, not number,
@@ -58,6 +59,7 @@ char *state_task_to_json(const state_task *t) {
                           "port", t->port, "state", name,
                           "changed", changed, "changed_ms", (json_int_t)t->changed_ms,
                           "cpus", t->cpus, "mem_mb", t->mem_mb, "reason", t->reason);
+    if (o && t->drain_until_ms > 0) json_object_set_new(o, "drain_until_ms", json_integer(t->drain_until_ms));
     if (!o) return NULL;
     char *s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
@@ -120,6 +122,12 @@ static int decode(json_t *o, state_task *t, char *err, size_t errlen) {
         snprintf(err, errlen, "\"changed_ms\" or \"port\" is not a non-negative integer");
         return MCM_ERR;
     }
+    json_t *drain = json_object_get(o, "drain_until_ms");   /* optional */
+    if (drain && (!json_is_integer(drain) || json_integer_value(drain) < 0)) {
+        snprintf(err, errlen, "\"drain_until_ms\" is not a non-negative integer");
+        return MCM_ERR;
+    }
+    t->drain_until_ms = drain ? (int64_t)json_integer_value(drain) : 0;
     t->changed_ms = (int64_t)json_integer_value(ms);
     t->port = (int)port;
     t->cpus = cpus;

@@ -14,7 +14,9 @@
  *      acting, memcached keeps serving, and when ZooKeeper is back one
  *      replica leads the same framework with the same servers.
  *   5. the master drops the leader's stream: the leader re-subscribes with the
- *      same framework ID, reconciles, and nothing changes. */
+ *      same framework ID, reconciles, and nothing changes.
+ *   6. the leader dies while a server drains after a scale-down: the new leader
+ *      continues that drain; the server never comes back into the list. */
 #include "cluster.h"
 #include "common.h"
 #include "harness.h"
@@ -217,6 +219,66 @@ START_TEST(test_failover_5_mesos_stream_dropped) {
 }
 END_TEST
 
+/* 1 while the simulator says task id is still running. */
+static int sim_task_running(it_cluster *c, const char *id) {
+    json_t *st = it_get_json(it_sim_port(c), "/sim/state"), *t;
+    size_t i;
+    int running = 0;
+    json_array_foreach(json_object_get(st, "tasks"), i, t) {
+        if (strcmp(call_str(t, "id"), id) == 0) running = strcmp(call_str(t, "state"), "TASK_RUNNING") == 0;
+    }
+    json_decref(st);
+    return running;
+}
+
+#define DRAIN_MS 20000
+
+START_TEST(test_failover_6_leader_dies_during_a_drain) {
+    it_opts o = {.instances = 3, .session_timeout_ms = SESSION_MS, .extra = {"--drain-time", "20s", NULL}};
+    it_cluster *c = it_start(&o);
+    json_t *three = it_wait_servers(c, 0, 3, UP_MS);
+    ck_assert_msg(three != NULL, "servers never published (logs in %s)", it_dir(c));
+    int leader = it_wait_leader(c, 10000, -1), watcher = (leader + 1) % 3;
+    int64_t scaled = mono_ms();
+    ck_assert_int_eq(it_post(it_replica_port(c, leader), "/v1/scale", "{\"instances\":2}", NULL), 200);
+    json_t *two = it_wait_servers(c, watcher, 2, 20000);
+    ck_assert_msg(two != NULL, "no server unpublished (logs in %s)", it_dir(c));
+    char *k3 = it_servers_key(three), *k2 = it_servers_key(two), victim[256] = "";
+    for (char *line = strtok(k3, "\n"); line; line = strtok(NULL, "\n"))
+        if (!strstr(k2, line)) snprintf(victim, sizeof(victim), "%.*s", (int)strcspn(line, " "), line);
+    ck_assert(victim[0]);
+    it_replica_signal(c, leader, SIGKILL);
+    int64_t t0 = mono_ms();
+    while (mono_ms() - t0 < 3 * SESSION_MS) {   /* through the takeover and the new leader's first publication */
+        json_t *d = it_get_json(it_replica_port(c, watcher), "/v1/servers");
+        char *k = d ? it_servers_key(d) : NULL;
+        ck_assert_msg(!k || !strstr(k, victim), "draining server %s published again (logs in %s)", victim, it_dir(c));
+        free(k);
+        json_decref(d);
+        usleep(100000);
+    }
+    ck_assert_int_ge(it_wait_leader(c, 30000, leader), 0);
+    /* The drain ends when the old leader said, not a drain time after the takeover. */
+    while (sim_task_running(c, victim) && mono_ms() - scaled < 3 * DRAIN_MS) usleep(200000);
+    int64_t killed = mono_ms() - scaled;
+    fprintf(stderr, "drained server killed %lld ms after the scale-down\n", (long long)killed);
+    ck_assert_msg(killed >= DRAIN_MS - 1000 && killed < DRAIN_MS + SESSION_MS / 2,
+                  "drained server killed %lld ms after the scale-down, not at the drain deadline (logs in %s)",
+                  (long long)killed, it_dir(c));
+    json_t *after = it_wait_servers(c, watcher, 2, 5000);
+    ck_assert(after != NULL);
+    char *ka = it_servers_key(after);
+    ck_assert_str_eq(ka, k2);   /* the same two servers: nothing else was drained */
+    free(ka);
+    free(k3);
+    free(k2);
+    json_decref(after);
+    json_decref(two);
+    json_decref(three);
+    it_stop(c);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("failover");
     TCase *tc = tcase_create("failover");
@@ -226,6 +288,7 @@ int main(void) {
     tcase_add_test(tc, test_failover_3_paused_leader_never_acts_again);
     tcase_add_test(tc, test_failover_4_zookeeper_outage);
     tcase_add_test(tc, test_failover_5_mesos_stream_dropped);
+    tcase_add_test(tc, test_failover_6_leader_dies_during_a_drain);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
