@@ -164,6 +164,25 @@ void core_on_update(core *c, const Mesos__V1__TaskStatus *st) {
 
 /* --- offers and launches ---------------------------------------------------- */
 
+/* A LAUNCH the master answered 4xx was refused: the task never existed and
+ * its record goes. Any other failure (timeout, connection lost) leaves it
+ * unknown whether the master took it: the record stays (STAGING, so nothing
+ * replaces it yet) and a reconciliation run asks Mesos what became of it. */
+static void launch_failed(core *c, const char *id, const char *host, const char *why) {
+    char err[512];
+    tt_task *t = tt_find(c->tasks, id);
+    if (why[0] == '4' && why[1] >= '0' && why[1] <= '9') {
+        log_warn("LAUNCH of %s on %s refused: %s", id, host, why);
+        if (core_fenced_result(c, state_delete_task(c->st, id, err, sizeof(err)), "removing a refused task", err) ==
+            MCM_OK)
+            tt_remove(c->tasks, id);
+        return;
+    }
+    log_warn("LAUNCH of %s on %s may or may not have reached the master (%s): asking Mesos about it", id, host, why);
+    if (t) t->confirmed = 0;
+    if (!c->recon_active) core_recon_start(c, 1);
+}
+
 static int launch_one(core *c, const Mesos__V1__Offer *o, offer_launch *ol) {
     char err[512], id[TT_ID_MAX];
     tt_task t;
@@ -182,9 +201,7 @@ static int launch_one(core *c, const Mesos__V1__Offer *o, offer_launch *ol) {
     launch_spec spec;
     Mesos__V1__TaskInfo *ti = launch_build(&spec, c->cfg, id, o, ol);
     if (mesos_sched_launch(c->ms, o->id->value, &ti, 1, c->cfg->refuse_ms / 1000.0, err, sizeof(err)) != MCM_OK) {
-        log_warn("LAUNCH of %s on %s failed: %s", id, o->hostname, err);
-        tt_remove(c->tasks, id);
-        state_delete_task(c->st, id, err, sizeof(err));
+        launch_failed(c, id, o->hostname, err);
         return MCM_ERR;
     }
     log_notice("launching %s on %s:%d (agent %s)", id, o->hostname, ol->port, o->agent_id->value);
