@@ -105,6 +105,7 @@ struct core {
     int64_t publish_retry_ms;   /* a publication failed: try again then (monotonic) */
     int64_t next_audit_ms;      /* next check of the stored list against the table */
     int relaunch_due;           /* servers that ended unasked: the next launches replace them */
+    int start_failures;         /* servers in a row that failed before running */
 
     int64_t started_wall_ms;
     int64_t term_elected_ms, term_subscribed_ms, term_reconciled_ms;   /* wall clock; 0 = not yet */

@@ -127,8 +127,20 @@ static void back_from_partition(core *c, tt_task *t, int was) {
     core_kill(c, t, "back from a partition after its replacement started: its data is stale");
 }
 
-static void ended(core *c, tt_task *t) {
+/* Servers that fail before they ever ran, in a row across the fleet: a bad
+ * --memcached-command or --executor-command looks like this, and deserves one
+ * clear warning rather than a line per agent. */
+static void count_start_failure(core *c, const tt_task *t, int was) {
+    if (was == 1) return;                       /* it ran: not a start failure */
+    if (++c->start_failures == 3 || c->start_failures % 20 == 0)
+        log_warn("the last %d servers all failed before running (latest: %s%s%s); check --memcached-command, "
+                 "--executor-command and --executor-uri, and the executor's stderr in the agent sandbox",
+                 c->start_failures, tt_state_name(t->state), t->reason[0] ? ": " : "", t->reason);
+}
+
+static void ended(core *c, tt_task *t, int was) {
     int deliberate = t->kill_sent_ms || t->drain_until_ms;
+    if (!deliberate) count_start_failure(c, t, was);
     log_notice("server %s on %s:%d ended: %s%s%s", t->id, t->hostname, t->port, tt_state_name(t->state),
                t->reason[0] ? ": " : "", t->reason);
     if (!deliberate && failure_state(t->state)) backoff_failure(c->bo, t->agent_id, util_now_ms());
@@ -153,10 +165,13 @@ void core_on_update(core *c, const Mesos__V1__TaskStatus *st) {
     int was = t->state;
     if (changed && apply(c, t, st) != MCM_OK) return;   /* not stored: no ACK, Mesos resends */
     if (c->role == ROLE_FOLLOWER) return;                 /* fenced: stepped down meanwhile */
-    if (st->state == 1 /* TASK_RUNNING */ && changed) backoff_success(c->bo, t->agent_id);
+    if (st->state == 1 /* TASK_RUNNING */ && changed) {
+        backoff_success(c->bo, t->agent_id);
+        c->start_failures = 0;
+    }
     ack(c, st);
     if (changed) back_from_partition(c, t, was);
-    if (changed && tt_state_is_final(t->state)) ended(c, t);
+    if (changed && tt_state_is_final(t->state)) ended(c, t, was);
     if (!changed) return;
     core_publish_servers(c);
     core_publish_snapshot(c);   /* /v1/tasks agrees with /v1/servers at once */

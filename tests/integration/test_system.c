@@ -298,6 +298,27 @@ START_TEST(test_system_leader_repairs_servers_znode) {
 }
 END_TEST
 
+/* A memcached command that cannot run: every server fails before running,
+ * nothing is published, and the leader says what to check. */
+START_TEST(test_system_bad_memcached_command_is_reported) {
+    it_opts o = {.instances = 2, .extra = {"--memcached-command", "/nonexistent/memcached", NULL}};
+    it_cluster *c = it_start(&o);
+    char cmd[1200];
+    snprintf(cmd, sizeof(cmd), "grep -q 'failed before running.*check --memcached-command' %s/scheduler-*.log",
+             it_dir(c));
+    int said = 0;
+    for (int t = 0; t < 60000 && !said; t += 500) {
+        said = system(cmd) == 0;
+        if (!said) usleep(500000);
+    }
+    ck_assert_msg(said, "no warning about servers failing to start (logs in %s)", it_dir(c));
+    json_t *doc = it_wait_servers(c, 0, 0, 5000);
+    ck_assert_msg(doc != NULL, "a server that never ran was published (logs in %s)", it_dir(c));
+    json_decref(doc);
+    it_stop(c);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("system");
     TCase *tc = tcase_create("system");
@@ -309,6 +330,7 @@ int main(void) {
     tcase_add_test(tc, test_system_executor_fetched_from_uri);
     tcase_add_test(tc, test_system_malformed_framework_id_refuses_to_lead);
     tcase_add_test(tc, test_system_leader_repairs_servers_znode);
+    tcase_add_test(tc, test_system_bad_memcached_command_is_reported);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
