@@ -181,6 +181,10 @@ int parse_zk_url(const char *s, parse_zk *out, char *err, size_t errlen) {
     if (!slash) ERR("'%s' has no path (write zk://host:port/path)", s);
     if (memchr(hosts, '@', (size_t)(slash - hosts))) ERR("'%s': credentials do not belong in the URL (use --zk-auth-file)", s);
     if (slash == hosts) ERR("'%s' names no host", s);
+    /* Debian's ZooKeeper C client (3.8) cannot connect to a bracketed IPv6
+     * literal; say so now rather than fail later with an unrelated error. */
+    if (memchr(hosts, '[', (size_t)(slash - hosts)))
+        ERR("'%s': the ZooKeeper C client does not take IPv6 address literals; use a host name", s);
     char *list = strndup(hosts, (size_t)(slash - hosts));
     if (!list) ERR("out of memory");
     for (char *save = NULL, *h = strtok_r(list, ",", &save); h; h = strtok_r(NULL, ",", &save)) {

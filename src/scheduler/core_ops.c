@@ -97,12 +97,18 @@ void core_ops_hooks(core *c, http_hooks *h) {
  * stores them with the new count: a leader that dies right after cannot
  * leave its successor the count without the pause. */
 static http_hook_result do_scale(core *c, core_op *op) {
+    char err[256];
     int from = c->desired;
+    char *before = c->pol ? policy_history_json(c->pol) : NULL;   /* to undo the pause if the write fails */
     if (c->pol) policy_operator_set(c->pol, from, op->instances, util_wall_ms());
     if (core_set_desired(c, op->instances, "operator") != MCM_OK) {
+        if (before && policy_history_load(c->pol, before, strlen(before), util_wall_ms(), err, sizeof(err)) != MCM_OK)
+            log_warn("autoscaling history not restored after a failed scale: %s", err);
+        free(before);
         snprintf(op->msg, sizeof(op->msg), "could not store the desired count; try again");
         return c->role == ROLE_FOLLOWER ? HTTP_HOOK_NOT_LEADER : HTTP_HOOK_ERROR;
     }
+    free(before);
     snprintf(op->msg, sizeof(op->msg), "desired servers %d -> %d; autoscaling paused for %llds", from,
              op->instances, (long long)(c->cfg->operator_pause_ms / 1000));
     return HTTP_HOOK_OK;

@@ -109,7 +109,7 @@ START_TEST(test_parse_zk_url) {
     parse_zk_free(NULL);
     static const char *bad[] = {"", "http://a:1/x", "zk://", "zk:///x", "zk://a:2181", "zk://a/x",
                                 "zk://a:2181,/x", "zk://,a:1/x", "zk://a:1,,b:2/x", "zk://a:1/x/",
-                                "zk://a:1/x//y", "zk://a:1/x/../y", "zk://u:p@a:1/x", "zk://a:99999/x"};
+                                "zk://a:1/x//y", "zk://a:1/x/../y", "zk://u:p@a:1/x", "zk://a:99999/x", "zk://[::1]:2181/x"};
     for (size_t i = 0; i < MCM_ARRAY_LEN(bad); i++) {
         err[0] = 0;
         ck_assert_msg(parse_zk_url(bad[i], &z, err, sizeof(err)) == MCM_ERR, "accepted '%s'", bad[i]);
