@@ -27,6 +27,7 @@
 #include "cluster.h"
 #include "common.h"
 #include "harness.h"
+#include "zkt.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -250,9 +251,7 @@ static json_t *zk_desired(it_cluster *c) {
     char path[256], *buf = malloc(1 << 16);
     snprintf(path, sizeof(path), "%s/state/desired", root);
     zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR);
-    zhandle_t *zh = zookeeper_init(it_zk_hosts(c), NULL, 10000, NULL, NULL, 0);
-    CHECK(c, zh != NULL, "zookeeper_init(%s) failed", it_zk_hosts(c));
-    for (int t = 0; t < 10000 && zoo_state(zh) != ZOO_CONNECTED_STATE; t += 20) usleep(20000);
+    zhandle_t *zh = zkt_connect(it_zk_hosts(c), NULL, 10000);
     int len = (1 << 16) - 1, rc = zoo_get(zh, path, 0, buf, &len, NULL);
     zookeeper_close(zh);
     json_t *doc = rc == ZOK && len > 0 ? json_loadb(buf, (size_t)len, 0, NULL) : NULL;

@@ -6,6 +6,8 @@
 #include "harness.h"
 
 #include <check.h>
+#include "zkt.h"
+
 #include <zookeeper/zookeeper.h>
 #include <signal.h>
 #include <stdio.h>
@@ -217,10 +219,7 @@ END_TEST
 
 static zhandle_t *zk_connect(const char *hosts) {
     zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR);
-    zhandle_t *zh = zookeeper_init(hosts, NULL, 10000, NULL, NULL, 0);
-    for (int i = 0; zh && zoo_state(zh) != ZOO_CONNECTED_STATE && i < 500; i++) usleep(10000);
-    ck_assert_msg(zh && zoo_state(zh) == ZOO_CONNECTED_STATE, "cannot connect to ZooKeeper %s", hosts);
-    return zh;
+    return zkt_connect(hosts, NULL, 10000);
 }
 
 static const char bad_id[] = "bad id\x01";
