@@ -140,6 +140,8 @@ int core_forget_framework(core *c, const char *why);
 
 /* core_tasks.c: task state changes, persistence, launches */
 int core_persist_task(core *c, const tt_task *t);
+/* The table entry for a task record read from ZooKeeper. */
+void core_task_from_record(tt_task *t, const state_task *s);
 void core_on_update(core *c, const Mesos__V1__TaskStatus *st);
 void core_on_offers(core *c, Mesos__V1__Offer **offers, size_t n);
 int core_active_count(core *c);

@@ -24,24 +24,9 @@
 static void load_tasks(core *c, const state_snapshot *snap) {
     tt_clear(c->tasks);
     for (int i = 0; i < snap->ntasks; i++) {
-        const state_task *s = &snap->tasks[i];
         tt_task t;
-        memset(&t, 0, sizeof(t));
-        snprintf(t.id, sizeof(t.id), "%s", s->id);
-        snprintf(t.agent_id, sizeof(t.agent_id), "%s", s->agent_id);
-        snprintf(t.hostname, sizeof(t.hostname), "%s", s->hostname);
-        snprintf(t.reason, sizeof(t.reason), "%s", s->reason);
-        t.port = s->port;
-        t.state = s->state;
-        t.changed_ms = s->changed_ms;
-        t.cpus = s->cpus;
-        t.mem_mb = s->mem_mb;
-        if (s->drain_until_ms > 0) {   /* a drain the previous leader began goes on */
-            int64_t left = s->drain_until_ms - util_wall_ms();
-            t.drain_until_ms = util_now_ms() + (left > 0 ? left : 0);
-            if (!t.drain_until_ms) t.drain_until_ms = 1;
-        }
-        if (!tt_add(c->tasks, &t)) log_error("out of memory loading task %s", s->id);
+        core_task_from_record(&t, &snap->tasks[i]);   /* a drain the previous leader began goes on */
+        if (!tt_add(c->tasks, &t)) log_error("out of memory loading task %s", t.id);
     }
 }
 

@@ -25,7 +25,7 @@ static srvlist *running_list(core *c) {
     if (!l) return NULL;
     for (int i = 0; i < tt_count(c->tasks); i++) {
         tt_task *t = tt_at(c->tasks, i);
-        if (t->state == 1 && !t->drain_until_ms && !t->kill_sent_ms && t->port > 0)
+        if (tt_serving(t) && t->port > 0)
             srvlist_add(l, t->hostname, t->port, t->id);
     }
     srvlist_sort(l);
@@ -87,6 +87,12 @@ void core_publish_leader(core *c) {
     free(id);
 }
 
+/* Hits over lookups since memcached started (0 before the first lookup). */
+static double hit_ratio(const report *r) {
+    uint64_t lookups = r->get_hits + r->get_misses;
+    return lookups ? (double)r->get_hits / (double)lookups : 0.0;
+}
+
 static json_t *task_json(const tt_task *t) {
     char when[40];
     util_rfc3339(t->changed_ms, when, sizeof(when));
@@ -96,14 +102,13 @@ static json_t *task_json(const tt_task *t) {
                           "draining", t->drain_until_ms != 0);
     if (o && t->has_report) {
         const report *r = &t->last;
-        uint64_t lookups = r->get_hits + r->get_misses;
         json_object_set_new(o, "figures", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f}", "bytes",
                                                     (json_int_t)r->bytes, "limit_maxbytes", (json_int_t)r->limit_maxbytes,
                                                     "evictions", (json_int_t)r->evictions, "curr_connections",
                                                     (json_int_t)r->curr_connections, "total_items",
                                                     (json_int_t)r->total_items, "report_age_ms",
                                                     (json_int_t)(util_now_ms() - t->report_rx_ms), "hit_ratio",
-                                                    lookups ? (double)r->get_hits / (double)lookups : 0.0,
+                                                    hit_ratio(r),
                                                     "cpu_seconds", r->cpu_seconds));
     }
     return o;
@@ -175,11 +180,8 @@ static void task_metrics(core *c) {
         tt_task *t = tt_at(c->tasks, i);
         if (!t->has_report) continue;
         snprintf(srv[k], sizeof(srv[k]), "%s:%d", t->hostname, t->port);
-        uint64_t lookups = t->last.get_hits + t->last.get_misses;
         f[k] = (metrics_mc_figures){t->id, srv[k], (double)t->last.bytes, (double)t->last.limit_maxbytes,
-                                    (double)t->last.evictions,
-                                    lookups ? (double)t->last.get_hits / (double)lookups : 0.0,
-                                    (double)t->last.curr_connections};
+                                    (double)t->last.evictions, hit_ratio(&t->last), (double)t->last.curr_connections};
         k++;
     }
     if (f && srv) metrics_mcm_set_memcached(&c->mm, f, (size_t)k);

@@ -110,8 +110,8 @@ static void fleet_of(core *c, policy_fleet *f, const char **ids) {
     f->running = ids;
     for (int i = 0; i < tt_count(c->tasks); i++) {
         tt_task *t = tt_at(c->tasks, i);
-        if (t->drain_until_ms || t->kill_sent_ms) f->draining++;
-        else if (t->state == 1) ids[f->nrunning++] = t->id;
+        if (tt_serving(t)) ids[f->nrunning++] = t->id;
+        else if (t->drain_until_ms || t->kill_sent_ms) f->draining++;
         else if (!tt_state_is_final(t->state) && t->state != 10) f->launching++;
     }
 }

@@ -27,6 +27,15 @@
 #define KILL_RESEND_MS 30000
 #define NOT_LEADING_REFUSE_S 5.0
 
+/* A drain deadline moved from one clock to the other: monotonic in the table,
+ * wall clock in ZooKeeper (a new leader continues the same drain, same server,
+ * same end). A deadline already passed stays passed; 0 means none. */
+static int64_t deadline_shift(int64_t t, int64_t from_now, int64_t to_now) {
+    if (!t) return 0;
+    int64_t left = t - from_now;
+    return to_now + (left > 0 ? left : 0);
+}
+
 static void to_state_task(const tt_task *t, state_task *s) {
     memset(s, 0, sizeof(*s));
     snprintf(s->id, sizeof(s->id), "%s", t->id);
@@ -38,10 +47,21 @@ static void to_state_task(const tt_task *t, state_task *s) {
     s->changed_ms = t->changed_ms;
     s->cpus = t->cpus;
     s->mem_mb = t->mem_mb;
-    /* The drain deadline is monotonic here, wall clock in ZooKeeper, so a new
-     * leader continues the same drain (same server, same end). */
-    s->drain_until_ms = t->drain_until_ms ? util_wall_ms() + (t->drain_until_ms - util_now_ms()) : 0;
-    if (t->drain_until_ms && s->drain_until_ms <= 0) s->drain_until_ms = 1;
+    s->drain_until_ms = deadline_shift(t->drain_until_ms, util_now_ms(), util_wall_ms());
+}
+
+void core_task_from_record(tt_task *t, const state_task *s) {
+    memset(t, 0, sizeof(*t));
+    snprintf(t->id, sizeof(t->id), "%s", s->id);
+    snprintf(t->agent_id, sizeof(t->agent_id), "%s", s->agent_id);
+    snprintf(t->hostname, sizeof(t->hostname), "%s", s->hostname);
+    snprintf(t->reason, sizeof(t->reason), "%s", s->reason);
+    t->port = s->port;
+    t->state = s->state;
+    t->changed_ms = s->changed_ms;
+    t->cpus = s->cpus;
+    t->mem_mb = s->mem_mb;
+    t->drain_until_ms = deadline_shift(s->drain_until_ms, util_wall_ms(), util_now_ms());
 }
 
 int core_persist_task(core *c, const tt_task *t) {

@@ -81,3 +81,5 @@ int tt_state_from_name(const char *name) {
         if (!strcmp(name, state_names[i])) return i;
     return -1;
 }
+
+int tt_serving(const tt_task *t) { return t->state == 1 /* TASK_RUNNING */ && !t->drain_until_ms && !t->kill_sent_ms; }

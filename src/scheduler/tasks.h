@@ -48,6 +48,8 @@ tt_task *tt_find(tt *t, const char *id);
 /* Adds a copy of task (its id must be new). NULL if out of memory. */
 tt_task *tt_add(tt *t, const tt_task *task);
 void tt_remove(tt *t, const char *id);
+/* 1 if clients should use the server: running, not draining, not being killed. */
+int tt_serving(const tt_task *t);
 /* Number of tasks on agent_id (any non-terminal state). */
 int tt_on_agent(const tt *t, const char *agent_id);
 
