@@ -4,6 +4,7 @@
  * Threads: the core only. Invariant: ids are unique within the table. */
 #include "tasks.h"
 #include "mcm.h"
+#include "task_state.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -13,11 +14,6 @@ struct tt {
     int n, cap;
 };
 
-static const char *const state_names[] = {
-    "TASK_STARTING", "TASK_RUNNING", "TASK_FINISHED", "TASK_FAILED", "TASK_KILLED",
-    "TASK_LOST", "TASK_STAGING", "TASK_ERROR", "TASK_KILLING", "TASK_DROPPED",
-    "TASK_UNREACHABLE", "TASK_GONE", "TASK_GONE_BY_OPERATOR", "TASK_UNKNOWN",
-};
 
 tt *tt_create(void) { return calloc(1, sizeof(tt)); }
 
@@ -73,13 +69,8 @@ int tt_state_is_final(int s) {
 }
 
 const char *tt_state_name(int s) {
-    return s >= 0 && s < (int)MCM_ARRAY_LEN(state_names) ? state_names[s] : "TASK_INVALID";
-}
-
-int tt_state_from_name(const char *name) {
-    for (int i = 0; i < (int)MCM_ARRAY_LEN(state_names); i++)
-        if (!strcmp(name, state_names[i])) return i;
-    return -1;
+    const char *name = task_state_name(s);
+    return name ? name : "TASK_INVALID";
 }
 
 int tt_serving(const tt_task *t) { return t->state == 1 /* TASK_RUNNING */ && !t->drain_until_ms && !t->kill_sent_ms; }

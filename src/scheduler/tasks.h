@@ -58,6 +58,5 @@ int tt_on_agent(const tt *t, const char *agent_id);
  * replaces the server. */
 int tt_state_is_final(int state);
 const char *tt_state_name(int state);        /* "TASK_RUNNING", ... */
-int tt_state_from_name(const char *name);     /* -1 if unknown */
 
 #endif

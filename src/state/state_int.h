@@ -81,8 +81,6 @@ int state_connected(state *s, char *err, size_t errlen);
 void state_members_clear(state *s);
 
 /* --- task record names (state_task.c) --------------------------------------- */
-const char *state_task_state_name(int state);
-int state_task_state_from_name(const char *name);     /* -1 if unknown */
 /* Task IDs are znode names: [A-Za-z0-9._:-]+, not "." or "..", < STATE_ID_MAX. */
 int state_valid_id(const char *id);
 

@@ -13,29 +13,13 @@
  * compatibility. Threads: any (no shared state). */
 #include "mcm.h"
 #include "state_int.h"
+#include "task_state.h"
 #include "util.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Mesos v1 TaskState numbers are the indexes (as in src/scheduler/tasks.c). */
-static const char *const state_names[] = {
-    "TASK_STARTING", "TASK_RUNNING", "TASK_FINISHED", "TASK_FAILED", "TASK_KILLED",
-    "TASK_LOST", "TASK_STAGING", "TASK_ERROR", "TASK_KILLING", "TASK_DROPPED",
-    "TASK_UNREACHABLE", "TASK_GONE", "TASK_GONE_BY_OPERATOR", "TASK_UNKNOWN",
-};
-
-const char *state_task_state_name(int s) {
-    return s >= 0 && s < (int)MCM_ARRAY_LEN(state_names) ? state_names[s] : NULL;
-}
-
-int state_task_state_from_name(const char *name) {
-    for (int i = 0; i < (int)MCM_ARRAY_LEN(state_names); i++)
-        if (!strcmp(name, state_names[i])) return i;
-    return -1;
-}
 
 int state_valid_id(const char *id) {
     size_t n = strlen(id);
@@ -50,7 +34,7 @@ int state_valid_id(const char *id) {
 }
 
 char *state_task_to_json(const state_task *t) {
-    const char *name = state_task_state_name(t->state);
+    const char *name = task_state_name(t->state);
     char changed[40];
     if (!name) return NULL;
     util_rfc3339(t->changed_ms, changed, sizeof(changed));
@@ -114,7 +98,7 @@ static int decode(json_t *o, state_task *t, char *err, size_t errlen) {
         snprintf(err, errlen, "\"task_id\" \"%s\" is not a valid task ID", t->id);
         return MCM_ERR;
     }
-    if ((t->state = state_task_state_from_name(name)) < 0) {
+    if ((t->state = task_state_from_name(name)) < 0) {
         snprintf(err, errlen, "\"state\" \"%s\" is not a Mesos task state", name);
         return MCM_ERR;
     }
