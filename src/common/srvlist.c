@@ -7,6 +7,7 @@
  * every entry passed the same checks srvlist_add applies. */
 #include "srvlist.h"
 #include "mcm.h"
+#include "../ring/ring.h"   /* RING_NAME only: the header, not the library */
 
 #include <ctype.h>
 #include <jansson.h>
@@ -58,6 +59,7 @@ srvlist *srvlist_copy(const srvlist *l) {
     if (!c) return NULL;
     c->version = l->version;
     memcpy(c->updated, l->updated, sizeof(c->updated));
+    memcpy(c->ring, l->ring, sizeof(c->ring));
     for (int i = 0; i < l->n; i++) {
         if (srvlist_add(c, l->servers[i].host, l->servers[i].port, l->servers[i].task_id) != MCM_OK) {
             srvlist_free(c);
@@ -88,8 +90,8 @@ int srvlist_same_servers(const srvlist *a, const srvlist *b) {
 
 char *srvlist_to_json(const srvlist *l) {
     json_t *arr = json_array();
-    json_t *doc = json_pack("{s:I, s:s, s:o}", "version", (json_int_t)l->version,
-                            "updated", l->updated, "servers", arr);
+    json_t *doc = json_pack("{s:I, s:s, s:s, s:o}", "version", (json_int_t)l->version,
+                            "updated", l->updated, "ring", RING_NAME, "servers", arr);
     if (!doc) return NULL;
     for (int i = 0; i < l->n; i++) {
         json_t *e = json_pack("{s:s, s:i, s:s}", "host", l->servers[i].host,
@@ -131,14 +133,14 @@ srvlist *srvlist_from_json(const char *buf, size_t len, char *err, size_t errlen
     json_error_t je;
     json_t *doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je), *servers = NULL;
     json_int_t version = -1;
-    const char *updated = "";
+    const char *updated = "", *ring = "";
     srvlist *l = NULL;
     if (!doc) {
         snprintf(err, errlen, "not JSON: %s (line %d)", je.text, je.line);
         return NULL;
     }
-    if (json_unpack_ex(doc, &je, 0, "{s:I, s?s, s:o}", "version", &version, "updated", &updated,
-                       "servers", &servers) || !json_is_array(servers)) {
+    if (json_unpack_ex(doc, &je, 0, "{s:I, s?s, s?s, s:o}", "version", &version, "updated", &updated,
+                       "ring", &ring, "servers", &servers) || !json_is_array(servers)) {
         snprintf(err, errlen, "not a server list: %s", json_is_array(servers) || !servers ? je.text : "servers is not an array");
         goto fail;
     }
@@ -147,6 +149,7 @@ srvlist *srvlist_from_json(const char *buf, size_t len, char *err, size_t errlen
     if (!(l = srvlist_new())) { snprintf(err, errlen, "out of memory"); goto fail; }
     l->version = version;
     snprintf(l->updated, sizeof(l->updated), "%s", updated);
+    snprintf(l->ring, sizeof(l->ring), "%s", ring);
     for (size_t i = 0; i < json_array_size(servers); i++)
         if (parse_entry(l, json_array_get(servers, i), (int)i, err, errlen) != MCM_OK) goto fail;
     json_decref(doc);

@@ -3,11 +3,15 @@
  * The document clients read from the `<root>/servers` znode and from
  * `GET /v1/servers` (one format, one encoder, one validating decoder):
  *
- *   {"version": 7, "updated": "2026-11-25T05:47:00.123Z",
+ *   {"version": 7, "updated": "2026-11-25T05:47:00.123Z", "ring": "libketama-md5-160",
  *    "servers": [{"host": "10.0.0.5", "port": 31000, "task_id": "mcm-..."}, ...]}
  *
  * `servers` is sorted by (host, port, task_id) so equal lists encode to equal
  * bytes; `version` only grows (it also versions ElastiCache-style discovery).
+ * `ring` names the placement of keys on these servers that every mcm tool
+ * and the client settings in docs/clients.md agree on (RING_NAME, src/ring/
+ * ring.h); the encoder always writes it, the decoder accepts documents
+ * without it (written before it existed) and keeps what it read in `ring`.
  *
  * A srvlist is a plain value: the caller owns it and frees it with
  * srvlist_free(); entries own their strings. Threads: any (no shared state). */
@@ -29,6 +33,7 @@ typedef struct srv_entry {
 typedef struct srvlist {
     int64_t version;
     char updated[40];       /* RFC 3339 UTC, "" if never set */
+    char ring[40];          /* decoded "ring" field, "" if absent; not encoded (see above) */
     int n;
     srv_entry *servers;
 } srvlist;

@@ -61,7 +61,9 @@ struct srvlist;
  * an empty or over-long name, a duplicate name, n out of range, or no memory. */
 ring *ring_new(const char *const *servers, int n, char *err, size_t errlen);
 /* The ring over a published list, servers in the list's order, each named
- * "<host>:<port>". NULL with a reason in err, as ring_new. */
+ * "<host>:<port>"; in a sorted list (as srvlist_from_json returns it) a
+ * host:port listed again (two task IDs) is on the ring once, so indexes are the ring's (ring_server), not the list's. NULL with a
+ * reason in err, as ring_new. */
 ring *ring_from_srvlist(const struct srvlist *l, char *err, size_t errlen);
 void ring_free(ring *r);                         /* NULL-safe */
 

@@ -16,12 +16,14 @@ START_TEST(test_srvlist_round_trip_sorted) {
     ck_assert_int_eq(srvlist_add(l, "10.0.0.1", 31000, "t1"), MCM_OK);
     srvlist_sort(l);
     char *json = srvlist_to_json(l);
-    ck_assert_str_eq(json, "{\"version\":3,\"updated\":\"2026-11-25T05:47:00.000Z\",\"servers\":["
+    ck_assert_str_eq(json, "{\"version\":3,\"updated\":\"2026-11-25T05:47:00.000Z\","
+                           "\"ring\":\"libketama-md5-160\",\"servers\":["
                            "{\"host\":\"10.0.0.1\",\"port\":31000,\"task_id\":\"t1\"},"
                            "{\"host\":\"10.0.0.2\",\"port\":31001,\"task_id\":\"t2\"}]}");
     srvlist *back = srvlist_from_json(json, strlen(json), err, sizeof(err));
     ck_assert_ptr_nonnull(back);
     ck_assert_int_eq(back->version, 3);
+    ck_assert_str_eq(back->ring, "libketama-md5-160");
     ck_assert(srvlist_same_servers(l, back));
     srvlist *c = srvlist_copy(back);
     ck_assert(srvlist_same_servers(c, l));
@@ -67,6 +69,7 @@ START_TEST(test_srvlist_tolerates_extra_fields) {
     ck_assert_ptr_nonnull(l);
     ck_assert_int_eq(l->n, 1);
     ck_assert_str_eq(l->updated, "");
+    ck_assert_str_eq(l->ring, "");      /* a document from before the "ring" field */
     srvlist_free(l);
 }
 END_TEST
