@@ -1,0 +1,389 @@
+/* trn.c -- the warm ring transition state machine (see trn.h for the phases
+ * and the invariant they keep).
+ *
+ * Shape: every entry point changes the state, then appends the actions that
+ * make the world match it, in the order that keeps the invariant: PERSIST the
+ * new phase first (a new leader must continue from it), then PUBLISH, then the
+ * commands. Commands are Mesos framework messages, which Mesos does not
+ * deliver reliably: each participant has the one command whose answer we wait
+ * for (`expect`), and the tick resends it until an answer comes. Executors
+ * treat a repeated command of the same transition as the same work.
+ *
+ * The ring published at any moment ("current ring" C) is R until CATCHUP, R'
+ * from then on, less every participant that ended. A loss publishes C at once
+ * and aborts: nothing can catch up the keys the lost server held or copied.
+ *
+ * Threads: one owner (the core). Time: wall clock milliseconds, passed in. */
+#include "trn_int.h"
+#include "mcm.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const phase_names[TRN_PHASE_COUNT] = {"idle", "copy", "catchup", "cleanup",
+                                                         "abort"};
+static const char *const cmd_names[] = {"", "copy", "catchup", "cleanup", "stop", "drop", "purge"};
+
+const char *trn_phase_name(trn_phase p) {
+    return (p >= 0 && p < TRN_PHASE_COUNT) ? phase_names[p] : "unknown";
+}
+
+const char *trn_cmd_name(trn_cmd_kind k) {
+    return (k >= TRN_CMD_COPY && k <= TRN_CMD_PURGE) ? cmd_names[k] : "unknown";
+}
+
+void trn_config_default(trn_config *cfg) {
+    cfg->copy_budget_ms = 5 * 60 * 1000;
+    cfg->rate_bytes = 50 * 1000 * 1000;
+    cfg->drain_ms = 60 * 1000;
+    cfg->catchup_every_ms = 1000;
+    cfg->resend_ms = 5000;
+    cfg->cleanup_timeout_ms = 2 * 60 * 1000;
+}
+
+trn *trn_new(const trn_config *cfg) {
+    trn *t = calloc(1, sizeof(*t));
+    if (!t) return NULL;
+    if (cfg) t->cfg = *cfg;
+    else trn_config_default(&t->cfg);
+    return t;
+}
+
+static void reset(trn *t) {
+    free(t->from);
+    free(t->to);
+    free(t->parts);
+    trn_config cfg = t->cfg;
+    memset(t, 0, sizeof(*t));
+    t->cfg = cfg;
+}
+
+void trn_free(trn *t) {
+    if (!t) return;
+    reset(t);
+    free(t);
+}
+
+trn_phase trn_phase_of(const trn *t) { return t->phase; }
+
+static trn_part *find_part(const trn *t, const char *task_id) {
+    for (int i = 0; i < t->nparts; i++)
+        if (strcmp(t->parts[i].s.task_id, task_id) == 0) return &t->parts[i];
+    return NULL;
+}
+
+int trn_involves(const trn *t, const char *task_id) {
+    return t->phase != TRN_IDLE && find_part(t, task_id) != NULL;
+}
+
+/* --- emitting actions ------------------------------------------------------------ */
+
+static void emit_persist(trn *t, trn_actions *out) {
+    trn_action *a = trn_act_push(out, TRN_A_PERSIST);
+    if (!a) return;
+    char *rec = trn_record(t);
+    if (!rec || !(a->record = trn_act_block(out, strlen(rec) + 1))) {
+        out->oom = 1;
+        free(rec);
+        return;
+    }
+    memcpy(a->record, rec, strlen(rec) + 1);
+    free(rec);
+}
+
+/* The ring published now: R before CATCHUP, R' from then on, less the lost. */
+static int current_ring(const trn *t, trn_actions *out, const trn_server **list) {
+    const trn_server *base = t->published_to ? t->to : t->from;
+    int nbase = t->published_to ? t->nto : t->nfrom, n = 0;
+    trn_server *l = trn_act_block(out, sizeof(trn_server) * (size_t)(nbase ? nbase : 1));
+    *list = l;
+    if (!l) return 0;
+    for (int i = 0; i < nbase; i++) {
+        const trn_part *p = find_part(t, base[i].task_id);
+        if (p && p->alive) l[n++] = base[i];
+    }
+    return n;
+}
+
+static void emit_publish(trn *t, trn_actions *out) {
+    const trn_server *list;
+    int n = current_ring(t, out, &list);
+    trn_action *a = trn_act_push(out, TRN_A_PUBLISH);
+    if (!a) return;
+    a->servers = list;
+    a->nservers = n;
+}
+
+/* A command to p; `ring` is R' for COPY/CLEANUP, the given list otherwise. */
+static void emit_cmd(trn *t, trn_actions *out, trn_part *p, trn_cmd_kind kind,
+                     const trn_server *ring, int nring, const char *owner, int64_t now) {
+    trn_action *a = trn_act_push(out, TRN_A_SEND);
+    if (!a) return;
+    snprintf(a->task_id, sizeof(a->task_id), "%s", p->s.task_id);
+    a->cmd.kind = kind;
+    a->cmd.id = t->id;
+    snprintf(a->cmd.self, sizeof(a->cmd.self), "%s", p->s.addr);
+    if (owner) snprintf(a->cmd.owner, sizeof(a->cmd.owner), "%s", owner);
+    if (ring) a->cmd.ring = trn_act_ring(out, ring, nring, &a->cmd.nring);
+    if (kind == TRN_CMD_COPY) {
+        a->cmd.rate_bytes = t->cfg.rate_bytes;
+        a->cmd.budget_ms = t->deadline_ms > now ? t->deadline_ms - now : 0;
+    }
+}
+
+/* Sends p the command of the current phase and waits for its answer. */
+static void send_phase_cmd(trn *t, trn_actions *out, trn_part *p, int64_t now) {
+    p->sent_ms = now;
+    p->answered = 0;
+    switch (t->phase) {
+    case TRN_COPY:
+        p->expect = TRN_CMD_COPY;
+        emit_cmd(t, out, p, TRN_CMD_COPY, t->to, t->nto, NULL, now);
+        break;
+    case TRN_CATCHUP:
+        p->expect = TRN_CMD_CATCHUP;
+        emit_cmd(t, out, p, TRN_CMD_CATCHUP, t->to, t->nto, NULL, now);
+        break;
+    case TRN_CLEANUP:
+        p->expect = TRN_CMD_CLEANUP;
+        emit_cmd(t, out, p, TRN_CMD_CLEANUP, t->to, t->nto, NULL, now);
+        break;
+    case TRN_ABORT: {
+        /* Stop, forget what the lost held or copied, then purge under C. */
+        if (p->source) emit_cmd(t, out, p, TRN_CMD_STOP, NULL, 0, NULL, now);
+        for (int i = 0; i < t->nparts; i++) {
+            const trn_part *x = &t->parts[i];
+            if (x->alive) continue;
+            if (x->source) emit_cmd(t, out, p, TRN_CMD_DROP, t->from, t->nfrom, x->s.addr, now);
+            if (x->in_to && t->published_to)
+                emit_cmd(t, out, p, TRN_CMD_DROP, t->to, t->nto, x->s.addr, now);
+        }
+        const trn_server *cur;
+        int n = current_ring(t, out, &cur);
+        p->expect = TRN_CMD_PURGE;
+        emit_cmd(t, out, p, TRN_CMD_PURGE, cur, n, NULL, now);
+        break;
+    }
+    default: break;
+    }
+}
+
+/* Who gets the phase's command: sources, except in ABORT (everyone alive). */
+static int addressed(const trn *t, const trn_part *p) {
+    return p->alive && (t->phase == TRN_ABORT || p->source);
+}
+
+static void send_all(trn *t, trn_actions *out, int64_t now) {
+    for (int i = 0; i < t->nparts; i++) {
+        trn_part *p = &t->parts[i];
+        p->done = 0;
+        if (addressed(t, p)) send_phase_cmd(t, out, p, now);
+        else p->expect = 0;
+    }
+}
+
+static void enter(trn *t, trn_phase phase, int64_t deadline, int64_t now) {
+    t->phase = phase;
+    t->phase_since_ms = now;
+    t->deadline_ms = deadline;
+}
+
+/* --- phase changes ------------------------------------------------------------------ */
+
+static void go_catchup(trn *t, int64_t now, trn_actions *out) {
+    enter(t, TRN_CATCHUP, now + t->cfg.drain_ms, now);
+    t->published_to = 1;
+    t->next_catchup_ms = now + t->cfg.catchup_every_ms;
+    emit_persist(t, out);
+    emit_publish(t, out);
+    send_all(t, out, now);
+}
+
+static void go_cleanup(trn *t, int64_t now, trn_actions *out) {
+    enter(t, TRN_CLEANUP, now + t->cfg.cleanup_timeout_ms, now);
+    emit_persist(t, out);
+    send_all(t, out, now);
+}
+
+/* The end: servers of R outside the ring now published are retired. */
+static void finish(trn *t, trn_actions *out) {
+    const trn_server *cur;
+    int n = current_ring(t, out, &cur);
+    for (int i = 0; i < t->nparts; i++) {
+        const trn_part *p = &t->parts[i];
+        int kept = 0;
+        for (int j = 0; j < n && !kept; j++) kept = strcmp(cur[j].task_id, p->s.task_id) == 0;
+        if (!p->in_from || !p->alive || kept) continue;
+        trn_action *a = trn_act_push(out, TRN_A_RETIRE);
+        if (a) snprintf(a->task_id, sizeof(a->task_id), "%s", p->s.task_id);
+    }
+    trn_act_push(out, TRN_A_CLEAR);
+    reset(t);
+}
+
+static void go_abort(trn *t, int64_t now, trn_actions *out) {
+    enter(t, TRN_ABORT, now + t->cfg.cleanup_timeout_ms, now);
+    emit_persist(t, out);
+    emit_publish(t, out);
+    send_all(t, out, now);
+}
+
+static int all_done(const trn *t) {
+    for (int i = 0; i < t->nparts; i++)
+        if (addressed(t, &t->parts[i]) && !t->parts[i].done) return 0;
+    return 1;
+}
+
+/* After an answer or a loss: move on if every addressed participant is done. */
+static void advance(trn *t, int64_t now, trn_actions *out) {
+    if (!all_done(t)) return;
+    switch (t->phase) {
+    case TRN_COPY: go_catchup(t, now, out); break;
+    case TRN_CLEANUP:
+    case TRN_ABORT: finish(t, out); break;
+    default: break;   /* CATCHUP lasts its window whatever the answers */
+    }
+}
+
+/* --- entry points ------------------------------------------------------------------- */
+
+static int rings_equal(const trn_server *a, int na, const trn_server *b, int nb) {
+    if (na != nb) return 0;
+    for (int i = 0; i < na; i++) {
+        int found = 0;
+        for (int j = 0; j < nb && !found; j++) found = strcmp(a[i].addr, b[j].addr) == 0;
+        if (!found) return 0;
+    }
+    return 1;
+}
+
+static trn_server *copy_list(const trn_server *l, int n) {
+    trn_server *c = malloc(sizeof(*c) * (size_t)(n ? n : 1));
+    if (c && n) memcpy(c, l, sizeof(*c) * (size_t)n);
+    return c;
+}
+
+int trn_begin(trn *t, int64_t id, const trn_server *from, int nfrom, const trn_server *to,
+              int nto, int64_t now_ms, trn_actions *out, char *err, size_t errlen) {
+    if (t->phase != TRN_IDLE) {
+        snprintf(err, errlen, "transition %lld is in phase %s", (long long)t->id,
+                 trn_phase_name(t->phase));
+        return MCM_ERR;
+    }
+    if (id <= 0 || nfrom < 1 || nto < 1 || nfrom > TRN_SERVERS_MAX || nto > TRN_SERVERS_MAX) {
+        snprintf(err, errlen, "a transition needs an id > 0 and 1..%d servers on each side",
+                 TRN_SERVERS_MAX);
+        return MCM_ERR;
+    }
+    if (rings_equal(from, nfrom, to, nto)) {
+        snprintf(err, errlen, "the rings are the same: nothing to move");
+        return MCM_ERR;
+    }
+    t->from = copy_list(from, nfrom);
+    t->to = copy_list(to, nto);
+    t->nfrom = nfrom;
+    t->nto = nto;
+    t->id = id;
+    if (!t->from || !t->to || trn_build_parts(t, err, errlen) != MCM_OK) {
+        if (!t->from || !t->to) snprintf(err, errlen, "out of memory");
+        reset(t);
+        return MCM_ERR;
+    }
+    t->started_ms = now_ms;
+    enter(t, TRN_COPY, now_ms + t->cfg.copy_budget_ms, now_ms);
+    emit_persist(t, out);
+    send_all(t, out, now_ms);
+    advance(t, now_ms, out);   /* no source at all (cannot happen with distinct rings) */
+    return MCM_OK;
+}
+
+int trn_on_progress(trn *t, const trn_progress *pr, int64_t now_ms, trn_actions *out) {
+    if (t->phase == TRN_IDLE || pr->id != t->id) return 0;
+    trn_part *p = find_part(t, pr->task_id);
+    if (!p || !p->alive || pr->cmd != p->expect) return 0;
+    p->answered = 1;
+    if (pr->cmd == TRN_CMD_COPY) p->last = *pr;
+    if (pr->unsupported || pr->error[0]) p->cold = 1;
+    if (pr->done || pr->unsupported || pr->error[0]) p->done = 1;
+    advance(t, now_ms, out);
+    return 1;
+}
+
+int trn_on_lost(trn *t, const char *task_id, int64_t now_ms, trn_actions *out) {
+    if (t->phase == TRN_IDLE) return 0;
+    trn_part *p = find_part(t, task_id);
+    if (!p || !p->alive) return 0;
+    p->alive = 0;
+    go_abort(t, now_ms, out);   /* again in ABORT: C shrinks, drops for this one too */
+    return 1;
+}
+
+/* A command not finished within resend_ms is sent again: unanswered, it was
+ * lost; answered, the repeat asks for fresh progress (executors treat it as
+ * the same work). */
+static void resend_unfinished(trn *t, int64_t now, trn_actions *out) {
+    for (int i = 0; i < t->nparts; i++) {
+        trn_part *p = &t->parts[i];
+        if (addressed(t, p) && !p->done && now - p->sent_ms >= t->cfg.resend_ms)
+            send_phase_cmd(t, out, p, now);
+    }
+}
+
+void trn_tick(trn *t, int64_t now_ms, trn_actions *out) {
+    switch (t->phase) {
+    case TRN_COPY:
+        if (now_ms >= t->deadline_ms) go_catchup(t, now_ms, out);   /* cold for the rest */
+        else resend_unfinished(t, now_ms, out);
+        break;
+    case TRN_CATCHUP:
+        if (now_ms >= t->deadline_ms) {
+            go_cleanup(t, now_ms, out);
+        } else if (now_ms >= t->next_catchup_ms) {
+            t->next_catchup_ms = now_ms + t->cfg.catchup_every_ms;
+            send_all(t, out, now_ms);
+        }
+        break;
+    case TRN_CLEANUP:
+    case TRN_ABORT:
+        if (now_ms >= t->deadline_ms) finish(t, out);
+        else resend_unfinished(t, now_ms, out);
+        break;
+    default: break;
+    }
+}
+
+void trn_resume(trn *t, int64_t now_ms, trn_actions *out) {
+    if (t->phase == TRN_IDLE) return;
+    emit_publish(t, out);
+    send_all(t, out, now_ms);
+}
+
+void trn_get_status(const trn *t, int64_t now_ms, trn_status *s) {
+    memset(s, 0, sizeof(*s));
+    s->phase = t->phase;
+    s->eta_ms = -1;
+    if (t->phase == TRN_IDLE) return;
+    s->id = t->id;
+    s->started_ms = t->started_ms;
+    s->phase_since_ms = t->phase_since_ms;
+    s->deadline_ms = t->deadline_ms;
+    s->from = t->nfrom;
+    s->to = t->nto;
+    for (int i = 0; i < t->nparts; i++) {
+        const trn_part *p = &t->parts[i];
+        if (!p->alive && !s->lost[0]) snprintf(s->lost, sizeof(s->lost), "%s", p->s.task_id);
+        if (!p->source) continue;
+        s->sources++;
+        s->sources_done += p->done || t->phase != TRN_COPY;
+        s->cold_sources += p->cold;
+        s->keys_copied += p->last.keys_copied;
+        s->bytes_copied += p->last.bytes_copied;
+        s->keys_total += p->last.keys_total;
+        s->keys_left += p->last.keys_left;
+        s->errors += p->last.errors;
+    }
+    int64_t spent = now_ms - t->phase_since_ms;
+    if (t->phase == TRN_COPY && s->keys_copied > 0 && spent > 0)
+        s->eta_ms = (int64_t)((double)s->keys_left * (double)spent / (double)s->keys_copied);
+}

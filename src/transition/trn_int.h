@@ -1,0 +1,45 @@
+/* trn_int.h -- the transition's state, shared by trn.c (the machine),
+ * trn_act.c (the action list) and trn_record.c (the stored record). Not a
+ * public header: only src/transition includes it. */
+#ifndef MCM_TRN_INT_H
+#define MCM_TRN_INT_H
+
+#include "trn.h"
+
+/* One server taking part: in R, in R', or both. */
+typedef struct trn_part {
+    trn_server s;
+    int in_from, in_to;
+    int source;                 /* walks its keys in COPY, CATCHUP and CLEANUP */
+    int alive;
+    trn_cmd_kind expect;        /* the command whose answer we wait for, 0 = none */
+    int64_t sent_ms;            /* when that command was last sent */
+    int answered, done, cold;   /* cold: unsupported or failed, its share is cold */
+    trn_progress last;          /* latest answer to COPY (counters for status) */
+} trn_part;
+
+struct trn {
+    trn_config cfg;
+    trn_phase phase;
+    int64_t id;
+    int64_t started_ms, phase_since_ms, deadline_ms, next_catchup_ms;
+    int published_to;           /* R' has been published (CATCHUP reached) */
+    trn_server *from, *to;      /* R and R', in the caller's order */
+    int nfrom, nto;
+    trn_part *parts;            /* R, then the servers of R' not in R */
+    int nparts;
+};
+
+/* trn_act.c: appending actions (each sets a->oom and returns NULL/-1 when out
+ * of memory; the caller then runs none of the list). */
+trn_action *trn_act_push(trn_actions *a, trn_act_kind kind);
+void *trn_act_block(trn_actions *a, size_t size);
+/* The addresses of list, copied into a block of a. */
+const char *const *trn_act_ring(trn_actions *a, const trn_server *list, int n, int *nout);
+
+/* trn_record.c */
+int trn_server_check(const trn_server *s, char *err, size_t errlen);
+/* Fills t->parts from t->from and t->to; MCM_ERR on duplicates. */
+int trn_build_parts(trn *t, char *err, size_t errlen);
+
+#endif
