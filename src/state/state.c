@@ -16,8 +16,12 @@
 #include "mcm.h"
 #include "state_int.h"
 
+#define STATE_WHY_MAX 256            /* why one record was skipped */
+#define STATE_SKIPS_LOGGED 5         /* malformed task records named one by one per new set */
+
 #include <ctype.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +31,11 @@ state *state_new(zks *z, elect *e) {
     if (!s) return NULL;
     s->z = z;
     s->e = e;
+    s->instances_max = SRVLIST_MAX_SERVERS;
     return s;
 }
+
+void state_set_instances_max(state *s, int max) { s->instances_max = max; }
 
 void state_free(state *s) {
     if (!s) return;
@@ -40,6 +47,7 @@ void state_snapshot_clear(state_snapshot *snap) {
     if (!snap) return;
     free(snap->autoscale_json);
     free(snap->tasks);
+    free(snap->skipped);
     memset(snap, 0, sizeof(*snap));
     snap->desired = -1;
 }
@@ -100,7 +108,7 @@ static int load_framework_id(state *s, state_snapshot *out, char *err, size_t er
         snprintf(err, errlen, "read %s: %s", path, zks_strerror(rc));
         return MCM_ERR;
     }
-    if (len > 0 && ((int)strlen(data) != len || !state_valid_id(data))) {
+    if (state_check_framework_id(data, len) != MCM_OK) {
         excerpt(data, len, ex, sizeof(ex));
         snprintf(err, errlen, "%s: malformed framework ID \"%s\"; refusing to lead until an operator "
                  "fixes or deletes it", path, ex);
@@ -110,23 +118,6 @@ static int load_framework_id(state *s, state_snapshot *out, char *err, size_t er
     snprintf(out->framework_id, sizeof(out->framework_id), "%s", data);
     free(data);
     return MCM_OK;
-}
-
-static int decode_desired(const char *data, int len, state_snapshot *out, char *why, size_t whylen) {
-    json_error_t je;
-    json_t *o = json_loadb(data, (size_t)len, 0, &je);
-    json_t *n = json_object_get(o, "instances"), *a = json_object_get(o, "autoscale");
-    int ret = MCM_ERR;
-    if (!o) snprintf(why, whylen, "not JSON: %s", je.text);
-    else if (!json_is_integer(n) || json_integer_value(n) < 0 || json_integer_value(n) > 1000000)
-        snprintf(why, whylen, "\"instances\" missing or not a count");
-    else {
-        out->desired = (int)json_integer_value(n);
-        if (a && !json_is_null(a)) out->autoscale_json = json_dumps(a, JSON_COMPACT | JSON_ENCODE_ANY);
-        ret = MCM_OK;
-    }
-    json_decref(o);
-    return ret;
 }
 
 static int load_desired(state *s, state_snapshot *out, char *err, size_t errlen) {
@@ -143,14 +134,23 @@ static int load_desired(state *s, state_snapshot *out, char *err, size_t errlen)
         snprintf(err, errlen, "read %s: %s", path, zks_strerror(rc));
         return MCM_ERR;
     }
-    if (len > 0 && decode_desired(data, len, out, why, sizeof(why)) != MCM_OK)
+    int n = -1;
+    if (len > 0 && state_decode_desired(data, (size_t)len, &n, &out->autoscale_json, why, sizeof(why)) != MCM_OK)
         log_warn("%s: malformed (%s); desired count unknown", path, why);
+    else if (len > 0 && n > s->instances_max) {
+        if (n != s->desired_warned)      /* once per value: followers load every few seconds */
+            log_warn("%s: %d servers desired, above --instances-max %d (mcm never writes that); using %d",
+                     path, n, s->instances_max, s->instances_max);
+        s->desired_warned = n;
+        n = s->instances_max;
+    }
+    out->desired = n;
     free(data);
     return MCM_OK;
 }
 
 static int load_version(state *s, state_snapshot *out, char *err, size_t errlen) {
-    char path[STATE_PATH_MAX], *data = NULL, *end = NULL;
+    char path[STATE_PATH_MAX], *data = NULL;
     int len = 0;
     struct Stat st;
     path_of(s, "state/version", path);
@@ -160,9 +160,10 @@ static int load_version(state *s, state_snapshot *out, char *err, size_t errlen)
         snprintf(err, errlen, "read %s: %s", path, zks_strerror(rc));
         return MCM_ERR;
     }
-    long long v = data ? strtoll(data, &end, 10) : -1;
-    if (!data || len == 0 || *end || v < 0) {
-        log_warn("%s: not a version number; taking its znode version %d", path, st.version);
+    int64_t v = 0;
+    if (rc != ZOK || state_parse_version(data, len, &v) != MCM_OK) {
+        log_verbose("%s: not a version number from 0 to %lld; taking its znode version %d", path,
+                    STATE_VERSION_MAX, st.version);
         v = st.version;
     }
     out->version = v;
@@ -170,34 +171,105 @@ static int load_version(state *s, state_snapshot *out, char *err, size_t errlen)
     return MCM_OK;
 }
 
-/* One task znode: 1 if it decoded into *t, 0 if skipped, -1 on ZooKeeper trouble. */
-static int load_task(state *s, const char *dir, const char *name, state_task *t, char *err, size_t errlen) {
-    char path[STATE_PATH_MAX + 256], *data = NULL, why[256];
+/* A task znode that exists but did not decode, kept to be logged once. */
+typedef struct skip {
+    char *name;
+    char why[STATE_WHY_MAX];
+} skip;
+
+typedef struct skips {
+    skip *v;
+    int n;
+} skips;
+
+static void skips_clear(skips *k) {
+    for (int i = 0; i < k->n; i++) free(k->v[i].name);
+    free(k->v);
+    memset(k, 0, sizeof(*k));
+}
+
+static int skips_add(skips *k, const char *name, const char *why) {
+    skip *v = realloc(k->v, sizeof(*v) * (size_t)(k->n + 1));
+    if (!v) return MCM_ERR;
+    k->v = v;
+    if (!(v[k->n].name = strdup(name))) return MCM_ERR;
+    snprintf(v[k->n].why, sizeof(v[k->n].why), "%s", why);
+    k->n++;
+    return MCM_OK;
+}
+
+static int cmp_skip(const void *a, const void *b) { return strcmp(((const skip *)a)->name, ((const skip *)b)->name); }
+
+/* FNV-1a over the sorted names and reasons: the identity of a set of junk. */
+static uint64_t skips_hash(const skips *k) {
+    uint64_t h = 1469598103934665603ULL;
+    for (int i = 0; i < k->n; i++)
+        for (const char *p[] = {k->v[i].name, "/", k->v[i].why, "\n"}, **q = p; q < p + 4; q++)
+            for (const char *c = *q; *c; c++) h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+    return h;
+}
+
+/* Logs the skipped records only when their set differs from the last one
+ * logged: 2,000 junk children must not give 2,000 warnings per reload. */
+static void skips_report(state *s, const char *dir, skips *k) {
+    if (k->n) qsort(k->v, (size_t)k->n, sizeof(*k->v), cmp_skip);
+    uint64_t h = k->n ? skips_hash(k) : 0;
+    if (h == s->skipped_hash) {
+        if (k->n) log_verbose("%d task records under %s still malformed (logged before)", k->n, dir);
+        return;
+    }
+    s->skipped_hash = h;
+    for (int i = 0; i < k->n && i < STATE_SKIPS_LOGGED; i++) {
+        char ex[400];
+        excerpt(k->v[i].name, (int)strlen(k->v[i].name), ex, sizeof(ex));
+        log_warn("%s/%s: malformed task record (%s); skipped", dir, ex, k->v[i].why);
+    }
+    if (k->n) log_warn("%d task records under %s are malformed and skipped%s; logged again only when that "
+                       "set changes. The leader leaves the servers behind them alone: repair or delete them",
+                       k->n, dir, k->n > STATE_SKIPS_LOGGED ? " (the first ones above)" : "");
+}
+
+/* The snapshot names the skipped records that could be task IDs. */
+static int skips_to_snapshot(const skips *k, state_snapshot *out) {
+    out->skipped = calloc((size_t)k->n + 1, sizeof(*out->skipped));
+    if (!out->skipped) return MCM_ERR;
+    for (int i = 0; i < k->n; i++)
+        if (state_valid_id(k->v[i].name))
+            snprintf(out->skipped[out->nskipped++], STATE_ID_MAX, "%s", k->v[i].name);
+    return MCM_OK;
+}
+
+/* One task znode: 1 if it decoded into *t, 0 if skipped (reason in why, ""
+ * when simply gone), -1 on ZooKeeper trouble. */
+static int load_task(state *s, const char *dir, const char *name, state_task *t, char *why, size_t whylen,
+                     char *err, size_t errlen) {
+    char path[STATE_PATH_MAX + 256], *data = NULL;
     int len = 0;
+    why[0] = '\0';
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     int rc = zks_get(s->z, path, STATE_TASK_MAX, &data, &len, NULL);
     if (rc == ZNONODE) return 0;
     if (rc == ZKS_TOO_LARGE) {
-        log_warn("%s: %d bytes, more than a task record can be (%d); skipped", path, len, STATE_TASK_MAX);
+        snprintf(why, whylen, "%d bytes, more than a task record can be (%d)", len, STATE_TASK_MAX);
         return 0;
     }
     if (rc != ZOK) {
         snprintf(err, errlen, "read %s: %s", path, zks_strerror(rc));
         return -1;
     }
-    int ok = state_task_from_json(data, (size_t)len, t, why, sizeof(why)) == MCM_OK;
+    int ok = state_task_from_json(data, (size_t)len, t, why, whylen) == MCM_OK;
     if (ok && strcmp(t->id, name)) {
-        snprintf(why, sizeof(why), "holds task_id \"%s\", not its znode name", t->id);
+        snprintf(why, whylen, "holds task_id \"%s\", not its znode name", t->id);
         ok = 0;
     }
-    if (!ok) log_warn("%s: malformed task record (%s); skipped", path, why);
     free(data);
     return ok;
 }
 
 static int load_tasks(state *s, state_snapshot *out, char *err, size_t errlen) {
-    char dir[STATE_PATH_MAX];
+    char dir[STATE_PATH_MAX], why[STATE_WHY_MAX];
     struct String_vector sv = {0};
+    skips k = {0};
     path_of(s, "state/tasks", dir);
     int rc = zoo_get_children(zks_handle(s->z), dir, 0, &sv);
     if (rc == ZNONODE) return MCM_OK;
@@ -205,19 +277,39 @@ static int load_tasks(state *s, state_snapshot *out, char *err, size_t errlen) {
         snprintf(err, errlen, "list %s: %s", dir, zks_strerror(rc));
         return MCM_ERR;
     }
-    int ret = MCM_OK;
-    out->tasks = calloc((size_t)sv.count + 1, sizeof(*out->tasks));
-    if (!out->tasks) {
+    int ret = MCM_OK, oom = !(out->tasks = calloc((size_t)sv.count + 1, sizeof(*out->tasks)));
+    for (int i = 0; !oom && ret == MCM_OK && i < sv.count; i++) {
+        int r = load_task(s, dir, sv.data[i], &out->tasks[out->ntasks], why, sizeof(why), err, errlen);
+        if (r < 0) ret = MCM_ERR;                          /* err says why */
+        else if (r > 0) out->ntasks++;
+        else if (why[0]) oom = skips_add(&k, sv.data[i], why) != MCM_OK;
+    }
+    if (!oom && ret == MCM_OK) {
+        skips_report(s, dir, &k);
+        oom = skips_to_snapshot(&k, out) != MCM_OK;
+    }
+    if (oom) {
         snprintf(err, errlen, "out of memory");
         ret = MCM_ERR;
     }
-    for (int i = 0; ret == MCM_OK && i < sv.count; i++) {
-        int r = load_task(s, dir, sv.data[i], &out->tasks[out->ntasks], err, errlen);
-        if (r < 0) ret = MCM_ERR;
-        else out->ntasks += r;
-    }
+    skips_clear(&k);
     deallocate_String_vector(&sv);
     return ret;
+}
+
+/* Task records with no framework ID: the framework that runs them is
+ * unknown. Registering a new one would orphan them (Mesos keeps them running
+ * under the old ID until its failover timeout), so the leader must not guess. */
+static int check_contradiction(state *s, const state_snapshot *out, char *err, size_t errlen) {
+    char fw[STATE_PATH_MAX], dir[STATE_PATH_MAX];
+    if (out->framework_id[0] || out->ntasks == 0) return MCM_OK;
+    path_of(s, "state/framework_id", fw);
+    path_of(s, "state/tasks", dir);
+    snprintf(err, errlen, "%s is empty or missing but %s holds %d task record(s) (%s, ...): the framework "
+             "that runs them is unknown; refusing to lead. Repair: write that framework's ID back into %s "
+             "(the Mesos master lists it under /frameworks), or, if it is gone for good, delete the records "
+             "under %s", fw, dir, out->ntasks, out->tasks[0].id, fw, dir);
+    return STATE_CONTRADICTION;
 }
 
 /* See ready() in state_fence.c: no synchronous call on a handle that is not
@@ -237,6 +329,7 @@ int state_load(state *s, state_snapshot *out, char *err, size_t errlen) {
     if (rc == MCM_OK && (load_desired(s, out, err, errlen) != MCM_OK || load_version(s, out, err, errlen) != MCM_OK ||
                          load_tasks(s, out, err, errlen) != MCM_OK))
         rc = MCM_ERR;
+    if (rc == MCM_OK) rc = check_contradiction(s, out, err, errlen);
     if (rc != MCM_OK) {
         state_snapshot_clear(out);
         return rc;
@@ -297,9 +390,14 @@ int state_put_task(state *s, const state_task *t, char *err, size_t errlen) {
         snprintf(err, errlen, "task ID \"%s\" is not a valid znode name ([A-Za-z0-9._:-]+)", t->id);
         return MCM_ERR;
     }
+    char why[200];
+    if (state_task_check(t, why, sizeof(why)) != MCM_OK) {
+        snprintf(err, errlen, "task %s: not stored: %s", t->id, why);
+        return MCM_ERR;
+    }
     char *json = state_task_to_json(t);
     if (!json) {
-        snprintf(err, errlen, "task %s: cannot encode (state %d unknown?)", t->id, t->state);
+        snprintf(err, errlen, "out of memory");
         return MCM_ERR;
     }
     snprintf(rel, sizeof(rel), "state/tasks/%s", t->id);
@@ -331,8 +429,8 @@ int state_delete_task(state *s, const char *task_id, char *err, size_t errlen) {
 int state_set_desired(state *s, int instances, const char *autoscale_json, char *err, size_t errlen) {
     json_error_t je;
     json_t *a = NULL;
-    if (instances < 0) {
-        snprintf(err, errlen, "desired instances %d is negative", instances);
+    if (instances < 0 || instances > s->instances_max) {
+        snprintf(err, errlen, "desired instances %d is outside 0..%d (--instances-max)", instances, s->instances_max);
         return MCM_ERR;
     }
     if (autoscale_json && !(a = json_loads(autoscale_json, JSON_DECODE_ANY, &je))) {

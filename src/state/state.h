@@ -55,6 +55,11 @@
 
 #define STATE_FENCED (-2)          /* write refused: we are no longer the leader */
 #define STATE_MALFORMED (-3)       /* state_load: the framework ID znode is malformed */
+#define STATE_CONTRADICTION (-4)   /* state_load: stored facts contradict each other */
+
+/* Bounds of what mcm writes, and so of what it accepts back (see LIMITS). */
+#define STATE_VERSION_MAX 9007199254740991LL    /* 2^53 - 1: exact in every JSON reader */
+#define STATE_TIME_MAX_MS 253402300799999LL     /* 9999-12-31T23:59:59.999Z */
 
 #define STATE_ID_MAX 192
 #define STATE_HOST_MAX 256
@@ -73,17 +78,23 @@ typedef struct state_task {
 
 typedef struct state_snapshot {
     char framework_id[STATE_ID_MAX];   /* "" if none stored yet */
-    int desired;                       /* -1 if never stored */
+    int desired;                       /* -1 if never stored or unreadable */
     char *autoscale_json;              /* NULL if none; malloc'd */
     int64_t version;
     int ntasks;
     state_task *tasks;                 /* malloc'd array */
+    int nskipped;
+    char (*skipped)[STATE_ID_MAX];     /* malloc'd: task znodes that exist but did not
+                                        * decode (valid-ID names only), sorted */
 } state_snapshot;
 
 typedef struct state state;
 
 state *state_new(zks *z, elect *e);
 void state_free(state *s);                    /* NULL-safe */
+/* --instances-max: the largest desired count stored or read back (default
+ * SRVLIST_MAX_SERVERS). Call once after state_new. */
+void state_set_instances_max(state *s, int max);
 void state_snapshot_clear(state_snapshot *snap);
 
 /* Creates the layout's parent znodes if missing (unfenced, idempotent). */

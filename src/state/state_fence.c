@@ -21,7 +21,10 @@
  * Invariants: (1) a write is attempted only while elect says we lead, and
  * under the member path current at that moment. (2) Caches (version,
  * servers, serverset) belong to one member path; a new path drops them, and
- * so does any write whose outcome is unknown (connection loss). */
+ * so does any write whose outcome is unknown (connection loss). (3) The
+ * state/version written is always 1..STATE_VERSION_MAX: a stored value out
+ * of range, or the limit itself, continues from the znode's data version;
+ * it never wraps. */
 #define LOG_COMPONENT "state"
 #include "log.h"
 #include "mcm.h"
@@ -172,10 +175,10 @@ static int read_version(state *s, char *err, size_t errlen) {
                  rc == ZNONODE ? " (state_init not run?)" : "");
         return MCM_ERR;
     }
-    char *end = NULL;
-    long long v = strtoll(data, &end, 10);
-    if (len == 0 || *end || v < 0) {
-        log_warn("%s: \"%.40s\" is not a version number; continuing from %d", path, data, st.version);
+    int64_t v = 0;
+    if (state_parse_version(data, len, &v) != MCM_OK) {
+        log_warn("%s: not a version number from 0 to %lld (%d bytes); continuing from its znode version %d",
+                 path, STATE_VERSION_MAX, len, st.version);
         v = st.version;
     }
     free(data);
@@ -183,6 +186,15 @@ static int read_version(state *s, char *err, size_t errlen) {
     s->version_stat = st.version;
     s->have_version = 1;
     return MCM_OK;
+}
+
+/* state/version + 1, or, at STATE_VERSION_MAX, a restart from the znode's
+ * data version + 1 (which only grows and is far below it): the counter is
+ * for people and ordering; the optimistic check uses the data version. */
+static int64_t next_version(state *s) {
+    if (s->version < STATE_VERSION_MAX) return s->version + 1;
+    log_notice("state/version reached %lld; continuing from %d", STATE_VERSION_MAX, s->version_stat + 1);
+    return (int64_t)s->version_stat + 1;
 }
 
 static int first_failure(const zoo_op_result_t *res, int n) {
@@ -257,7 +269,7 @@ int state_fenced_exec(state *s, zbatch *b, int *failed_op, int *failed_rc, char 
     }
     for (int attempt = 0; attempt < 2; attempt++) {
         if (!s->have_version && read_version(s, err, errlen) != MCM_OK) break;
-        snprintf(vbuf, sizeof(vbuf), "%lld", (long long)s->version + 1);
+        snprintf(vbuf, sizeof(vbuf), "%lld", (long long)next_version(s));
         zoo_check_op_init(&b->ops[0], s->fence, -1);
         zoo_set_op_init(&b->ops[1], vpath, vbuf, (int)strlen(vbuf), s->version_stat, NULL);
         memset(res, 0, sizeof(*res) * (size_t)n);

@@ -3,7 +3,8 @@
  * state.c          new/free, init, load, framework ID, desired, task writes
  * state_fence.c    op batches and the fenced multi every write goes through
  * state_servers.c  the published server list and the serverset members
- * state_task.c     the task record's JSON codec
+ * state_task.c     the task record's JSON codec and its field rules
+ * state_codec.c    decoders of state/version, state/framework_id, state/desired
  *
  * Threads: owner thread only, like state.h. */
 #ifndef MCM_STATE_INT_H
@@ -48,6 +49,10 @@ struct state {
     int have_members;
     ss_member *members;
     int nmembers;
+    int servers_replace;        /* stored document out of range: recreate the znode */
+    int instances_max;          /* state_set_instances_max */
+    int desired_warned;         /* last out-of-range desired count warned about */
+    uint64_t skipped_hash;      /* the set of malformed task znodes last logged */
 };
 
 /* --- op batches (state_fence.c) ------------------------------------------- */
@@ -80,8 +85,25 @@ int state_connected(state *s, char *err, size_t errlen);
 /* --- servers (state_servers.c) --------------------------------------------- */
 void state_members_clear(state *s);
 
+int state_member_parse(const char *data, int len, ss_member *m);   /* MCM_OK fills m->host (malloc'd) */
+
 /* --- task record names (state_task.c) --------------------------------------- */
 /* Task IDs are znode names: [A-Za-z0-9._:-]+, not "." or "..", < STATE_ID_MAX. */
 int state_valid_id(const char *id);
+/* A host name safe in a log line, JSON, YAML and a twemproxy line:
+ * [A-Za-z0-9._-], starting with a letter or digit, at most SRVLIST_HOST_MAX. */
+int state_valid_hostname(const char *h);
+/* The rules every stored record obeys (written or read); the error names the field. */
+int state_task_check(const state_task *t, char *err, size_t errlen);
+
+/* --- decoders of the small znodes (state_codec.c), exposed for fuzz/ --------- */
+/* state/version: 1-16 decimal digits, at most STATE_VERSION_MAX. */
+int state_parse_version(const char *data, int len, int64_t *out);
+/* state/framework_id: MCM_OK if len bytes are empty or a valid ID (no NUL). */
+int state_check_framework_id(const char *data, int len);
+/* state/desired: *instances in [0, INT_MAX] (not yet clamped to the maximum),
+ * *autoscale the history as compact JSON (malloc'd) or NULL. */
+int state_decode_desired(const char *data, size_t len, int *instances, char **autoscale, char *why,
+                         size_t whylen);
 
 #endif

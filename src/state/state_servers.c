@@ -33,6 +33,7 @@
 #include "state_int.h"
 #include "util.h"
 
+#include <ctype.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,12 +62,23 @@ static char *member_json(const char *host, int port, int shard) {
     return s;
 }
 
-static int member_parse(const char *data, int len, ss_member *m) {
-    json_t *o = json_loadb(data, (size_t)len, 0, NULL);
+/* The host characters srvlist accepts (srvlist.c: letters, digits, ".-_:"),
+ * so a stored member matches the list entry it was made from. */
+static int member_host_ok(json_t *h) {
+    const char *v = json_string_value(h);
+    size_t n = json_string_length(h);
+    if (!v || n == 0 || n > SRVLIST_HOST_MAX || strlen(v) != n) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)v[i]) && !strchr(".-_:", v[i])) return 0;
+    return 1;
+}
+
+int state_member_parse(const char *data, int len, ss_member *m) {
+    json_t *o = json_loadb(data, (size_t)len, JSON_REJECT_DUPLICATES, NULL);
     json_t *ep = json_object_get(o, "serviceEndpoint");
     json_t *h = json_object_get(ep, "host"), *p = json_object_get(ep, "port");
     json_t *k = json_object_get(o, "shard");
-    int ok = json_is_string(h) && json_string_length(h) > 0 && json_is_integer(p) &&
+    int ok = member_host_ok(h) && json_is_integer(p) &&
              json_integer_value(p) > 0 && json_integer_value(p) < 65536 && json_is_integer(k) &&
              json_integer_value(k) >= 0 && json_integer_value(k) < SRVLIST_MAX_SERVERS;
     if (ok && (m->host = strdup(json_string_value(h)))) {
@@ -86,6 +98,7 @@ static int load_servers(state *s, char *err, size_t errlen) {
     zks_path(s->z, "servers", path, sizeof(path));
     srvlist_free(s->servers);
     s->servers = NULL;
+    s->servers_replace = 0;
     int rc = zks_get(s->z, path, STATE_DOC_MAX, &data, &len, &st);
     if (rc == ZNONODE) {
         s->servers_exists = 0;
@@ -96,6 +109,14 @@ static int load_servers(state *s, char *err, size_t errlen) {
         s->servers_floor = (int64_t)st.version + 1;
         if (rc == ZOK && !(s->servers = srvlist_from_json(data, (size_t)len, why, sizeof(why))))
             log_warn("%s: malformed server list (%s); it will be replaced", path, why);
+        if (s->servers && s->servers->version > STATE_VERSION_MAX) {
+            log_warn("%s: version %lld is above %lld, more than mcm ever writes; the znode will be "
+                     "replaced by a new one with a low version", path, (long long)s->servers->version,
+                     STATE_VERSION_MAX);
+            srvlist_free(s->servers);
+            s->servers = NULL;
+            s->servers_replace = 1;
+        }
         if (s->servers && s->servers->version > s->servers_high) s->servers_high = s->servers->version;
         if (rc == ZKS_TOO_LARGE) log_warn("%s: %d bytes, too large; it will be replaced", path, len);
     } else {
@@ -138,7 +159,7 @@ static int load_members(state *s, char *err, size_t errlen) {
         if (rc != ZOK && rc != ZKS_TOO_LARGE) {
             snprintf(err, errlen, "read %s: %s", path, zks_strerror(rc));
             ret = MCM_ERR;
-        } else if ((rc != ZOK || member_parse(data, len, &m) != MCM_OK)) {
+        } else if ((rc != ZOK || state_member_parse(data, len, &m) != MCM_OK)) {
             log_warn("%s: malformed serverset member; it will be deleted", path);
             m.host = NULL;                             /* kept in the cache to be deleted */
         }
@@ -160,6 +181,7 @@ typedef struct plan {
     srvlist *want;              /* sorted copy of the new list */
     char *doc;                  /* new servers document, NULL if unchanged */
     int64_t version;            /* version stored after the publication */
+    int recreate;               /* delete and create the servers znode (versions restart) */
     int *del;                   /* member indexes to delete */
     int ndel;
     int *add;                   /* want indexes to create */
@@ -245,6 +267,13 @@ static int plan_make(state *s, const srvlist *l, plan *p) {
     }
     p->version = s->servers ? s->servers->version : s->servers_floor;
     if (p->version < s->servers_high) p->version = s->servers_high;   /* a deleted or rewritten znode */
+    if (s->servers_replace || p->version >= STATE_VERSION_MAX || p->version < 0) {
+        /* At the limit or beyond it: a new znode. Clients ignore a lower
+         * version only from the same znode (same czxid, watch.c), so they
+         * take this one whatever version they saw. */
+        p->recreate = 1;
+        p->version = 0;
+    }
     p->version++;
     p->want->version = p->version;
     util_rfc3339(util_wall_ms(), p->want->updated, sizeof(p->want->updated));
@@ -256,13 +285,14 @@ static int plan_make(state *s, const srvlist *l, plan *p) {
 /* What a batch holds, to update the members cache after it commits. */
 typedef struct chunk {
     zbatch *b;
-    int first_del, ndel, first_add, nadd, has_doc;
+    int first_del, ndel, first_add, nadd;
+    int doc_ops;                /* ops at the end that write the servers document (0-2) */
 } chunk;
 
 static int flush(state *s, plan *p, chunk *c, int *doc_conflict, char *err, size_t errlen) {
     int op, rc, ret = state_fenced_exec(s, c->b, &op, &rc, err, errlen);
     if (ret != MCM_OK) {
-        *doc_conflict = c->has_doc && op == zbatch_count(c->b) - 1 &&
+        *doc_conflict = c->doc_ops && op >= zbatch_count(c->b) - c->doc_ops &&
                         (rc == ZBADVERSION || rc == ZNODEEXISTS || rc == ZNONODE);
         state_caches_drop(s);
         return ret;
@@ -310,6 +340,21 @@ static int next_chunk(state *s, plan *p, chunk *c, size_t opbytes, int *conflict
     return MCM_OK;
 }
 
+/* The document's ops: a set at the version we read, or, to recreate, a
+ * delete at that version and a create, in the same multi. */
+static int put_doc(state *s, plan *p, zbatch *b, const char *path, int *nops) {
+    size_t len = strlen(p->doc);
+    int ret = MCM_OK;
+    *nops = 0;
+    if (s->servers_exists && !p->recreate) {
+        *nops = 1;
+        return zbatch_set(b, path, p->doc, len, s->servers_stat);
+    }
+    if (s->servers_exists && (ret = zbatch_delete(b, path, s->servers_stat)) == MCM_OK) *nops = 1;
+    if (ret == MCM_OK && (ret = zbatch_create(b, path, p->doc, len, zks_acl(s->z), 0)) == MCM_OK) ++*nops;
+    return ret;
+}
+
 static int run_plan(state *s, plan *p, int *conflict, char *err, size_t errlen) {
     char dir[STATE_PATH_MAX], path[STATE_PATH_MAX + 256];
     chunk c = {0};
@@ -334,11 +379,9 @@ static int run_plan(state *s, plan *p, int *conflict, char *err, size_t errlen) 
     if (ret == MCM_OK && p->doc) {
         zks_path(s->z, "servers", path, sizeof(path));
         size_t len = strlen(p->doc);
-        if ((ret = next_chunk(s, p, &c, zbatch_op_bytes(path, len, zks_acl(s->z)), conflict, err, errlen)) == MCM_OK) {
-            ret = s->servers_exists ? zbatch_set(c.b, path, p->doc, len, s->servers_stat)
-                                    : zbatch_create(c.b, path, p->doc, len, zks_acl(s->z), 0);
-            c.has_doc = 1;
-        }
+        size_t opbytes = zbatch_op_bytes(path, len, zks_acl(s->z)) + zbatch_op_bytes(path, 0, NULL);
+        if ((ret = next_chunk(s, p, &c, opbytes, conflict, err, errlen)) == MCM_OK)
+            ret = put_doc(s, p, c.b, path, &c.doc_ops);
     }
     if (ret == MCM_OK && c.b && zbatch_count(c.b) > 0) ret = flush(s, p, &c, conflict, err, errlen);
     zbatch_free(c.b);
@@ -348,12 +391,13 @@ static int run_plan(state *s, plan *p, int *conflict, char *err, size_t errlen) 
 
 static void remember_doc(state *s, plan *p) {
     if (!p->doc) return;
-    if (p->version > s->servers_high) s->servers_high = p->version;
+    if (p->version > s->servers_high || p->recreate) s->servers_high = p->version;
     srvlist_free(s->servers);
     s->servers = p->want;
     p->want = NULL;
-    s->servers_stat = s->servers_exists ? s->servers_stat + 1 : 0;
+    s->servers_stat = s->servers_exists && !p->recreate ? s->servers_stat + 1 : 0;
     s->servers_exists = 1;
+    s->servers_replace = 0;
 }
 
 static int publish_once(state *s, const srvlist *l, int64_t *published, int *conflict, char *err, size_t errlen) {
@@ -420,6 +464,12 @@ srvlist *state_read_servers(state *s, char *err, size_t errlen) {
     char why[256];
     srvlist *l = srvlist_from_json(data, (size_t)len, why, sizeof(why));
     if (!l) snprintf(err, errlen, "%s: %s", path, why);
+    else if (l->version > STATE_VERSION_MAX) {
+        snprintf(err, errlen, "%s: version %lld out of range (at most %lld)", path, (long long)l->version,
+                 STATE_VERSION_MAX);
+        srvlist_free(l);
+        l = NULL;
+    }
     free(data);
     return l;
 }

@@ -10,12 +10,22 @@
  * so the record reads the same to a person and survives enum renumbering.
  * The decoder is strict about types and ranges (a bad record is skipped by
  * state_load, never half-used); unknown keys are ignored for forward
- * compatibility. Threads: any (no shared state). */
+ * compatibility. One set of field rules (state_task_check) holds for writing and
+ * reading: numbers within what mcm writes (times up to STATE_TIME_MAX_MS, so
+ * clock arithmetic on them cannot overflow), IDs znode-safe, host names
+ * safe in a log line, JSON, YAML and a twemproxy "host:port:weight" line
+ * (no ':', separators or control characters); the reason is free text from
+ * Mesos, so its control characters are repaired (made spaces), not refused.
+ * Threads: any (no shared state). */
 #include "mcm.h"
 #include "state_int.h"
 #include "task_state.h"
 #include "util.h"
 
+#define STATE_CPUS_MAX 1e6           /* launched resources: far above any agent */
+#define STATE_MEM_MB_MAX 1e12
+
+#include <ctype.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,10 +43,47 @@ int state_valid_id(const char *id) {
     return 1;
 }
 
+int state_valid_hostname(const char *h) {
+    size_t n = strlen(h);
+    if (n == 0 || n > SRVLIST_HOST_MAX || !isalnum((unsigned char)h[0])) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)h[i]) && h[i] != '.' && h[i] != '-' && h[i] != '_') return 0;
+    return 1;
+}
+
+/* Free text (a Mesos status message) made safe for one log line: control
+ * characters become spaces. */
+static void repair_text(char *s) {
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) *s = ' ';
+}
+
+/* The rules every stored record obeys, checked before writing and after
+ * reading: what mcm would not write is refused when read back. The error
+ * names the field. */
+int state_task_check(const state_task *t, char *err, size_t errlen) {
+    const char *bad = NULL;
+    if (!state_valid_id(t->id)) bad = "task_id";
+    else if (t->agent_id[0] && !state_valid_id(t->agent_id)) bad = "agent_id";
+    else if (t->hostname[0] && !state_valid_hostname(t->hostname)) bad = "hostname";
+    else if (t->port < 1 || t->port > 65535) bad = "port";
+    else if (t->changed_ms < 0 || t->changed_ms > STATE_TIME_MAX_MS) bad = "changed_ms";
+    else if (t->drain_until_ms < 0 || t->drain_until_ms > STATE_TIME_MAX_MS) bad = "drain_until_ms";
+    else if (!(t->cpus >= 0 && t->cpus <= STATE_CPUS_MAX)) bad = "cpus";
+    else if (!(t->mem_mb >= 0 && t->mem_mb <= STATE_MEM_MB_MAX)) bad = "mem_mb";
+    else if (!task_state_name(t->state)) bad = "state";
+    if (!bad) return MCM_OK;
+    snprintf(err, errlen, "\"%s\" is out of range or holds characters a task record cannot have", bad);
+    return MCM_ERR;
+}
+
 char *state_task_to_json(const state_task *t) {
     const char *name = task_state_name(t->state);
-    char changed[40];
-    if (!name) return NULL;
+    char changed[40], why[128];
+    if (!name || state_task_check(t, why, sizeof(why)) != MCM_OK) return NULL;
+    state_task c = *t;
+    repair_text(c.reason);
+    t = &c;
     util_rfc3339(t->changed_ms, changed, sizeof(changed));
     json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:I, s:f, s:f, s:s}",
                           "task_id", t->id, "agent_id", t->agent_id, "hostname", t->hostname,
@@ -90,10 +137,11 @@ static int decode(json_t *o, state_task *t, char *err, size_t errlen) {
         get_str(o, "hostname", t->hostname, sizeof(t->hostname), 0, err, errlen) ||
         get_str(o, "state", name, sizeof(name), 1, err, errlen) ||
         get_str(o, "reason", t->reason, sizeof(t->reason), 0, err, errlen) ||
-        get_num(o, "port", 0, 65535, &port, err, errlen) ||
-        get_num(o, "cpus", 0, 1e6, &cpus, err, errlen) ||
-        get_num(o, "mem_mb", 0, 1e12, &mem, err, errlen))
+        get_num(o, "port", 1, 65535, &port, err, errlen) ||
+        get_num(o, "cpus", 0, STATE_CPUS_MAX, &cpus, err, errlen) ||
+        get_num(o, "mem_mb", 0, STATE_MEM_MB_MAX, &mem, err, errlen))
         return MCM_ERR;
+    repair_text(t->reason);
     if (!state_valid_id(t->id)) {
         snprintf(err, errlen, "\"task_id\" \"%s\" is not a valid task ID", t->id);
         return MCM_ERR;
@@ -116,7 +164,7 @@ static int decode(json_t *o, state_task *t, char *err, size_t errlen) {
     t->port = (int)port;
     t->cpus = cpus;
     t->mem_mb = mem;
-    return MCM_OK;
+    return state_task_check(t, err, errlen);
 }
 
 int state_task_from_json(const char *buf, size_t len, state_task *out, char *err, size_t errlen) {

@@ -19,6 +19,7 @@
 #include "mcm.h"
 #include "srvlist.h"
 #include "state.h"
+#include "stnode.h"
 #include "util.h"
 #include "zks.h"
 #include "zkt.h"
@@ -28,105 +29,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* --- a node: zks + elect + state, owned by the test thread -------------------- */
-
-typedef struct node {
-    zks *z;
-    elect *e;
-    state *s;
-    atomic_int expired;
-    int elected, deposed;
-    char why[256];
-} node;
-
-static void n_event(void *ctx, zks_event ev) {
-    if (ev == ZKS_EXPIRED) atomic_store(&((node *)ctx)->expired, 1);
-}
-static void n_wake(void *ctx) {}
-static void n_elected(void *ctx) { ((node *)ctx)->elected++; }
-static void n_deposed(void *ctx, const char *why) {
-    node *n = ctx;
-    n->deposed++;
-    snprintf(n->why, sizeof(n->why), "%s", why);
-}
-
-static node *node_new(th_zk *zk, const char *name, const char *auth) {
-    node *n = calloc(1, sizeof(*n));
-    char err[256] = "", ident[64];
-    zks_config cfg = {.hosts = th_zk_hosts(zk), .root = "/mcm", .session_timeout_ms = 4000,
-                      .auth = auth, .ctx = n, .on_event = n_event};
-    n->z = zks_new(&cfg, 15000, err, sizeof(err));
-    ck_assert_msg(n->z != NULL, "zks_new: %s", err);
-    snprintf(ident, sizeof(ident), "{\"id\":\"%s\"}", name);
-    elect_callbacks cb = {.ctx = n, .wake = n_wake, .elected = n_elected, .deposed = n_deposed};
-    n->e = elect_new(n->z, ident, &cb);
-    n->s = state_new(n->z, n->e);
-    ck_assert_msg(state_init(n->s, err, sizeof(err)) == MCM_OK, "state_init: %s", err);
-    ck_assert_msg(elect_join(n->e, err, sizeof(err)) == MCM_OK, "join: %s", err);
-    ck_assert_msg(elect_check(n->e, err, sizeof(err)) == MCM_OK, "check: %s", err);
-    return n;
-}
-
-static void node_free(node *n) {
-    if (!n) return;
-    state_free(n->s);
-    elect_free(n->e);
-    zks_free(n->z);
-    free(n);
-}
-
-static void check_ok(node *n) {
-    char err[256];
-    ck_assert_msg(elect_check(n->e, err, sizeof(err)) == MCM_OK, "check: %s", err);
-}
-
-static state_task task(const char *id, int port, int st) {
-    state_task t = {.port = port, .state = st, .changed_ms = 1795585620123, .cpus = 0.5, .mem_mb = 1024};
-    snprintf(t.id, sizeof(t.id), "%s", id);
-    snprintf(t.agent_id, sizeof(t.agent_id), "agent-S%d", port % 7);
-    snprintf(t.hostname, sizeof(t.hostname), "10.0.0.%d", port % 250 + 1);
-    snprintf(t.reason, sizeof(t.reason), "reason %d", port);
-    return t;
-}
-
-static void put(node *n, const state_task *t) {
-    char err[512];
-    int rc = state_put_task(n->s, t, err, sizeof(err));
-    ck_assert_msg(rc == MCM_OK, "put %s: %d %s", t->id, rc, err);
-}
-
-static state_snapshot load(node *n) {
-    state_snapshot snap;
-    char err[512];
-    ck_assert_msg(state_load(n->s, &snap, err, sizeof(err)) == MCM_OK, "load: %s", err);
-    return snap;
-}
-
-static const state_task *find_task(const state_snapshot *s, const char *id) {
-    for (int i = 0; i < s->ntasks; i++)
-        if (!strcmp(s->tasks[i].id, id)) return &s->tasks[i];
-    return NULL;
-}
-
-static srvlist *servers_n(int n, int first) {
-    srvlist *l = srvlist_new();
-    for (int i = first; i < first + n; i++) {
-        char host[32], id[48];
-        snprintf(host, sizeof(host), "10.%d.%d.%d", (i >> 16) & 255, (i >> 8) & 255, i & 255);
-        snprintf(id, sizeof(id), "mcm-%08d-0000-4000-8000-%012d", i, i);
-        ck_assert_int_eq(srvlist_add(l, host, 31000 + i % 1000, id), MCM_OK);
-    }
-    return l;
-}
-
-static int64_t publish(node *n, const srvlist *l) {
-    char err[512];
-    int64_t v = -1;
-    int rc = state_publish_servers(n->s, l, &v, err, sizeof(err));
-    ck_assert_msg(rc == MCM_OK, "publish: %d %s", rc, err);
-    return v;
-}
 
 static int64_t version_stat(zhandle_t *zh) {
     struct Stat st;
@@ -269,10 +171,13 @@ START_TEST(test_state_new_leader_reads_what_old_wrote) {
     ck_assert(srvlist_same_servers(back, l));
     ck_assert_int_eq(back->version, 1);
     srvlist_free(back);
+    /* forgetting the framework: records first, then the ID (as the core does) */
+    ck_assert_int_eq(state_delete_task(b->s, "mcm-0", err, sizeof(err)), MCM_OK);
+    ck_assert_int_eq(state_delete_task(b->s, "mcm-1", err, sizeof(err)), MCM_OK);
     ck_assert_int_eq(state_clear_framework_id(b->s, err, sizeof(err)), MCM_OK);
     s = load(b);
     ck_assert_str_eq(s.framework_id, "");
-    ck_assert_int_eq(s.version, 9);
+    ck_assert_int_eq(s.version, 11);
     state_snapshot_clear(&s);
     srvlist_free(l);
     node_free(a);
@@ -291,6 +196,7 @@ START_TEST(test_state_deposed_leader_is_fenced) {
     node *a = node_new(zk, "a", NULL), *b = node_new(zk, "b", NULL);
     char err[512];
     ck_assert(elect_is_leader(a->e));
+    ck_assert_int_eq(state_set_framework_id(a->s, "fw-a", err, sizeof(err)), MCM_OK);
     state_task t = task("mcm-a1", 31000, 1);
     put(a, &t);
     zkt_expire(th_zk_hosts(zk), zks_handle(a->z));
@@ -327,7 +233,7 @@ START_TEST(test_state_deposed_leader_is_fenced) {
     ck_assert_ptr_nonnull(find_task(&s, "mcm-a1"));
     ck_assert_ptr_nonnull(find_task(&s, "mcm-b1"));
     ck_assert_ptr_null(find_task(&s, "mcm-a2"));
-    ck_assert_str_eq(s.framework_id, "");
+    ck_assert_str_eq(s.framework_id, "fw-a");
     state_snapshot_clear(&s);
     ck_assert_ptr_null(state_read_servers(b->s, err, sizeof(err)));   /* A published nothing */
     ck_assert_msg(strstr(err, "no such znode"), "err: %s", err);
@@ -366,6 +272,8 @@ END_TEST
 START_TEST(test_state_malformed_tasks_skipped) {
     th_zk *zk = th_zk_start();
     node *a = node_new(zk, "a", NULL);
+    char err[256];
+    ck_assert_int_eq(state_set_framework_id(a->s, "fw-1", err, sizeof(err)), MCM_OK);
     state_task t1 = task("mcm-1", 31000, 1), t2 = task("mcm-2", 31001, 1);
     put(a, &t1);
     put(a, &t2);
@@ -399,7 +307,7 @@ START_TEST(test_state_malformed_tasks_skipped) {
     ck_assert_ptr_nonnull(strstr(logged, "/mcm/state/tasks/bad-id: malformed task record (holds task_id \"mcm-1\""));
     ck_assert_ptr_nonnull(strstr(logged, "/mcm/state/tasks/bad-state: malformed task record (\"state\" \"TASK_BOGUS\""));
     ck_assert_ptr_nonnull(strstr(logged, "/mcm/state/tasks/empty: malformed task record"));
-    ck_assert_ptr_nonnull(strstr(logged, "/mcm/state/tasks/huge: 1000000 bytes, more than a task record can be"));
+    ck_assert_ptr_nonnull(strstr(logged, "/mcm/state/tasks/huge: malformed task record (1000000 bytes, more than a task record can be"));
     /* a malformed desired document is logged and reads as unknown */
     ck_assert_int_eq(zoo_set(zh, "/mcm/state/desired", "{\"instances\":-4}", 16, -1), ZOK);
     zkt_capture_begin();
@@ -740,6 +648,8 @@ START_TEST(test_state_version_moved_is_reread) {
     th_zk *zk = th_zk_start();
     node *a = node_new(zk, "a", NULL);
     zhandle_t *zh = zkt_connect(th_zk_hosts(zk), NULL, 5000);
+    char err[256];
+    ck_assert_int_eq(state_set_framework_id(a->s, "fw-1", err, sizeof(err)), MCM_OK);
     state_task t = task("mcm-1", 31000, 1);
     put(a, &t);
     ck_assert_int_eq(zoo_set(zh, "/mcm/state/version", "500", 3, -1), ZOK);
@@ -766,6 +676,7 @@ START_TEST(test_state_zk_down_write_fails_clearly) {
     th_zk *zk = th_zk_start();
     node *a = node_new(zk, "a", NULL);
     char err[512];
+    ck_assert_int_eq(state_set_framework_id(a->s, "fw-1", err, sizeof(err)), MCM_OK);
     state_task t = task("mcm-1", 31000, 1);
     put(a, &t);
     th_zk_stop(zk, 1);
