@@ -2,13 +2,17 @@
  *
  * Shape: one small growable buffer (`fbuf`) with a sticky out-of-memory flag,
  * so each formatter is a straight loop of appends checked once at the end.
- * Names that end up inside YAML or JSON (pool names, task IDs as nutcracker
- * server names) are restricted to a safe character set instead of escaped:
- * a task ID outside it is simply not written as a name.
+ * Names that end up inside YAML or JSON (pool names; hosts, which srvlist
+ * already restricts to [A-Za-z0-9._:-]) are restricted to a safe character
+ * set instead of escaped.
+ * Placement: the twemproxy pool puts every key where mcm's ring (src/ring)
+ * does; mcrouter cannot (no ketama) and says which hash it uses instead;
+ * watch_fmt_owner answers from the ring itself.
  * Threads: any (no state). Invariant: every formatter output ends with "\n"
  * unless it is empty (plain format, empty list). */
 #include "watch_format.h"
 #include "mcm.h"
+#include "ring.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -95,25 +99,33 @@ char *watch_fmt_json(const srvlist *l) {
     return fb_finish(&b);
 }
 
+/* The twemproxy pool. nutcracker's ketama hashes a server line's NAME when
+ * it has one, else "host:port", except at port 11211 where it hashes "host"
+ * (measured with nutcracker 0.5.0; docs/clients.md). Naming every server by
+ * its own "host:port" makes the points those of mcm's ring at every port. */
 char *watch_fmt_twemproxy(const srvlist *l, const char *pool, const char *listen) {
     fbuf b = {0};
     fb_printf(&b, "# written by mcm-watch from server list version %lld; do not edit\n",
               (long long)l->version);
+    fb_printf(&b, "# keys on mcm's ring (%s): hash md5, distribution ketama, each server named "
+                  "by its host:port\n", RING_NAME);
     if (l->n == 0)
         fb_printf(&b, "# the server list is EMPTY: 127.0.0.1:1 is a placeholder that refuses "
                       "connections (nutcracker needs at least one server)\n");
-    fb_printf(&b, "%s:\n  listen: %s\n  hash: fnv1a_64\n  distribution: ketama\n"
+    fb_printf(&b, "%s:\n  listen: %s\n  hash: md5\n  distribution: ketama\n"
                   "  auto_eject_hosts: false\n  timeout: 400\n  servers:\n", pool, listen);
     if (l->n == 0) fb_printf(&b, "   - 127.0.0.1:1:1 mcm-empty\n");
     for (int i = 0; i < l->n; i++) {
         const srv_entry *e = &l->servers[i];
-        fb_printf(&b, "   - %s:%d:1", e->host, e->port);
-        if (safe_name(e->task_id, 200)) fb_printf(&b, " %s", e->task_id);
-        fb_printf(&b, "\n");
+        fb_printf(&b, "   - %s:%d:1 %s:%d\n", e->host, e->port, e->host, e->port);
     }
     return fb_finish(&b);
 }
 
+/* mcrouter has no ketama: its PoolRoute hashes keys with Ch3 (furc_hash over
+ * the pool's server ORDER), written out so the choice is visible in the file.
+ * The order is the published one (sorted by host, port), so every mcrouter
+ * fed from the same list agrees with every other, not with ketama clients. */
 char *watch_fmt_mcrouter(const srvlist *l, const char *pool) {
     fbuf b = {0};
     fb_printf(&b, "{\"pools\":{\"%s\":{\"servers\":[", pool);
@@ -122,8 +134,30 @@ char *watch_fmt_mcrouter(const srvlist *l, const char *pool) {
         fb_addr(&b, &l->servers[i]);
         fb_printf(&b, "\"");
     }
-    fb_printf(&b, "]}},\"route\":\"PoolRoute|%s\"}\n", pool);
+    fb_printf(&b, "]}},\"route\":{\"type\":\"PoolRoute\",\"pool\":\"%s\",\"hash\":{\"hash_func\":\"%s\"}}}\n",
+              pool, WATCH_MCROUTER_HASH);
     return fb_finish(&b);
+}
+
+char *watch_fmt_owner(const srvlist *l, const char *key, size_t keylen, char *err, size_t errlen) {
+    if (l->ring[0] && strcmp(l->ring, RING_NAME) != 0) {
+        snprintf(err, errlen, "the list names ring \"%s\"; this program places keys on \"%s\" only",
+                 l->ring, RING_NAME);
+        return NULL;
+    }
+    if (l->n == 0) {
+        snprintf(err, errlen, "the published list (version %lld) is EMPTY: no server owns the key",
+                 (long long)l->version);
+        return NULL;
+    }
+    ring *r = ring_from_srvlist(l, err, errlen);
+    if (!r) return NULL;
+    fbuf b = {0};
+    fb_printf(&b, "%s\n", ring_owner_name(r, key, keylen));
+    ring_free(r);
+    char *out = fb_finish(&b);
+    if (!out) snprintf(err, errlen, "out of memory");
+    return out;
 }
 
 char *watch_format(const srvlist *l, watch_fmt fmt, const char *pool, const char *listen) {

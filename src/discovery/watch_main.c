@@ -13,6 +13,13 @@
  * is logged at WARNING and retried on the next change or SIGHUP; with --once
  * it ends the program with exit 1.
  *
+ * --owner KEY reads the list the way --once does (same wait, same
+ * --once-timeout), prints the "host:port" that owns KEY on mcm's ring
+ * (src/ring: what libmemcached KETAMA_WEIGHTED and the twemproxy pool answer)
+ * to stdout and exits 0; exit 1 with the reason if the list is empty or names
+ * another ring. It writes no file and runs no command (usage error with
+ * --output or --exec).
+ *
  * Shape: main blocks the signals before any thread starts and waits for them
  * with sigtimedwait; the watch thread calls on_list(). Both paths go through
  * emit() under one mutex, so there is never more than one write or reload
@@ -25,6 +32,7 @@
 #include "log.h"
 #include "mcm.h"
 #include "opt.h"
+#include "ring.h"
 #include "util.h"
 #include "watch.h"
 #include "watch_exec.h"
@@ -46,7 +54,7 @@
 
 typedef struct cfg {
     parse_zk zk;
-    char *format, *output, *exec, *pool;
+    char *format, *output, *exec, *pool, *owner;
     parse_hostport tw_listen;
     int64_t session_ms, exec_timeout_ms, once_timeout_ms;
     int once;
@@ -80,9 +88,29 @@ static void write_failed(const char *err) {
     }
 }
 
+/* --owner: prints the owner of the key in l and ends the program. */
+static void print_owner(const srvlist *l) {
+    char err[512];
+    char *line = watch_fmt_owner(l, C.owner, strlen(C.owner), err, sizeof(err));
+    if (line && write_out(line, err, sizeof(err)) == MCM_OK) {
+        log_info("version %lld, %d servers, ring %s: key '%s' is on %.*s", (long long)l->version, l->n, RING_NAME,
+                 C.owner, (int)strcspn(line, "\n"), line);
+        atomic_store(&exit_status, 0);
+    } else {
+        log_error("--owner: %s; exiting 1", err);
+        atomic_store(&exit_status, 1);
+    }
+    free(line);
+}
+
 /* Writes l unless the output already holds the same servers (force: always). */
 static void emit(const srvlist *l, int force) {
     pthread_mutex_lock(&emit_mu);
+    if (C.owner) {
+        if (atomic_load(&exit_status) < 0) print_owner(l);
+        pthread_mutex_unlock(&emit_mu);
+        return;
+    }
     if (!force && written && srvlist_same_servers(l, written)) {
         log_verbose("version %lld: same servers, output left alone", (long long)l->version);
         pthread_mutex_unlock(&emit_mu);
@@ -180,6 +208,10 @@ static int parse_cfg(int argc, char **argv) {
         {"once-timeout", OPT_DURATION, &C.once_timeout_ms, "30s", "DURATION",
          "With --once: give up (exit 1) when no server list could be read for this long "
          "(ZooKeeper unreachable, znode missing or invalid).", 100, 86400000, 0, NULL},
+        {"owner", OPT_STR, &C.owner, NULL, "KEY",
+         "Print the host:port that owns KEY on mcm's ring (" RING_NAME ", what libmemcached "
+         "KETAMA_WEIGHTED and the twemproxy pool answer) and exit; reads the list like --once.",
+         0, 0, 0, NULL},
     };
     static opt_program prog = {"mcm-watch",
                                "Watches mcm's published memcached server list in ZooKeeper and keeps a "
@@ -195,6 +227,15 @@ static int parse_cfg(int argc, char **argv) {
         return 2;
     }
     if (check_output(argc, argv) != OPT_CONTINUE) return 2;
+    if (C.owner && !C.owner[0]) {
+        fprintf(stderr, "mcm-watch: --owner: give the key (memcached keys are not empty)\n");
+        return 2;
+    }
+    if (C.owner && (C.output || C.exec)) {
+        fprintf(stderr, "mcm-watch: --owner prints to stdout; it takes no --output or --exec\n");
+        return 2;
+    }
+    if (C.owner) C.once = 1;      /* the same wait and deadline as --once */
     watch_fmt_parse(C.format, &C.fmt);
     snprintf(C.listen, sizeof(C.listen), strchr(C.tw_listen.host, ':') ? "[%s]:%d" : "%s:%d",
              C.tw_listen.host, C.tw_listen.port);
@@ -207,6 +248,7 @@ static void free_cfg(void) {
     free(C.output);
     free(C.exec);
     free(C.pool);
+    free(C.owner);
 }
 
 /* --once: 1 (and the reason logged) once no list has come for --once-timeout. */
@@ -263,8 +305,9 @@ int main(int argc, char **argv) {
         free_cfg();
         return 1;
     }
-    log_info("watching %s on %s, format %s, output %s", path, C.zk.hosts, C.format,
-             C.output ? C.output : "stdout");
+    if (C.owner) log_info("reading %s on %s for the owner of key '%s'", path, C.zk.hosts, C.owner);
+    else log_info("watching %s on %s, format %s, output %s", path, C.zk.hosts, C.format,
+                  C.output ? C.output : "stdout");
     rc = signal_loop(w, &set);
     watch_free(w);
     srvlist_free(written);

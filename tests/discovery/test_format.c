@@ -4,6 +4,7 @@
 #include "ecd_proto.h"
 #include "harness.h"
 #include "mcm.h"
+#include "ring.h"
 #include "srvlist.h"
 #include "util.h"
 #include "watch_exec.h"
@@ -11,6 +12,7 @@
 #include "watch_format.h"
 
 #include <check.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,13 +68,17 @@ START_TEST(test_discovery_format_json_round_trips) {
 }
 END_TEST
 
+/* mcm's ring: MD5 keys, ketama, and every server named by its own host:port
+ * (nutcracker hashes the name; without one it drops :11211). */
 START_TEST(test_discovery_format_twemproxy) {
     srvlist *l = two();
     char *s = watch_fmt_twemproxy(l, "mcm", "127.0.0.1:22121");
     ck_assert_str_eq(s, "# written by mcm-watch from server list version 7; do not edit\n"
-                        "mcm:\n  listen: 127.0.0.1:22121\n  hash: fnv1a_64\n  distribution: ketama\n"
+                        "# keys on mcm's ring (libketama-md5-160): hash md5, distribution ketama, each server "
+                        "named by its host:port\n"
+                        "mcm:\n  listen: 127.0.0.1:22121\n  hash: md5\n  distribution: ketama\n"
                         "  auto_eject_hosts: false\n  timeout: 400\n  servers:\n"
-                        "   - 10.0.0.5:31000:1 mcm-a\n   - 10.0.0.6:31001:1 mcm-b\n");
+                        "   - 10.0.0.5:31000:1 10.0.0.5:31000\n   - 10.0.0.6:31001:1 10.0.0.6:31001\n");
     free(s);
     srvlist_free(l);
 }
@@ -84,10 +90,11 @@ START_TEST(test_discovery_format_twemproxy_empty_is_placeholder) {
     ck_assert_ptr_nonnull(strstr(s, "EMPTY"));
     ck_assert_ptr_nonnull(strstr(s, "   - 127.0.0.1:1:1 mcm-empty\n"));
     free(s);
-    /* A task ID nutcracker could not take as a name is left out. */
-    ck_assert_int_eq(srvlist_add(e, "h1", 2, "bad name#x"), MCM_OK);
+    /* The name is the host:port whatever the task ID, also at port 11211. */
+    ck_assert_int_eq(srvlist_add(e, "h1", 11211, "bad name#x"), MCM_OK);
     s = watch_fmt_twemproxy(e, "p", "127.0.0.1:1");
-    ck_assert_ptr_nonnull(strstr(s, "   - h1:2:1\n"));
+    ck_assert_ptr_nonnull(strstr(s, "   - h1:11211:1 h1:11211\n"));
+    ck_assert_ptr_null(strstr(s, "bad name"));
     ck_assert_ptr_null(strstr(s, "mcm-empty"));
     free(s);
     srvlist_free(e);
@@ -98,10 +105,51 @@ START_TEST(test_discovery_format_mcrouter) {
     srvlist *l = two(), *e = empty();
     char *s = watch_fmt_mcrouter(l, "mc");
     ck_assert_str_eq(s, "{\"pools\":{\"mc\":{\"servers\":[\"10.0.0.5:31000\",\"10.0.0.6:31001\"]}},"
-                        "\"route\":\"PoolRoute|mc\"}\n");
+                        "\"route\":{\"type\":\"PoolRoute\",\"pool\":\"mc\",\"hash\":{\"hash_func\":\"Ch3\"}}}\n");
+    json_error_t je;
+    json_t *doc = json_loads(s, 0, &je);
+    ck_assert_msg(doc != NULL, "not JSON: %s", je.text);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(json_object_get(doc, "route"), "hash"),
+                                                       "hash_func")), "Ch3");
+    json_decref(doc);
     free(s);
     s = watch_fmt_mcrouter(e, "mc");
-    ck_assert_str_eq(s, "{\"pools\":{\"mc\":{\"servers\":[]}},\"route\":\"PoolRoute|mc\"}\n");
+    ck_assert_str_eq(s, "{\"pools\":{\"mc\":{\"servers\":[]}},"
+                        "\"route\":{\"type\":\"PoolRoute\",\"pool\":\"mc\",\"hash\":{\"hash_func\":\"Ch3\"}}}\n");
+    ck_assert_ptr_nonnull(doc = json_loads(s, 0, &je));
+    json_decref(doc);
+    free(s);
+    srvlist_free(l);
+    srvlist_free(e);
+}
+END_TEST
+
+/* The owner line is mcm's ring's answer; an empty list or a list that names
+ * another ring is refused with a reason. */
+START_TEST(test_discovery_format_owner) {
+    srvlist *l = two(), *e = empty();
+    ring *r = ring_from_srvlist(l, NULL, 0);
+    ck_assert_ptr_nonnull(r);
+    char err[256], want[80];
+    for (int i = 0; i < 200; i++) {
+        char key[32];
+        int n = snprintf(key, sizeof(key), "key:%d", i);
+        char *s = watch_fmt_owner(l, key, (size_t)n, err, sizeof(err));
+        ck_assert_msg(s != NULL, "%s", err);
+        snprintf(want, sizeof(want), "%s\n", ring_owner_name(r, key, (size_t)n));
+        ck_assert_str_eq(s, want);
+        free(s);
+    }
+    ring_free(r);
+    err[0] = 0;
+    ck_assert_ptr_null(watch_fmt_owner(e, "k", 1, err, sizeof(err)));
+    ck_assert_ptr_nonnull(strstr(err, "EMPTY"));
+    snprintf(l->ring, sizeof(l->ring), "rendezvous-xx");
+    ck_assert_ptr_null(watch_fmt_owner(l, "k", 1, err, sizeof(err)));
+    ck_assert_msg(strstr(err, "rendezvous-xx") && strstr(err, RING_NAME), "%s", err);
+    snprintf(l->ring, sizeof(l->ring), "%s", RING_NAME);
+    char *s = watch_fmt_owner(l, "k", 1, err, sizeof(err));
+    ck_assert_ptr_nonnull(s);
     free(s);
     srvlist_free(l);
     srvlist_free(e);
@@ -279,6 +327,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, test_discovery_format_twemproxy);
     tcase_add_test(tc, test_discovery_format_twemproxy_empty_is_placeholder);
     tcase_add_test(tc, test_discovery_format_mcrouter);
+    tcase_add_test(tc, test_discovery_format_owner);
     tcase_add_test(tc, test_discovery_format_names);
     tcase_add_test(tc, test_discovery_payload_layout);
     tcase_add_test(tc, test_discovery_proto_split_at_every_offset);

@@ -96,6 +96,7 @@ START_TEST(test_ring_agrees_with_libmemcached_ketama_weighted) {
         int agree = agreement(lists[l].names, lists[l].names, lists[l].n);
         printf("ring vs libmemcached KETAMA_WEIGHTED, %2d servers: %d/%d keys on the same server\n",
                lists[l].n, agree, KEYS);
+        fflush(stdout);
         ck_assert_msg(agree == KEYS, "%d servers (first %s): only %d of %d keys agree", lists[l].n,
                       lists[l].names[0], agree, KEYS);
     }
@@ -126,6 +127,7 @@ START_TEST(test_ring_port_11211_differs_from_libmemcached_by_the_dropped_port) {
     ring_free(r);
     printf("port 11211: ring over host:port agrees with libmemcached on %d/%d keys; over the names "
            "libmemcached hashes (\":11211\" dropped) on %d/%d\n", plain, KEYS, same, KEYS);
+    fflush(stdout);
     ck_assert_msg(plain < KEYS * 9 / 10, "expected a visible difference at 11211, got %d/%d", plain, KEYS);
     ck_assert_int_eq(same, KEYS);
 }
