@@ -39,8 +39,26 @@
  * A publication adding thousands of serverset members at once is split into
  * several fenced multis (members first, the servers document last).
  *
- * READS VALIDATE: a malformed task znode is logged with its path and skipped;
- * a malformed framework ID makes state_load fail (the replica must not lead).
+ * READS VALIDATE: a malformed task znode is skipped, logged with its path
+ * once per distinct set of malformed znodes (not on every reload) and named
+ * in state_snapshot.skipped; a malformed framework ID makes state_load fail
+ * with STATE_MALFORMED, task records with no framework ID with
+ * STATE_CONTRADICTION (both: the replica must not lead; err says how to
+ * repair). The full per-znode table is in docs/architecture.md ("What a
+ * replica does with each znode").
+ *
+ * LIMITS: every number read back is held to what mcm itself writes, so no
+ * arithmetic on it can overflow. Versions (state/version, the servers
+ * document) stay within 0..STATE_VERSION_MAX (2^53 - 1, exact in every JSON
+ * reader). At the limit, or above it (a forged document), the servers znode
+ * is deleted and created again in one multi with version 1: clients ignore
+ * a lower version only from the same znode (same czxid), so they take it;
+ * state/version continues from its znode data version. state/desired above
+ * state_set_instances_max reads as that maximum (logged once per value) and
+ * is never written; beyond INT_MAX it is unknown (-1). Task record times are
+ * at most STATE_TIME_MAX_MS, ports 1..65535, host names [A-Za-z0-9._-]
+ * (nothing a log line, JSON, YAML or a twemproxy line could be forged
+ * with); a reason's control characters are made spaces.
  *
  * THREADS: every function makes synchronous zoo_* calls: owner thread only. */
 #ifndef MCM_STATE_H
@@ -100,8 +118,10 @@ void state_snapshot_clear(state_snapshot *snap);
 /* Creates the layout's parent znodes if missing (unfenced, idempotent). */
 int state_init(state *s, char *err, size_t errlen);
 /* Reads everything (validated). STATE_MALFORMED if the framework ID znode is
- * malformed (an operator must fix it), MCM_ERR if ZooKeeper fails (try again);
- * skipped task znodes are logged. */
+ * malformed, STATE_CONTRADICTION if task records exist but no framework ID
+ * (an operator must fix either; err says how; out is cleared), MCM_ERR if
+ * ZooKeeper fails (try again); skipped task znodes are logged once per set
+ * and listed in out->skipped. */
 int state_load(state *s, state_snapshot *out, char *err, size_t errlen);
 
 /* Fenced writes: MCM_OK, STATE_FENCED, or MCM_ERR (ZooKeeper trouble). */
