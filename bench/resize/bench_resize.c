@@ -25,15 +25,16 @@
  * key hash (default one-at-a-time), which is not libketama's ring.
  * KETAMA_WEIGHTED sets MD5 for keys and points and 160 points per server,
  * four per MD5 digest of "host:port-i": libketama's algorithm (ports other
- * than 11211; libmemcached drops ":11211" from the name). With libcrypto the
- * bench rebuilds libketama's ring independently (ketama_ref.c) and prints
- * how many keys both map to the same server.
+ * than 11211; libmemcached drops ":11211" from the name). The bench checks
+ * the client against mcm's own ring (src/ring, RING_NAME: what the executor
+ * and mcm-watch --owner use) and prints how many keys both map to the same
+ * server; libmemcached is the independent implementation of the two.
  *
  * Usage: bench_resize [keys (20000)] [phase seconds (10)]
  * Last line: name=value pairs, starting with moved=<fraction> ideal=<fraction>. */
 #include "cluster.h"
 #include "harness.h"
-#include "ketama_ref.h"
+#include "ring.h"
 
 #include <check.h>
 #include <libmemcached/memcached.h>
@@ -67,15 +68,15 @@ static void die(it_cluster *c, const char *what) {
 
 /* --- a client over one published list --------------------------------------------- */
 
-typedef struct ring {
+typedef struct client {
     memcached_st *mc;
     memcached_result_st res_s;     /* caller-owned: memcached_fetch_result frees an allocated one at the end */
     memcached_result_st *res;
     int n;
     char name[MAX_SRV][64];        /* "host:port", in the list's order */
-} ring;
+} client;
 
-static int ring_open(ring *r, json_t *doc) {
+static int client_open(client *r, json_t *doc) {
     memset(r, 0, sizeof(*r));
     r->mc = memcached_create(NULL);
     if (!r->mc) return -1;
@@ -98,14 +99,14 @@ static int ring_open(ring *r, json_t *doc) {
     return r->res ? 0 : -1;
 }
 
-static void ring_close(ring *r) {
+static void client_close(client *r) {
     if (r->res) memcached_result_free(r->res);
     if (r->mc) memcached_free(r->mc);
     memset(r, 0, sizeof(*r));
 }
 
 /* "host:port" of the server the client sends key to. */
-static void ring_server(ring *r, const char *key, char *out, size_t len) {
+static void client_server(client *r, const char *key, char *out, size_t len) {
     memcached_return_t rc;
     const memcached_instance_st *s = memcached_server_by_key(r->mc, key, strlen(key), &rc);
     if (s) snprintf(out, len, "%s:%d", memcached_server_name(s), (int)memcached_server_port(s));
@@ -142,7 +143,7 @@ static void add(counts *a, const counts *b) {
     a->errors += b->errors;
 }
 
-static int set_key(ring *r, int i) {
+static int set_key(client *r, int i) {
     char k[32], v[VALUE_SIZE + 1];
     key_of(i, k, sizeof(k));
     value_of(i, v);
@@ -150,7 +151,7 @@ static int set_key(ring *r, int i) {
 }
 
 /* Reads keys [first, first+n) with one mget, fills `hit`; counts into b. */
-static void read_batch(ring *r, int first, int n, int *hit, counts *b) {
+static void read_batch(client *r, int first, int n, int *hit, counts *b) {
     char kb[BATCH][32], v[VALUE_SIZE + 1];
     const char *keys[BATCH];
     size_t lens[BATCH];
@@ -181,7 +182,7 @@ static void read_batch(ring *r, int first, int n, int *hit, counts *b) {
 }
 
 /* One batch of the load: read, write back misses, overwrite some. Returns the keys read. */
-static int step(load *l, ring *r, counts *phase) {
+static int step(load *l, client *r, counts *phase) {
     int first = l->next, n = l->keys - first < BATCH ? l->keys - first : BATCH, hit[BATCH];
     counts b = {0};
     read_batch(r, first, n, hit, &b);
@@ -202,7 +203,7 @@ static int step(load *l, ring *r, counts *phase) {
     return n;
 }
 
-static void run_for(load *l, ring *r, int64_t ms, counts *phase) {
+static void run_for(load *l, client *r, int64_t ms, counts *phase) {
     for (int64_t end = mono_ms() + ms; mono_ms() < end;) step(l, r, phase);
 }
 
@@ -228,24 +229,25 @@ static void print_phase(const char *name, const counts *p, double secs) {
            (unsigned long long)p->errors, ratio(p->hits, p->gets), secs > 0 ? (double)p->gets / secs : 0.0);
 }
 
-/* Keys the libketama reference maps like the client (-1 without libcrypto);
- * *share: the hash-space share of the server named `who` on that ring. */
-static int ketama_agree(ring *r, int keys, const char *who, double *share) {
+/* Keys mcm's ring (src/ring) maps like the client; *share: the hash-space
+ * share of the server named `who` on that ring (-1 if none is). */
+static int ketama_agree(client *c, int keys, const char *who, double *share) {
     const char *names[MAX_SRV];
-    for (int i = 0; i < r->n; i++) names[i] = r->name[i];
-    ketama_ref *k = ketama_ref_new(names, r->n);
+    char err[256];
+    for (int i = 0; i < c->n; i++) names[i] = c->name[i];
+    ring *r = ring_new(names, c->n, err, sizeof(err));
     *share = -1;
-    if (!k) return -1;
-    for (int i = 0; i < r->n; i++)
-        if (!strcmp(names[i], who)) *share = ketama_ref_share(k, i);
+    if (!r) return -1;
+    int i = ring_find(r, who);
+    if (i >= 0) *share = ring_share(r, i);
     int agree = 0;
-    for (int i = 0; i < keys; i++) {
+    for (int k = 0; k < keys; k++) {
         char key[32], s[80];
-        key_of(i, key, sizeof(key));
-        ring_server(r, key, s, sizeof(s));
-        agree += strcmp(s, names[ketama_ref_server(k, key, strlen(key))]) == 0;
+        key_of(k, key, sizeof(key));
+        client_server(c, key, s, sizeof(s));
+        agree += strcmp(s, ring_owner_name(r, key, strlen(key))) == 0;
     }
-    ketama_ref_free(k);
+    ring_free(r);
     return agree;
 }
 
@@ -256,7 +258,7 @@ typedef struct bench {
     it_cluster *c;
     int leader, follower;
     json_t *d4, *d5;
-    ring old, neu;
+    client old, neu;
     load *l;
     counts before, during, pass1, after;
     int64_t t_post, t_switch, t_during_end, t_end;
@@ -274,7 +276,7 @@ static void start_cluster(bench *b) {
     b->follower = other_replica(b->c, b->leader);
     b->d4 = it_wait_servers(b->c, b->follower, FROM, 180000);
     if (!b->d4) die(b->c, "4 servers never published");
-    if (ring_open(&b->old, b->d4) != 0) die(b->c, "libmemcached client over 4 servers");
+    if (client_open(&b->old, b->d4) != 0) die(b->c, "libmemcached client over 4 servers");
     printf("servers before: ");
     for (int i = 0; i < b->old.n; i++) printf("%s%s", i ? " " : "", b->old.name[i]);
     printf("\nclient: libmemcached %s, KETAMA_WEIGHTED (libketama-compatible), %d keys of %d bytes, "
@@ -310,7 +312,7 @@ static void grow(bench *b) {
         else json_decref(d);
     }
     b->t_switch = mono_ms();
-    if (ring_open(&b->neu, b->d5) != 0) die(b->c, "libmemcached client over 5 servers");
+    if (client_open(&b->neu, b->d5) != 0) die(b->c, "libmemcached client over 5 servers");
     for (int done = 0; done < keys;) {
         counts one = {0};
         done += step(b->l, &b->neu, &one);
@@ -330,8 +332,8 @@ static void compare_rings(bench *b) {
     for (int i = 0; i < keys; i++) {
         char k[32], was[80], now[80];
         key_of(i, k, sizeof(k));
-        ring_server(&b->old, k, was, sizeof(was));
-        ring_server(&b->neu, k, now, sizeof(now));
+        client_server(&b->old, k, was, sizeof(was));
+        client_server(&b->neu, k, now, sizeof(now));
         if (strcmp(was, now) != 0) {
             b->moved++;
             b->moved_to_added += strcmp(now, b->added) == 0;
@@ -367,11 +369,11 @@ static void print_results(const bench *b) {
     char agree[32] = "n/a";
     if (b->agree4 >= 0) {
         snprintf(agree, sizeof(agree), "%.4f", ratio((uint64_t)(b->agree4 + b->agree5), 2 * k));
-        printf("libketama reference ring (MD5, libcrypto) maps like the client: %d/%d keys on 4 servers, %d/%d "
-               "on 5; the added server owns %.4f of the hash space (what moves of unboundedly many keys)\n",
-               b->agree4, keys, b->agree5, keys, b->share_added);
+        printf("mcm's ring (%s) maps like the client: %d/%d keys on 4 servers, %d/%d on 5; the added "
+               "server owns %.4f of the hash space (what moves of unboundedly many keys)\n",
+               RING_NAME, b->agree4, keys, b->agree5, keys, b->share_added);
     } else {
-        printf("libketama reference ring: not built (no libcrypto)\n");
+        printf("mcm's ring: could not be built over the client's list\n");
     }
     printf("moved=%.4f ideal=%.4f hit_before=%.4f hit_during=%.4f hit_pass1=%.4f hit_after=%.4f keys=%d "
            "servers=%d->%d moved_to_added=%.4f ring_share_added=%.4f list_ms=%lld errors=%llu ketama_agree=%s\n",
@@ -392,8 +394,8 @@ START_TEST(bench_run) {
     compare_rings(b);
     print_timeline(b);
     print_results(b);
-    ring_close(&b->old);
-    ring_close(&b->neu);
+    client_close(&b->old);
+    client_close(&b->neu);
     json_decref(b->d4);
     json_decref(b->d5);
     it_stop(b->c);
