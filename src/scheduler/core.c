@@ -88,11 +88,8 @@ void core_step_down(core *c, const char *why) {
     core_set_role(c, ROLE_FOLLOWER);
     mesos_sched_stop(c->ms);          /* closes the subscription; no call after this */
     atomic_fetch_add(&c->term, 1);    /* events of that subscription still queued are dropped */
-    tt_clear(c->tasks);
+    fleet_end_term(c->fl);
     c->subscribed = 0;
-    c->suppressed = 0;
-    c->recon_active = 0;
-    c->relaunch_due = 0;
     c->publish_retry_ms = 0;
     c->framework_id[0] = '\0';
     c->fwid_pending[0] = '\0';

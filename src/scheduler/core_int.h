@@ -18,7 +18,9 @@
  *  2. core_step_down() first clears the role, then stops the Mesos client
  *     (closing the subscription), then forgets the task table.
  *  3. A status update is acknowledged only after its state change is stored
- *     in ZooKeeper (fenced).
+ *     in ZooKeeper (fenced), and a task is stored before its LAUNCH: both are
+ *     the order of the fleet's action lists (fleet.h) and the runner's rule
+ *     (core_run.c) that the first failed persist stops a list.
  *  4. The published server list is a function of the task table: the tasks
  *     in TASK_RUNNING that are not draining. */
 #ifndef MCM_CORE_INT_H
@@ -28,6 +30,7 @@
 #include "config.h"
 #include "core.h"
 #include "ecd.h"
+#include "fleet.h"
 #include "elect.h"
 #include "http.h"
 #include "mesos_sched.h"
@@ -72,8 +75,7 @@ struct core {
     metrics_mcm mm;
     ecd *disc;
     watch *srvwatch;
-    tt *tasks;
-    backoff *bo;
+    fleet *fl;                  /* the task table and every decision about it (owned) */
     policy *pol;
 
     core_role role;
@@ -94,18 +96,11 @@ struct core {
     char framework_id[STATE_ID_MAX];
     char fwid_pending[STATE_ID_MAX];   /* SUBSCRIBED with this new ID, not yet stored */
     int64_t fwid_retry_ms, mesos_retry_ms;
-    int desired;
     int subscribed;
-    int suppressed;
-    int recon_active;           /* a reconciliation run is under way */
-    int64_t recon_started_ms, recon_next_ms, recon_delay_ms;
-    int64_t next_full_recon_ms;
     int64_t servers_version;
     srvlist *published;         /* last list we published (leader) */
     int64_t publish_retry_ms;   /* a publication failed: try again then (monotonic) */
     int64_t next_audit_ms;      /* next check of the stored list against the table */
-    int relaunch_due;           /* servers that ended unasked: the next launches replace them */
-    int start_failures;         /* servers in a row that failed before running */
 
     int64_t started_wall_ms;
     int64_t term_elected_ms, term_subscribed_ms, term_reconciled_ms;   /* wall clock; 0 = not yet */
@@ -138,21 +133,27 @@ void core_on_mesos_down(core *c, const char *why);
 void core_lead_tick(core *c, int64_t now);
 int core_forget_framework(core *c, const char *why);
 
-/* core_tasks.c: task state changes, persistence, launches */
+/* core_run.c: the runner of fleet action lists */
+typedef struct core_offers {
+    Mesos__V1__Offer **offers;  /* the OFFERS event's (borrowed) */
+    offer_launch *matched;      /* offer_match's result per offer */
+    int n;
+} core_offers;
+fleet_clock core_clock(void);
+/* Runs l in order (see fleet.h, THE RUNNER'S CONTRACT) and clears it. ro:
+ * the offers of the event the list answers, or NULL. MCM_OK if every action
+ * ran and succeeded. */
+int core_run_actions(core *c, fleet_actions *l, const core_offers *ro);
+
+/* core_tasks.c: Mesos task events translated for the fleet; records */
 int core_persist_task(core *c, const tt_task *t);
 /* The table entry for a task record read from ZooKeeper. */
 void core_task_from_record(tt_task *t, const state_task *s);
 void core_on_update(core *c, const Mesos__V1__TaskStatus *st);
 void core_on_offers(core *c, Mesos__V1__Offer **offers, size_t n);
-int core_active_count(core *c);
-int core_kill(core *c, tt_task *t, const char *why);
-void core_balance(core *c);
-void core_drain(core *c, tt_task *t, const char *why);
-
-/* core_recon.c */
-void core_recon_start(core *c, int periodic);
-void core_recon_tick(core *c, int64_t now);
-void core_recon_heard(core *c, tt_task *t);
+void core_decide_drain(core *c, const char *id, const char *why);
+void core_tick_fleet(core *c);
+void core_start_reconciling(core *c);
 
 /* core_publish.c: what others see */
 void core_publish_servers(core *c);

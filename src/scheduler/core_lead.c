@@ -3,8 +3,8 @@
  * What: core_start_leading() (STARTING) loads the framework ID, the desired
  * count and the task set from ZooKeeper and starts the Mesos subscription;
  * SUBSCRIBED persists a new framework ID before anything else and starts
- * reconciliation (RECONCILING, core_recon.c); the rest of the Events are
- * dispatched to core_tasks.c and core_scale.c.
+ * reconciliation (RECONCILING, decided by the fleet, fleet.c); the rest of
+ * the Events are dispatched to core_tasks.c and core_scale.c.
  *
  * Why: the order is the HA contract: a framework ID that is not in ZooKeeper
  * before the first launch would orphan every task on the next failover.
@@ -18,16 +18,18 @@
 #include "util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 
-static void load_tasks(core *c, const state_snapshot *snap) {
-    tt_clear(c->tasks);
-    for (int i = 0; i < snap->ntasks; i++) {
-        tt_task t;
-        core_task_from_record(&t, &snap->tasks[i]);   /* a drain the previous leader began goes on */
-        if (!tt_add(c->tasks, &t)) log_error("out of memory loading task %s", t.id);
-    }
+/* The fleet's term begins with the stored records; a drain the previous
+ * leader began goes on. */
+static void load_tasks(core *c, const state_snapshot *snap, int desired) {
+    tt_task *v = calloc(snap->ntasks ? (size_t)snap->ntasks : 1, sizeof(*v));
+    for (int i = 0; v && i < snap->ntasks; i++) core_task_from_record(&v[i], &snap->tasks[i]);
+    if (!v || fleet_begin_term(c->fl, v, snap->ntasks, desired) != MCM_OK)
+        log_error("out of memory loading %d tasks", snap->ntasks);
+    free(v);
 }
 
 #define REFUSED_REJOIN_MS 30000
@@ -100,21 +102,21 @@ void core_start_leading(core *c) {
         return;
     }
     snprintf(c->framework_id, sizeof(c->framework_id), "%s", snap.framework_id);
-    load_tasks(c, &snap);
-    c->desired = snap.desired >= 0 ? snap.desired : (int)c->cfg->instances;
+    int desired = snap.desired >= 0 ? snap.desired : (int)c->cfg->instances;
+    load_tasks(c, &snap, desired);
     c->servers_version = 0;
     core_scale_load(c, snap.autoscale_json);
     int stored_desired = snap.desired;
     state_snapshot_clear(&snap);
     if (stored_desired < 0 &&
-        core_fenced_result(c, state_set_desired(c->st, c->desired, NULL, err, sizeof(err)),
+        core_fenced_result(c, state_set_desired(c->st, desired, NULL, err, sizeof(err)),
                            "storing the desired count", err) != MCM_OK && c->role == ROLE_FOLLOWER)
         return;
     if (init_servers(c) != MCM_OK) return;
     if (c->framework_id[0]) metrics_inc(c->mm.failovers, NULL);
     log_notice("leading: framework %s, %d stored tasks, %d servers desired; subscribing to Mesos",
-               c->framework_id[0] ? c->framework_id : "(new)", tt_count(c->tasks), c->desired);
-    metrics_set(c->mm.desired, NULL, c->desired);
+               c->framework_id[0] ? c->framework_id : "(new)", tt_count(fleet_table(c->fl)), desired);
+    metrics_set(c->mm.desired, NULL, desired);
     start_mesos(c);
     core_publish_snapshot(c);
 }
@@ -134,8 +136,8 @@ static void store_framework_id(core *c) {
     snprintf(c->framework_id, sizeof(c->framework_id), "%s", c->fwid_pending);
     c->fwid_pending[0] = '\0';
     log_notice("subscribed as new framework %s; stored in ZooKeeper; reconciling %d tasks", c->framework_id,
-               tt_count(c->tasks));
-    core_recon_start(c, 0);
+               tt_count(fleet_table(c->fl)));
+    core_start_reconciling(c);
 }
 
 static void on_subscribed(core *c, const Mesos__V1__Scheduler__Event__Subscribed *s) {
@@ -144,7 +146,6 @@ static void on_subscribed(core *c, const Mesos__V1__Scheduler__Event__Subscribed
     metrics_inc(c->mm.mesos_subscriptions, res);
     metrics_set(c->mm.mesos_subscribed, NULL, 1);
     c->subscribed = 1;
-    c->suppressed = 0;
     c->term_subscribed_ms = util_wall_ms();
     if (strcmp(id, c->framework_id) != 0) {
         if (c->framework_id[0])
@@ -155,8 +156,8 @@ static void on_subscribed(core *c, const Mesos__V1__Scheduler__Event__Subscribed
     }
     log_notice("subscribed as framework %s (heartbeat %.0fs); reconciling %d tasks", id,
                s && s->has_heartbeat_interval_seconds ? s->heartbeat_interval_seconds : 0.0,
-               tt_count(c->tasks));
-    core_recon_start(c, 0);
+               tt_count(fleet_table(c->fl)));
+    core_start_reconciling(c);
 }
 
 /* Mesos no longer knows the framework (TEARDOWN, or removed when its
@@ -165,13 +166,12 @@ static void on_subscribed(core *c, const Mesos__V1__Scheduler__Event__Subscribed
  * a new term, which registers a new framework. MCM_ERR if a write failed:
  * the next SUBSCRIBE earns the same ERROR and this runs again. */
 int core_forget_framework(core *c, const char *why) {
-    char err[512], id[TT_ID_MAX];
-    int rc = MCM_OK;
-    while (rc == MCM_OK && tt_count(c->tasks) > 0) {
-        snprintf(id, sizeof(id), "%s", tt_at(c->tasks, 0)->id);
-        rc = core_fenced_result(c, state_delete_task(c->st, id, err, sizeof(err)), "forgetting a task", err);
-        if (rc == MCM_OK) tt_remove(c->tasks, id);
-    }
+    char err[512];
+    fleet_actions l;
+    fleet_actions_init(&l);
+    fleet_forget_all(c->fl, &l);
+    int rc = core_run_actions(c, &l, NULL);
+    if (rc == MCM_OK && tt_count(fleet_table(c->fl)) > 0) rc = MCM_ERR;
     srvlist *empty = rc == MCM_OK ? srvlist_new() : NULL;
     if (empty) rc = core_fenced_result(c, state_publish_servers(c->st, empty, NULL, err, sizeof(err)),
                                        "publishing an empty server list", err);
@@ -180,7 +180,7 @@ int core_forget_framework(core *c, const char *why) {
         rc = core_fenced_result(c, state_clear_framework_id(c->st, err, sizeof(err)), "clearing the framework ID", err);
     if (rc != MCM_OK || c->role == ROLE_FOLLOWER) return MCM_ERR;
     log_warn("forgot framework %s (%s); a new framework will be registered with %d servers desired",
-             c->framework_id, why, c->desired);
+             c->framework_id, why, fleet_desired(c->fl));
     core_step_down(c, why);
     c->rejoin_at_ms = 0;
     cq_post(c->q, MSG_ELECT_WAKE, NULL, NULL, 0);   /* still elected: a new term starts */
@@ -253,6 +253,7 @@ void core_on_mesos_down(core *c, const char *why) {
     }
     if (was) log_warn("Mesos subscription lost: %s (the client re-subscribes)", why ? why : "?");
     else log_verbose("Mesos subscription attempt failed: %s", why ? why : "?");
+    fleet_on_unsubscribed(c->fl);
     if (c->role != ROLE_STARTING) core_set_role(c, ROLE_STARTING);
 }
 
@@ -263,10 +264,8 @@ void core_lead_tick(core *c, int64_t now) {
         if (now >= c->fwid_retry_ms) store_framework_id(c);
         return;
     }
-    core_recon_tick(c, now);
+    core_tick_fleet(c);
     if (c->role == ROLE_LEADING) {
-        if (now >= c->next_full_recon_ms && !c->recon_active) core_recon_start(c, 1);
-        core_balance(c);
         core_publish_tick(c, now);
         core_scale_tick(c, now);
     }

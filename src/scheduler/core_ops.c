@@ -98,7 +98,7 @@ void core_ops_hooks(core *c, http_hooks *h) {
  * leave its successor the count without the pause. */
 static http_hook_result do_scale(core *c, core_op *op) {
     char err[256];
-    int from = c->desired;
+    int from = fleet_desired(c->fl);
     char *before = c->pol ? policy_history_json(c->pol) : NULL;   /* to undo the pause if the write fails */
     if (c->pol) policy_operator_set(c->pol, from, op->instances, util_wall_ms());
     if (core_set_desired(c, op->instances, "operator") != MCM_OK) {
@@ -115,20 +115,21 @@ static http_hook_result do_scale(core *c, core_op *op) {
 }
 
 static http_hook_result do_restart(core *c, core_op *op) {
-    tt_task *t = tt_find(c->tasks, op->arg);
-    if (!t) {
+    fleet_actions l;
+    fleet_actions_init(&l);
+    int rc = fleet_restart(c->fl, op->arg, core_clock(), &l);
+    if (rc == FLEET_NOT_FOUND) {
         snprintf(op->msg, sizeof(op->msg), "no task %.255s", op->arg);
         return HTTP_HOOK_NOT_FOUND;
     }
-    if (t->kill_sent_ms) {
+    if (rc == FLEET_CONFLICT) {
         snprintf(op->msg, sizeof(op->msg), "task %.255s is already being killed", op->arg);
         return HTTP_HOOK_CONFLICT;
     }
-    if (core_kill(c, t, "operator restart") != MCM_OK) {
+    if (core_run_actions(c, &l, NULL) != MCM_OK) {
         snprintf(op->msg, sizeof(op->msg), "KILL failed; see the scheduler log");
         return HTTP_HOOK_ERROR;
     }
-    c->relaunch_due++;
     snprintf(op->msg, sizeof(op->msg), "task %.255s killed; a replacement will be launched", op->arg);
     return HTTP_HOOK_ACCEPTED;
 }

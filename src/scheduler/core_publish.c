@@ -23,8 +23,9 @@
 static srvlist *running_list(core *c) {
     srvlist *l = srvlist_new();
     if (!l) return NULL;
-    for (int i = 0; i < tt_count(c->tasks); i++) {
-        tt_task *t = tt_at(c->tasks, i);
+    tt *tasks = fleet_table(c->fl);
+    for (int i = 0; i < tt_count(tasks); i++) {
+        tt_task *t = tt_at(tasks, i);
         if (tt_serving(t) && t->port > 0)
             srvlist_add(l, t->hostname, t->port, t->id);
     }
@@ -155,7 +156,8 @@ static void publish_tasks(core *c) {
     }
     c->next_follower_tasks_ms = 0;
     json_t *arr = json_array();
-    for (int i = 0; i < tt_count(c->tasks); i++) json_array_append_new(arr, task_json(tt_at(c->tasks, i)));
+    tt *tasks = fleet_table(c->fl);
+    for (int i = 0; i < tt_count(tasks); i++) json_array_append_new(arr, task_json(tt_at(tasks, i)));
     json_t *doc = json_pack("{s:s, s:s, s:o}", "role", "leader", "leader_state", core_role_name(c->role), "tasks", arr);
     char *s = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(10));
     if (s) http_set_tasks_json(c->http, s);
@@ -164,20 +166,26 @@ static void publish_tasks(core *c) {
 }
 
 static void task_metrics(core *c) {
-    static const int states[] = {6, 0, 1, 8, 10};
-    const char *lv[5];
-    double v[5] = {0};
-    for (int k = 0; k < 5; k++) lv[k] = tt_state_name(states[k]);
-    for (int i = 0; i < tt_count(c->tasks); i++)
-        for (int k = 0; k < 5; k++) v[k] += tt_at(c->tasks, i)->state == states[k];
-    metrics_replace(c->mm.tasks, 5, lv, v);
-    metrics_set(c->mm.desired, NULL, c->desired);
+    static const int states[] = {
+        MESOS__V1__TASK_STATE__TASK_STAGING, MESOS__V1__TASK_STATE__TASK_STARTING,
+        MESOS__V1__TASK_STATE__TASK_RUNNING, MESOS__V1__TASK_STATE__TASK_KILLING,
+        MESOS__V1__TASK_STATE__TASK_UNREACHABLE,
+    };
+    enum { NSTATES = MCM_ARRAY_LEN(states) };
+    const char *lv[NSTATES];
+    double v[NSTATES] = {0};
+    tt *tasks = fleet_table(c->fl);
+    for (int k = 0; k < NSTATES; k++) lv[k] = tt_state_name(states[k]);
+    for (int i = 0; i < tt_count(tasks); i++)
+        for (int k = 0; k < NSTATES; k++) v[k] += tt_at(tasks, i)->state == states[k];
+    metrics_replace(c->mm.tasks, NSTATES, lv, v);
+    metrics_set(c->mm.desired, NULL, fleet_desired(c->fl));
 
-    int n = tt_count(c->tasks), k = 0;
+    int n = tt_count(tasks), k = 0;
     metrics_mc_figures *f = calloc(n ? (size_t)n : 1, sizeof(*f));
     char (*srv)[300] = calloc(n ? (size_t)n : 1, sizeof(*srv));
     for (int i = 0; f && srv && i < n; i++) {
-        tt_task *t = tt_at(c->tasks, i);
+        tt_task *t = tt_at(tasks, i);
         if (!t->has_report) continue;
         snprintf(srv[k], sizeof(srv[k]), "%s:%d", t->hostname, t->port);
         f[k] = (metrics_mc_figures){t->id, srv[k], (double)t->last.bytes, (double)t->last.limit_maxbytes,
@@ -194,7 +202,8 @@ void core_publish_snapshot(core *c) {
     mesos_sched_master_url(c->ms, master, sizeof(master));
     snprintf(fw, sizeof(fw), "%s", c->framework_id);
     int running = 0;
-    for (int i = 0; i < tt_count(c->tasks); i++) running += tt_at(c->tasks, i)->state == 1;
+    tt *tasks = fleet_table(c->fl);
+    for (int i = 0; i < tt_count(tasks); i++) running += tt_at(tasks, i)->state == MESOS__V1__TASK_STATE__TASK_RUNNING;
     json_t *doc = json_pack(
         "{s:s, s:s, s:s, s:{s:b, s:I, s:I}, s:{s:b, s:s, s:s}, s:s?, s:i, s:i, s:i, s:I}", "replica",
         c->replica_id, "role", c->role == ROLE_FOLLOWER ? "follower" : "leader", "leader_state",
@@ -202,7 +211,7 @@ void core_publish_snapshot(core *c) {
         (json_int_t)zks_session_timeout_ms(c->zk), "disconnected_ms", (json_int_t)zks_disconnected_ms(c->zk),
         "mesos", "subscribed", c->subscribed && mesos_sched_subscribed(c->ms), "master", master,
         "last_error", c->mesos_why, "framework_id", fw[0] ? fw : NULL, "desired",
-        c->role == ROLE_FOLLOWER ? -1 : c->desired, "running", running, "tasks", tt_count(c->tasks),
+        c->role == ROLE_FOLLOWER ? -1 : fleet_desired(c->fl), "running", running, "tasks", tt_count(tasks),
         "servers_version", (json_int_t)atomic_load(&c->served_version));
     if (doc && c->role != ROLE_FOLLOWER)   /* this term's milestones, wall clock ms */
         json_object_set_new(doc, "term", json_pack("{s:I, s:I, s:I}", "elected_ms", (json_int_t)c->term_elected_ms,

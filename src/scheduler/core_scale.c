@@ -3,7 +3,7 @@
  *
  * What: every executor report (a framework MESSAGE, report.h) is attached to
  * its task and fed to the policy; once a second the policy decides. UP raises
- * the desired count (core_balance then revives offers and launches); DOWN
+ * the desired count (the fleet then revives offers and launches); DOWN
  * lowers it and drains the policy's victim: unpublished at once, killed after
  * --drain-time. The policy's history (cooldown, operator pause, decisions) is
  * stored with the desired count in ZooKeeper whenever it changes, so a new
@@ -70,8 +70,8 @@ static int store_desired(core *c, int n, const char *hist, const char *why) {
     if (!core_may_act(c)) return MCM_ERR;
     int rc = state_set_desired(c->st, n, hist, err, sizeof(err));
     if (core_fenced_result(c, rc, "storing the desired count", err) != MCM_OK) return MCM_ERR;
-    if (n != c->desired) log_notice("desired servers %d -> %d (%s)", c->desired, n, why);
-    c->desired = n;
+    if (n != fleet_desired(c->fl)) log_notice("desired servers %d -> %d (%s)", fleet_desired(c->fl), n, why);
+    fleet_set_desired(c->fl, n);
     c->history_seq = c->pol ? policy_history_seq(c->pol) : 0;
     metrics_set(c->mm.desired, NULL, n);
     return MCM_OK;
@@ -92,27 +92,25 @@ void core_on_report(core *c, const Mesos__V1__Scheduler__Event__Message *m) {
                  m ? err : "empty");
         return;
     }
-    tt_task *t = tt_find(c->tasks, r.task_id);
+    const tt_task *t = fleet_on_report(c->fl, &r, core_clock());
     if (!t) {
         log_verbose("report for unknown task %s ignored", r.task_id);
         return;
     }
-    t->prev = t->last;
-    t->last = r;
-    t->has_report = 1;
-    t->report_rx_ms = util_now_ms();
-    if (c->pol && t->state == 1) policy_observe(c->pol, t->id, &r, t->cpus, util_wall_ms());
+    if (c->pol && t->state == MESOS__V1__TASK_STATE__TASK_RUNNING)
+        policy_observe(c->pol, t->id, &r, t->cpus, util_wall_ms());
 }
 
 static void fleet_of(core *c, policy_fleet *f, const char **ids) {
     memset(f, 0, sizeof(*f));
-    f->desired = c->desired;
+    f->desired = fleet_desired(c->fl);
     f->running = ids;
-    for (int i = 0; i < tt_count(c->tasks); i++) {
-        tt_task *t = tt_at(c->tasks, i);
+    tt *tasks = fleet_table(c->fl);
+    for (int i = 0; i < tt_count(tasks); i++) {
+        tt_task *t = tt_at(tasks, i);
         if (tt_serving(t)) ids[f->nrunning++] = t->id;
         else if (t->drain_until_ms || t->kill_sent_ms) f->draining++;
-        else if (!tt_state_is_final(t->state) && t->state != 10) f->launching++;
+        else if (!tt_state_is_final(t->state) && t->state != MESOS__V1__TASK_STATE__TASK_UNREACHABLE) f->launching++;
     }
 }
 
@@ -141,18 +139,15 @@ static void apply(core *c, const policy_decision *d) {
     free(hist);
     if (rc != MCM_OK) return;   /* proposed again next time */
     policy_changed(c->pol, now);
-    if (d->action == POLICY_DOWN && d->victim[0]) {
-        tt_task *v = tt_find(c->tasks, d->victim);
-        if (v) core_drain(c, v, "autoscale down");
-    }
-    core_set_desired(c, c->desired, "history");   /* the policy's own rendering: same times */
+    if (d->action == POLICY_DOWN && d->victim[0]) core_decide_drain(c, d->victim, "autoscale down");
+    core_set_desired(c, fleet_desired(c->fl), "history");   /* the policy's own rendering: same times */
 }
 
 void core_scale_tick(core *c, int64_t now) {
     if (!c->pol || now < c->next_scale_ms) return;
-    if (c->desired == 0) return;   /* the fleet is off (teardown): only an operator starts it again */
+    if (fleet_desired(c->fl) == 0) return;   /* the fleet is off (teardown): only an operator starts it again */
     c->next_scale_ms = now + SCALE_TICK_MS;
-    int n = tt_count(c->tasks);
+    int n = tt_count(fleet_table(c->fl));
     const char **ids = calloc(n ? (size_t)n : 1, sizeof(*ids));
     if (!ids) return;
     policy_fleet f;
@@ -168,5 +163,5 @@ void core_scale_tick(core *c, int64_t now) {
         log_info("autoscale wants %s but holds back: %s", policy_action_name(d.wanted), d.text);
     }
     c->last_blocked = d.action == POLICY_NONE && d.wanted != POLICY_NONE ? (int)d.reason : -1;
-    if (policy_history_seq(c->pol) != c->history_seq) core_set_desired(c, c->desired, "history");
+    if (policy_history_seq(c->pol) != c->history_seq) core_set_desired(c, fleet_desired(c->fl), "history");
 }

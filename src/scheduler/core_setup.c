@@ -186,9 +186,11 @@ core *core_new(const sched_config *cfg, char *err, size_t errlen) {
     c->cfg = cfg;
     c->last_blocked = -1;
     c->q = cq_create();
-    c->tasks = tt_create();
-    c->bo = backoff_create(cfg->relaunch_backoff_min_ms, cfg->relaunch_backoff_max_ms);
-    if (!c->q || !c->tasks || !c->bo) {
+    fleet_config fc = {cfg->cpus, (double)(cfg->mem_bytes >> 20), (int)cfg->max_per_agent, cfg->refuse_ms / 1000.0,
+                       cfg->drain_time_ms, cfg->reconcile_interval_ms, cfg->relaunch_backoff_min_ms,
+                       cfg->relaunch_backoff_max_ms};
+    c->fl = fleet_new(&fc);
+    if (!c->q || !c->fl) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -223,8 +225,7 @@ void core_free(core *c) {
     metrics_free(c->metrics);
     policy_free(c->pol);
     srvlist_free(c->published);
-    backoff_free(c->bo);
-    tt_free(c->tasks);
+    fleet_free(c->fl);
     cq_free(c->q);
     free(c);
 }

@@ -61,8 +61,12 @@ int tt_on_agent(const tt *t, const char *agent_id) {
 
 int tt_state_is_final(int s) {
     switch (s) {
-    case 2: case 3: case 4: case 5: case 7: case 9: case 11: case 12: case 13:
-        return 1;    /* FINISHED FAILED KILLED LOST ERROR DROPPED GONE GONE_BY_OPERATOR UNKNOWN */
+    case MESOS__V1__TASK_STATE__TASK_FINISHED: case MESOS__V1__TASK_STATE__TASK_FAILED:
+    case MESOS__V1__TASK_STATE__TASK_KILLED: case MESOS__V1__TASK_STATE__TASK_LOST:
+    case MESOS__V1__TASK_STATE__TASK_ERROR: case MESOS__V1__TASK_STATE__TASK_DROPPED:
+    case MESOS__V1__TASK_STATE__TASK_GONE: case MESOS__V1__TASK_STATE__TASK_GONE_BY_OPERATOR:
+    case MESOS__V1__TASK_STATE__TASK_UNKNOWN:
+        return 1;
     default:
         return 0;    /* STARTING RUNNING STAGING KILLING UNREACHABLE (may come back) */
     }
@@ -73,4 +77,6 @@ const char *tt_state_name(int s) {
     return name ? name : "TASK_INVALID";
 }
 
-int tt_serving(const tt_task *t) { return t->state == 1 /* TASK_RUNNING */ && !t->drain_until_ms && !t->kill_sent_ms; }
+int tt_serving(const tt_task *t) {
+    return t->state == MESOS__V1__TASK_STATE__TASK_RUNNING && !t->drain_until_ms && !t->kill_sent_ms;
+}

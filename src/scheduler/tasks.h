@@ -11,6 +11,7 @@
 #ifndef MCM_TASKS_H
 #define MCM_TASKS_H
 
+#include "mesos/v1/mesos.pb-c.h"   /* mesos.v1.TaskState: MESOS__V1__TASK_STATE__TASK_* */
 #include "report.h"
 #include <stdint.h>
 
@@ -22,7 +23,7 @@ typedef struct tt_task {
     char agent_id[TT_ID_MAX];
     char hostname[TT_HOST_MAX];
     int port;
-    int state;                    /* Mesos TaskState number (TASK_STAGING 6, ...) */
+    int state;                    /* mesos.v1.TaskState (MESOS__V1__TASK_STATE__TASK_STAGING, ...) */
     int64_t changed_ms;           /* wall clock of the last state change */
     double cpus;                  /* launched resources (task + executor) */
     double mem_mb;

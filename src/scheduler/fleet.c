@@ -1,0 +1,636 @@
+/* fleet.c -- the scheduler's decisions (see fleet.h for the contract).
+ *
+ * What: every rule of the leader about its servers, as functions from (table,
+ * event, time) to an action list: store an update before acknowledging it;
+ * store a task before launching it; kill a task Mesos reports that mcm does
+ * not know; kill a server back from a partition after its replacement
+ * started; keep the fleet at the desired count (revive, suppress, drain the
+ * surplus: not running first, then least memory in use); kill a drained
+ * server when its drain time is over and resend a KILL unanswered for 30 s;
+ * reconcile (explicit with backoff 2 s..60 s, at most 60 s of patience, then
+ * implicit, then LEADING); a LAUNCH refused with 4xx forgets the task, one
+ * whose fate is unknown keeps it and asks Mesos.
+ *
+ * Why this shape: the rules are the product; as statement order across files
+ * that call Mesos and ZooKeeper inline they could only be tested end to end.
+ * Here each one is a few lines whose whole effect is the list it returns
+ * (tests/scheduler/test_fleet.c asserts the exact lists).
+ *
+ * Table changes: only fleet_stored(ok) changes a stored field of the table;
+ * marks of actions in flight (kill_sent_ms, suppressed, implicit_sent) are set
+ * when decided and undone by fleet_done(!ok), which the runner calls for
+ * every action it did not perform too.
+ *
+ * Counting: a task is "active" (counts toward desired) unless it has ended,
+ * is unreachable, is draining or is being killed.
+ *
+ * Thread: the core only. Invariants: (1) no action outside a term; (2) one
+ * reconciliation run at a time; (3) a launch is decided only while LEADING,
+ * never beyond the desired count nor max_per_agent. */
+#define LOG_COMPONENT "fleet"
+#include "fleet.h"
+#include "backoff.h"
+#include "log.h"
+#include "mcm.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define START_FAILURE_WARN_FIRST 3   /* servers failing before running, in a row: warn... */
+#define START_FAILURE_WARN_EVERY 20  /* ...and again every this many */
+
+struct fleet {
+    fleet_config cfg;
+    tt *tasks;
+    backoff *bo;
+    int in_term;
+    int leading;               /* LEADING: every state known, launches allowed */
+    int desired;
+    int suppressed;            /* SUPPRESS sent (or in flight) */
+    int relaunch_due;          /* servers that ended unasked: the next launches replace them */
+    int start_failures;        /* servers in a row that failed before running */
+    /* the reconciliation run */
+    int recon_active;
+    int implicit_sent;         /* the implicit RECONCILE is in flight */
+    int64_t recon_started_ms, recon_next_ms, recon_delay_ms;
+    int64_t next_full_recon_ms;
+};
+
+/* --- action lists ------------------------------------------------------------ */
+
+void fleet_actions_init(fleet_actions *l) { memset(l, 0, sizeof(*l)); }
+
+void fleet_actions_clear(fleet_actions *l) {
+    for (int i = 0; i < l->n; i++) {
+        free(l->v[i].ids);
+        free(l->v[i].agents);
+        free(l->v[i].data);
+    }
+    free(l->v);
+    fleet_actions_init(l);
+}
+
+static fleet_action *push(fleet_actions *l, fleet_action_kind k) {
+    if (l->n == l->cap) {
+        int cap = l->cap ? l->cap * 2 : 8;
+        fleet_action *v = realloc(l->v, sizeof(*v) * (size_t)cap);
+        if (!v) {
+            l->oom = 1;
+            return NULL;
+        }
+        l->v = v;
+        l->cap = cap;
+    }
+    fleet_action *a = &l->v[l->n++];
+    memset(a, 0, sizeof(*a));
+    a->kind = k;
+    return a;
+}
+
+static fleet_action *push_task(fleet_actions *l, fleet_action_kind k, const tt_task *t, const char *why) {
+    fleet_action *a = push(l, k);
+    if (!a) return NULL;
+    a->task = *t;
+    snprintf(a->why, sizeof(a->why), "%s", why ? why : "");
+    return a;
+}
+
+const char *fleet_action_name(fleet_action_kind k) {
+    static const struct { fleet_action_kind k; const char *name; } names[] = {
+        {FA_PUT_TASK, "PUT_TASK"}, {FA_DELETE_TASK, "DELETE_TASK"}, {FA_ACK, "ACK"},
+        {FA_LAUNCH, "LAUNCH"}, {FA_DECLINE, "DECLINE"}, {FA_KILL, "KILL"},
+        {FA_REVIVE, "REVIVE"}, {FA_SUPPRESS, "SUPPRESS"}, {FA_RECONCILE, "RECONCILE"},
+        {FA_MESSAGE, "MESSAGE"}, {FA_PUBLISH, "PUBLISH"}, {FA_PHASE, "PHASE"},
+    };
+    for (size_t i = 0; i < MCM_ARRAY_LEN(names); i++)
+        if (names[i].k == k) return names[i].name;
+    return "?";
+}
+
+/* --- life ------------------------------------------------------------------- */
+
+fleet *fleet_new(const fleet_config *cfg) {
+    fleet *f = calloc(1, sizeof(*f));
+    if (!f) return NULL;
+    f->cfg = *cfg;
+    f->tasks = tt_create();
+    f->bo = backoff_create(cfg->backoff_min_ms, cfg->backoff_max_ms);
+    if (!f->tasks || !f->bo) {
+        fleet_free(f);
+        return NULL;
+    }
+    return f;
+}
+
+void fleet_free(fleet *f) {
+    if (!f) return;
+    tt_free(f->tasks);
+    backoff_free(f->bo);
+    free(f);
+}
+
+int fleet_begin_term(fleet *f, const tt_task *tasks, int n, int desired) {
+    fleet_end_term(f);
+    for (int i = 0; i < n; i++)
+        if (!tt_add(f->tasks, &tasks[i])) return MCM_ERR;
+    f->desired = desired;
+    f->in_term = 1;
+    return MCM_OK;
+}
+
+void fleet_end_term(fleet *f) {
+    tt_clear(f->tasks);
+    f->in_term = f->leading = f->suppressed = 0;
+    f->relaunch_due = 0;
+    f->recon_active = f->implicit_sent = 0;
+}
+
+int fleet_in_term(const fleet *f) { return f->in_term; }
+int fleet_leading(const fleet *f) { return f->in_term && f->leading; }
+int fleet_desired(const fleet *f) { return f->desired; }
+void fleet_set_desired(fleet *f, int n) { f->desired = n; }
+tt *fleet_table(fleet *f) { return f->tasks; }
+tt_task *fleet_find(fleet *f, const char *id) { return tt_find(f->tasks, id); }
+int fleet_recon_active(const fleet *f) { return f->recon_active; }
+
+static int is_active(const tt_task *t) {
+    return !tt_state_is_final(t->state) && t->state != MESOS__V1__TASK_STATE__TASK_UNREACHABLE &&
+           !t->drain_until_ms && !t->kill_sent_ms;
+}
+
+int fleet_active(const fleet *f) {
+    int n = 0;
+    for (int i = 0; i < tt_count(f->tasks); i++) n += is_active(tt_at(f->tasks, i));
+    return n;
+}
+
+/* --- reconciliation ----------------------------------------------------------- */
+
+static void send_explicit(fleet *f, fleet_actions *out) {
+    int n = tt_count(f->tasks), k = 0;
+    for (int i = 0; i < n; i++) k += !tt_at(f->tasks, i)->confirmed;
+    if (!k) return;
+    fleet_action *a = push(out, FA_RECONCILE);
+    if (!a) return;
+    a->ids = calloc((size_t)k, sizeof(*a->ids));
+    a->agents = calloc((size_t)k, sizeof(*a->agents));
+    if (!a->ids || !a->agents) {
+        out->oom = 1;
+        out->n--;
+        free(a->ids);
+        free(a->agents);
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        const tt_task *t = tt_at(f->tasks, i);
+        if (t->confirmed) continue;
+        snprintf(a->ids[a->n], TT_ID_MAX, "%s", t->id);
+        snprintf(a->agents[a->n], TT_ID_MAX, "%s", t->agent_id);
+        a->n++;
+    }
+    snprintf(a->why, sizeof(a->why), "explicit reconciliation of %d tasks", k);
+}
+
+/* periodic: while LEADING (every --reconcile-interval); else after
+ * SUBSCRIBED, holding the leader in RECONCILING until it ends. */
+static void recon_start(fleet *f, int periodic, fleet_clock now, fleet_actions *out) {
+    if (!periodic) {
+        f->leading = 0;
+        fleet_action *a = push(out, FA_PHASE);
+        if (a) a->phase = FLEET_RECONCILING;
+    }
+    f->recon_active = 1;
+    f->implicit_sent = 0;
+    for (int i = 0; i < tt_count(f->tasks); i++) tt_at(f->tasks, i)->confirmed = 0;
+    f->recon_started_ms = now.mono_ms;
+    f->recon_delay_ms = FLEET_RECON_FIRST_DELAY_MS;
+    f->recon_next_ms = now.mono_ms + f->recon_delay_ms;
+    send_explicit(f, out);
+}
+
+static int unconfirmed(const fleet *f) {
+    int n = 0;
+    for (int i = 0; i < tt_count(f->tasks); i++) n += !tt_at(f->tasks, i)->confirmed;
+    return n;
+}
+
+static void recon_tick(fleet *f, fleet_clock now, fleet_actions *out) {
+    if (!f->recon_active || f->implicit_sent) return;
+    int left = unconfirmed(f);
+    if (left == 0 || now.mono_ms - f->recon_started_ms >= FLEET_RECON_PATIENCE_MS) {
+        fleet_action *a = push(out, FA_RECONCILE);   /* implicit: the run ends once it is sent */
+        if (!a) return;
+        a->n = 0;
+        snprintf(a->why, sizeof(a->why), "implicit reconciliation (%d tasks unanswered)", left);
+        f->implicit_sent = 1;
+        return;
+    }
+    if (now.mono_ms < f->recon_next_ms) return;
+    send_explicit(f, out);
+    f->recon_delay_ms = f->recon_delay_ms * 2 > FLEET_RECON_MAX_DELAY_MS ? FLEET_RECON_MAX_DELAY_MS
+                                                                          : f->recon_delay_ms * 2;
+    f->recon_next_ms = now.mono_ms + f->recon_delay_ms;
+}
+
+static void balance(fleet *f, fleet_clock now, fleet_actions *out);
+
+static void recon_finished(fleet *f, fleet_clock now, fleet_actions *out) {
+    int silent = unconfirmed(f);
+    if (silent)
+        log_warn("reconciliation: %d tasks still unanswered after %ds; leading anyway, still asking", silent,
+                 (int)((now.mono_ms - f->recon_started_ms) / 1000));
+    else
+        log_notice("reconciliation done in %lld ms: every task's state is confirmed",
+                   (long long)(now.mono_ms - f->recon_started_ms));
+    f->next_full_recon_ms = now.mono_ms + f->cfg.reconcile_interval_ms;
+    f->recon_active = f->implicit_sent = 0;
+    if (f->leading) return;   /* a periodic run */
+    f->leading = 1;
+    fleet_action *a = push(out, FA_PHASE);
+    if (a) a->phase = FLEET_LEADING;
+    balance(f, now, out);     /* a surplus (say, a drain cut short by a failover) goes before publishing */
+    push(out, FA_PUBLISH);
+}
+
+void fleet_on_subscribed(fleet *f, fleet_clock now, fleet_actions *out) {
+    if (!f->in_term) return;
+    f->suppressed = 0;        /* a new subscription starts with offers wanted */
+    recon_start(f, 0, now, out);
+}
+
+void fleet_on_unsubscribed(fleet *f) { f->leading = 0; }
+
+/* --- kills and drains ------------------------------------------------------------ */
+
+static void kill_task(fleet *f, tt_task *t, const char *why, fleet_clock now, fleet_actions *out) {
+    (void)f;
+    fleet_action *a = push_task(out, FA_KILL, t, why);
+    if (!a) return;
+    a->prev_kill_ms = t->kill_sent_ms;
+    t->kill_sent_ms = now.mono_ms;   /* in flight; undone by fleet_done(!ok) */
+}
+
+static void drain(fleet *f, tt_task *t, const char *why, fleet_clock now, fleet_actions *out) {
+    if (t->state != MESOS__V1__TASK_STATE__TASK_RUNNING) {
+        kill_task(f, t, why, now, out);
+        return;
+    }
+    fleet_action *a = push_task(out, FA_PUT_TASK, t, why);   /* a new leader must not publish it again */
+    if (!a) return;
+    a->task.drain_until_ms = now.mono_ms + f->cfg.drain_time_ms;
+    push(out, FA_PUBLISH);
+}
+
+void fleet_drain(fleet *f, const char *id, const char *why, fleet_clock now, fleet_actions *out) {
+    tt_task *t = f->in_term ? tt_find(f->tasks, id) : NULL;
+    if (t && is_active(t)) drain(f, t, why, now, out);
+}
+
+int fleet_restart(fleet *f, const char *id, fleet_clock now, fleet_actions *out) {
+    tt_task *t = f->in_term ? tt_find(f->tasks, id) : NULL;
+    if (!t) return FLEET_NOT_FOUND;
+    if (t->kill_sent_ms) return FLEET_CONFLICT;
+    kill_task(f, t, "operator restart", now, out);
+    if (out->n && out->v[out->n - 1].kind == FA_KILL) out->v[out->n - 1].replace = 1;
+    return MCM_OK;
+}
+
+void fleet_forget_all(fleet *f, fleet_actions *out) {
+    for (int i = 0; f->in_term && i < tt_count(f->tasks); i++)
+        push_task(out, FA_DELETE_TASK, tt_at(f->tasks, i), "the framework is gone");
+}
+
+/* --- balance ------------------------------------------------------------------------ */
+
+static void offers_wanted(fleet *f, int active, fleet_actions *out) {
+    int want = active < f->desired;
+    if (want == !f->suppressed) return;
+    fleet_action *a = push(out, want ? FA_REVIVE : FA_SUPPRESS);
+    if (!a) return;
+    if (want) snprintf(a->why, sizeof(a->why), "%d more servers wanted", f->desired - active);
+    else snprintf(a->why, sizeof(a->why), "the fleet is at its desired size (%d)", f->desired);
+    f->suppressed = !want;   /* in flight; undone by fleet_done(!ok) */
+}
+
+/* The surplus server to remove: not running first, then least memory in use. */
+static tt_task *surplus_victim(fleet *f) {
+    tt_task *best = NULL;
+    for (int i = 0; i < tt_count(f->tasks); i++) {
+        tt_task *t = tt_at(f->tasks, i);
+        if (!is_active(t)) continue;
+        if (!best) {
+            best = t;
+            continue;
+        }
+        int tr = t->state == MESOS__V1__TASK_STATE__TASK_RUNNING;
+        int br = best->state == MESOS__V1__TASK_STATE__TASK_RUNNING;
+        if (tr != br) {
+            if (!tr) best = t;
+            continue;
+        }
+        uint64_t tb = t->has_report ? t->last.bytes : 0, bb = best->has_report ? best->last.bytes : 0;
+        if (tb < bb) best = t;
+    }
+    return best;
+}
+
+static void balance(fleet *f, fleet_clock now, fleet_actions *out) {
+    int active = fleet_active(f);
+    offers_wanted(f, active, out);
+    if (active > f->desired) {
+        tt_task *v = surplus_victim(f);
+        if (v) drain(f, v, "more servers than desired", now, out);
+    }
+    for (int i = 0; i < tt_count(f->tasks); i++) {
+        tt_task *t = tt_at(f->tasks, i);
+        if (t->drain_until_ms && now.mono_ms >= t->drain_until_ms && !t->kill_sent_ms)
+            kill_task(f, t, "drain time over", now, out);
+        else if (t->kill_sent_ms && now.mono_ms - t->kill_sent_ms >= FLEET_KILL_RESEND_MS)
+            kill_task(f, t, "no answer to KILL", now, out);
+    }
+}
+
+void fleet_tick(fleet *f, fleet_clock now, fleet_actions *out) {
+    if (!f->in_term) return;
+    recon_tick(f, now, out);
+    if (!f->leading) return;
+    if (now.mono_ms >= f->next_full_recon_ms && !f->recon_active) recon_start(f, 1, now, out);
+    balance(f, now, out);
+}
+
+/* --- status updates --------------------------------------------------------------------- */
+
+static void ack(const fleet_status *st, fleet_actions *out) {
+    if (!st->uuid || !st->agent_id || st->uuid_len > FLEET_UUID_MAX) return;   /* master-made: nothing to acknowledge */
+    fleet_action *a = push(out, FA_ACK);
+    if (!a) return;
+    snprintf(a->task.id, sizeof(a->task.id), "%s", st->task_id);
+    snprintf(a->task.agent_id, sizeof(a->task.agent_id), "%s", st->agent_id);
+    memcpy(a->uuid, st->uuid, st->uuid_len);
+    a->uuid_len = st->uuid_len;
+}
+
+static void orphan(const fleet_status *st, fleet_actions *out) {
+    if (!tt_state_is_final(st->state)) {
+        tt_task t;
+        memset(&t, 0, sizeof(t));
+        snprintf(t.id, sizeof(t.id), "%s", st->task_id);
+        snprintf(t.agent_id, sizeof(t.agent_id), "%s", st->agent_id ? st->agent_id : "");
+        t.state = st->state;
+        log_warn("Mesos reports task %s (%s) that mcm does not know: killing it", st->task_id,
+                 tt_state_name(st->state));
+        push_task(out, FA_KILL, &t, "unknown to mcm");
+    }
+    ack(st, out);
+}
+
+/* A server that comes back from TASK_UNREACHABLE after a replacement was
+ * launched missed every write made during the partition: it is killed, not
+ * published again (its replacement is). Counted as it will be once stored. */
+static int back_from_partition(const fleet *f, const tt_task *was, const tt_task *next) {
+    if (was->state != MESOS__V1__TASK_STATE__TASK_UNREACHABLE || next->state != MESOS__V1__TASK_STATE__TASK_RUNNING)
+        return 0;
+    return fleet_active(f) - is_active(was) + is_active(next) > f->desired;
+}
+
+void fleet_on_update(fleet *f, const fleet_status *st, fleet_clock now, fleet_actions *out) {
+    if (!f->in_term) return;
+    tt_task *t = tt_find(f->tasks, st->task_id);
+    if (!t) {
+        orphan(st, out);
+        return;
+    }
+    t->confirmed = 1;   /* heard from during this reconciliation */
+    if (st->agent_id && !t->agent_id[0]) snprintf(t->agent_id, sizeof(t->agent_id), "%s", st->agent_id);
+    if (t->state == st->state) {
+        ack(st, out);
+        return;
+    }
+    tt_task next = *t;
+    next.state = st->state;
+    next.changed_ms = now.wall_ms;
+    snprintf(next.reason, sizeof(next.reason), "%s", st->message ? st->message : "");
+    int final = tt_state_is_final(next.state);
+    int stale = back_from_partition(f, t, &next);
+    fleet_action *a = push_task(out, final ? FA_DELETE_TASK : FA_PUT_TASK, &next, final ? "ended" : "update");
+    if (!a) return;
+    a->ended = final;
+    ack(st, out);
+    if (stale) {
+        fleet_action *k = push_task(out, FA_KILL, &next, "back from a partition after its replacement started: "
+                                                         "its data is stale");
+        if (k) k->prev_kill_ms = t->kill_sent_ms;
+        t->kill_sent_ms = now.mono_ms;   /* in flight (not stored: no ZooKeeper field) */
+    }
+    push(out, FA_PUBLISH);
+}
+
+/* --- offers ---------------------------------------------------------------------------- */
+
+/* Launches already decided in this batch on agent_id. */
+static int planned_on(const fleet_actions *out, int from, const char *agent_id) {
+    int n = 0;
+    for (int i = from; i < out->n; i++)
+        n += out->v[i].kind == FA_LAUNCH && !strcmp(out->v[i].task.agent_id, agent_id);
+    return n;
+}
+
+static int usable(fleet *f, const fleet_offer *o, const fleet_actions *out, int from, fleet_clock now) {
+    if (!o->fits || !o->new_task_id || !o->agent_id) return 0;
+    if (tt_on_agent(f->tasks, o->agent_id) + planned_on(out, from, o->agent_id) >= f->cfg.max_per_agent) return 0;
+    int64_t wait = backoff_wait_ms(f->bo, o->agent_id, now.mono_ms);
+    if (wait > 0) log_verbose("agent %s in relaunch backoff for %lld ms", o->hostname, (long long)wait);
+    return wait <= 0;
+}
+
+static void launch(fleet *f, const fleet_offer *o, int idx, fleet_clock now, fleet_actions *out) {
+    tt_task t;
+    memset(&t, 0, sizeof(t));
+    snprintf(t.id, sizeof(t.id), "%s", o->new_task_id);
+    snprintf(t.agent_id, sizeof(t.agent_id), "%s", o->agent_id);
+    snprintf(t.hostname, sizeof(t.hostname), "%s", o->hostname ? o->hostname : "");
+    t.port = o->port;
+    t.state = MESOS__V1__TASK_STATE__TASK_STAGING;
+    t.changed_ms = now.wall_ms;
+    t.cpus = f->cfg.cpus;
+    t.mem_mb = f->cfg.mem_mb;
+    t.confirmed = 1;
+    if (!push_task(out, FA_PUT_TASK, &t, "new server")) return;
+    fleet_action *a = push_task(out, FA_LAUNCH, &t, "");
+    if (!a) return;
+    a->offer = idx;
+    a->port = o->port;
+    a->refuse_s = f->cfg.refuse_s;
+}
+
+/* The DECLINE goes first: a failed store of a launch below stops the list,
+ * and offers neither used nor declined would be held until rescinded. */
+void fleet_on_offers(fleet *f, const fleet_offer *offers, int n, fleet_clock now, fleet_actions *out) {
+    if (!f->in_term || n <= 0) return;
+    fleet_actions launches;
+    fleet_actions_init(&launches);
+    int need = f->leading ? f->desired - fleet_active(f) : 0;
+    char *used = calloc((size_t)n, 1);
+    if (!used) {
+        out->oom = 1;
+        return;
+    }
+    for (int i = 0; i < n && need > 0; i++) {
+        if (!usable(f, &offers[i], &launches, 0, now)) continue;
+        launch(f, &offers[i], i, now, &launches);
+        used[i] = 1;
+        need--;
+    }
+    int nd = 0;
+    for (int i = 0; i < n; i++) nd += !used[i];
+    fleet_action *d = nd ? push(out, FA_DECLINE) : NULL;
+    if (d && (d->ids = calloc((size_t)nd, sizeof(*d->ids)))) {
+        for (int i = 0; i < n; i++)
+            if (!used[i]) snprintf(d->ids[d->n++], TT_ID_MAX, "%s", offers[i].id);
+        d->refuse_s = f->leading ? f->cfg.refuse_s : FLEET_NOT_LEADING_REFUSE_S;
+    } else if (d) {
+        out->n--;
+        out->oom = 1;
+    }
+    for (int i = 0; i < launches.n; i++) {
+        fleet_action *a = push(out, launches.v[i].kind);
+        if (a) *a = launches.v[i];
+    }
+    free(launches.v);   /* the actions moved to out (launches own no arrays) */
+    free(used);
+}
+
+/* --- outcomes --------------------------------------------------------------------------------- */
+
+static void count_start_failure(fleet *f, const tt_task *t, int was) {
+    if (was == MESOS__V1__TASK_STATE__TASK_RUNNING) return;   /* it ran: not a start failure */
+    if (++f->start_failures == START_FAILURE_WARN_FIRST || f->start_failures % START_FAILURE_WARN_EVERY == 0)
+        log_warn("the last %d servers all failed before running (latest: %s%s%s); check --memcached-command, "
+                 "--executor-command and --executor-uri, and the executor's stderr in the agent sandbox",
+                 f->start_failures, tt_state_name(t->state), t->reason[0] ? ": " : "", t->reason);
+}
+
+/* FAILED, LOST, ERROR, DROPPED, GONE, UNKNOWN: the agent may be at fault. */
+static int failure_state(int st) {
+    switch (st) {
+    case MESOS__V1__TASK_STATE__TASK_FAILED: case MESOS__V1__TASK_STATE__TASK_LOST:
+    case MESOS__V1__TASK_STATE__TASK_ERROR: case MESOS__V1__TASK_STATE__TASK_DROPPED:
+    case MESOS__V1__TASK_STATE__TASK_GONE: case MESOS__V1__TASK_STATE__TASK_UNKNOWN:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* t is the table's entry; end the record's final state and reason. */
+static void ended(fleet *f, const tt_task *t, const tt_task *end, fleet_clock now) {
+    int deliberate = t->kill_sent_ms || t->drain_until_ms;
+    if (!deliberate) count_start_failure(f, end, t->state);
+    log_notice("server %s on %s:%d ended: %s%s%s", t->id, t->hostname, t->port, tt_state_name(end->state),
+               end->reason[0] ? ": " : "", end->reason);
+    if (!deliberate && failure_state(end->state)) backoff_failure(f->bo, t->agent_id, now.mono_ms);
+    if (!deliberate) f->relaunch_due++;
+}
+
+/* The stored fields of a record move into the table; the bookkeeping of the
+ * entry (confirmed, kill marks, reports) stays. */
+static void record_update(tt_task *dst, const tt_task *src) {
+    snprintf(dst->agent_id, sizeof(dst->agent_id), "%s", src->agent_id);
+    snprintf(dst->reason, sizeof(dst->reason), "%s", src->reason);
+    dst->state = src->state;
+    dst->changed_ms = src->changed_ms;
+    dst->drain_until_ms = src->drain_until_ms;
+}
+
+void fleet_stored(fleet *f, const fleet_action *a, int ok, fleet_clock now) {
+    if (!ok || !f->in_term) return;   /* the table stays as it was: Mesos resends, ticks decide again */
+    tt_task *t = tt_find(f->tasks, a->task.id);
+    if (a->kind == FA_DELETE_TASK) {
+        if (t && a->ended) ended(f, t, &a->task, now);
+        tt_remove(f->tasks, a->task.id);
+        return;
+    }
+    if (!t) {
+        if (!tt_add(f->tasks, &a->task)) log_error("out of memory adding task %s", a->task.id);
+        return;
+    }
+    if (a->task.state != t->state && a->task.state == MESOS__V1__TASK_STATE__TASK_RUNNING) {
+        backoff_success(f->bo, t->agent_id);
+        f->start_failures = 0;
+    }
+    if (a->task.drain_until_ms && !t->drain_until_ms)
+        log_notice("draining %s on %s:%d (%s): unpublished now, killed in %lld ms", t->id, t->hostname, t->port,
+                   a->why, (long long)f->cfg.drain_time_ms);
+    record_update(t, &a->task);
+}
+
+static int refused(const char *err) {
+    return err && err[0] == '4' && err[1] >= '0' && err[1] <= '9';   /* "4xx <body>" */
+}
+
+/* A LAUNCH the master answered 4xx was refused: the task never existed and
+ * its record goes. Any other failure (timeout, connection lost) leaves it
+ * unknown whether the master took it: the record stays (STAGING, so nothing
+ * replaces it yet) and a reconciliation run asks Mesos what became of it. */
+static void launch_failed(fleet *f, const fleet_action *a, const char *err, fleet_clock now, fleet_actions *out) {
+    tt_task *t = tt_find(f->tasks, a->task.id);
+    if (!t) return;
+    if (refused(err)) {
+        log_warn("LAUNCH of %s on %s refused: %s", a->task.id, a->task.hostname, err);
+        push_task(out, FA_DELETE_TASK, t, "LAUNCH refused");
+        return;
+    }
+    log_warn("LAUNCH of %s on %s may or may not have reached the master (%s): asking Mesos about it", a->task.id,
+             a->task.hostname, err ? err : "?");
+    t->confirmed = 0;
+    if (!f->recon_active) recon_start(f, 1, now, out);
+}
+
+void fleet_done(fleet *f, fleet_action *a, int ok, const char *err, fleet_clock now, fleet_actions *out) {
+    if (!f->in_term) return;
+    tt_task *t = tt_find(f->tasks, a->task.id);
+    switch (a->kind) {
+    case FA_KILL:
+        if (!ok && t) t->kill_sent_ms = a->prev_kill_ms;   /* not sent: the next tick tries again */
+        if (ok && a->replace) f->relaunch_due++;
+        break;
+    case FA_REVIVE:
+        if (!ok) f->suppressed = 1;
+        break;
+    case FA_SUPPRESS:
+        if (!ok) f->suppressed = 0;
+        break;
+    case FA_LAUNCH:
+        if (!ok) {
+            launch_failed(f, a, err, now, out);
+        } else if (f->relaunch_due > 0) {
+            f->relaunch_due--;
+            a->relaunch = 1;
+        }
+        break;
+    case FA_RECONCILE:
+        if (a->n || !f->recon_active || !f->implicit_sent) break;
+        if (ok) {
+            recon_finished(f, now, out);
+        } else {
+            f->implicit_sent = 0;   /* retried after the current delay */
+            f->recon_next_ms = now.mono_ms + f->recon_delay_ms;
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+/* --- reports ----------------------------------------------------------------------------------- */
+
+tt_task *fleet_on_report(fleet *f, const report *r, fleet_clock now) {
+    tt_task *t = f->in_term ? tt_find(f->tasks, r->task_id) : NULL;
+    if (!t) return NULL;
+    t->prev = t->last;
+    t->last = *r;
+    t->has_report = 1;
+    t->report_rx_ms = now.mono_ms;
+    return t;
+}

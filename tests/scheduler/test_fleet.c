@@ -1,0 +1,474 @@
+/* test_fleet.c -- the scheduler's rules (fleet.h), one test per rule, each
+ * asserting the exact action list the fleet decides.
+ *
+ * No server is involved: the fleet is pure, time is the test's. A list is
+ * rendered as one line ("PUT_TASK(t1) ACK(t1) PUBLISH") and compared whole.
+ * outcome() plays the runner's part of the contract: it reports each action
+ * as stored/sent (or failed, for the kind and error a test names), stops at
+ * a failed persist reporting the rest as not run, and runs follow-ups. */
+#include "fleet.h"
+#include "mcm.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#define SEC 1000LL
+#define T0 (100 * SEC)
+#define WALL0 1700000000000LL
+
+static fleet_config cfg_test(void) {
+    fleet_config c = {0.5, 128, 1, 30.0, 30 * SEC, 3600 * SEC, 10 * SEC, 60 * SEC};
+    return c;
+}
+
+static fleet_clock at(int64_t ms) { return (fleet_clock){ms, WALL0 + ms}; }
+
+static const char *phase_name(fleet_phase p) { return p == FLEET_LEADING ? "LEADING" : "RECONCILING"; }
+
+/* "KIND(arg,...)" for each action, space-separated. */
+static const char *render(const fleet_actions *l) {
+    static char buf[4096];
+    size_t off = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < l->n; i++) {
+        const fleet_action *a = &l->v[i];
+        char args[1024] = "";
+        size_t k = 0;
+        switch (a->kind) {
+        case FA_PUBLISH: break;
+        case FA_REVIVE: case FA_SUPPRESS: break;
+        case FA_PHASE: snprintf(args, sizeof(args), "(%s)", phase_name(a->phase)); break;
+        case FA_LAUNCH: snprintf(args, sizeof(args), "(%s@%d)", a->task.id, a->offer); break;
+        case FA_DECLINE: case FA_RECONCILE:
+            k += (size_t)snprintf(args + k, sizeof(args) - k, "(");
+            for (int j = 0; j < a->n && k < sizeof(args); j++)
+                k += (size_t)snprintf(args + k, sizeof(args) - k, "%s%s", j ? "," : "", a->ids[j]);
+            if (k < sizeof(args)) snprintf(args + k, sizeof(args) - k, ")");
+            break;
+        default: snprintf(args, sizeof(args), "(%s)", a->task.id);
+        }
+        off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s%s", i ? " " : "", fleet_action_name(a->kind), args);
+    }
+    return buf;
+}
+
+/* The runner's part: every action succeeds except those of kind `fail`
+ * (error `err`). Follow-ups are appended to l (so render(l) afterwards shows
+ * them too). Returns the index where the list stopped (l->n if it did not). */
+static int outcome(fleet *f, fleet_actions *l, fleet_clock now, fleet_action_kind fail, const char *err) {
+    for (int i = 0; i < l->n; i++) {
+        fleet_action a = l->v[i];
+        int ok = a.kind != fail;
+        if (a.kind == FA_PUT_TASK || a.kind == FA_DELETE_TASK) {
+            fleet_stored(f, &a, ok, now);
+            if (ok) continue;
+            fleet_actions ignored;
+            fleet_actions_init(&ignored);
+            for (int j = i + 1; j < l->n; j++) {
+                fleet_action b = l->v[j];
+                if (b.kind != FA_PUT_TASK && b.kind != FA_DELETE_TASK) fleet_done(f, &b, 0, "not run", now, &ignored);
+            }
+            fleet_actions_clear(&ignored);
+            return i;
+        }
+        if (a.kind != FA_PUBLISH && a.kind != FA_PHASE) fleet_done(f, &a, ok, ok ? "" : err, now, l);
+    }
+    return l->n;
+}
+
+/* Decide, render, then report success: the list as decided. */
+#define RUN(f, call, now, expect)                                                                                 \
+    do {                                                                                                          \
+        fleet_actions l_;                                                                                         \
+        fleet_actions_init(&l_);                                                                                  \
+        call;                                                                                                     \
+        ck_assert_str_eq(render(&l_), expect);                                                                    \
+        outcome((f), &l_, (now), 0, NULL);                                                                        \
+        fleet_actions_clear(&l_);                                                                                 \
+    } while (0)
+
+static tt_task task(const char *id, const char *agent, int state) {
+    tt_task t;
+    memset(&t, 0, sizeof(t));
+    snprintf(t.id, sizeof(t.id), "%s", id);
+    snprintf(t.agent_id, sizeof(t.agent_id), "%s", agent);
+    snprintf(t.hostname, sizeof(t.hostname), "host-%s", agent);
+    t.port = 31000;
+    t.state = state;
+    return t;
+}
+
+static const uint8_t UUID[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+
+static fleet_status update(const char *id, const char *agent, int state) {
+    fleet_status s = {id, agent, state, NULL, UUID, sizeof(UUID)};
+    return s;
+}
+
+#define RUNNING MESOS__V1__TASK_STATE__TASK_RUNNING
+#define STAGING MESOS__V1__TASK_STATE__TASK_STAGING
+#define UNREACHABLE MESOS__V1__TASK_STATE__TASK_UNREACHABLE
+
+/* A fleet that has reconciled: LEADING at T0, every task confirmed. The
+ * lists on the way are the reconciliation rule's (asserted in its test). */
+static fleet *leading_fleet(const tt_task *tasks, int n, int desired) {
+    fleet_config c = cfg_test();
+    fleet *f = fleet_new(&c);
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fleet_begin_term(f, tasks, n, desired), MCM_OK);
+    fleet_actions l;
+    fleet_actions_init(&l);
+    fleet_on_subscribed(f, at(T0), &l);
+    outcome(f, &l, at(T0), 0, NULL);
+    fleet_actions_clear(&l);
+    for (int i = 0; i < n; i++) {
+        fleet_status s = update(tasks[i].id, tasks[i].agent_id, tasks[i].state);
+        fleet_on_update(f, &s, at(T0), &l);
+        outcome(f, &l, at(T0), 0, NULL);
+        fleet_actions_clear(&l);
+    }
+    fleet_tick(f, at(T0), &l);   /* the implicit RECONCILE; once sent: LEADING */
+    outcome(f, &l, at(T0), 0, NULL);
+    fleet_actions_clear(&l);
+    ck_assert(fleet_leading(f));
+    return f;
+}
+
+static fleet_offer offer(const char *id, const char *agent, const char *new_id) {
+    fleet_offer o = {id, agent, agent, 1, 31001, new_id};
+    return o;
+}
+
+/* --- store before acknowledging ------------------------------------------------ */
+
+START_TEST(test_fleet_update_stored_before_ack) {
+    tt_task t[] = {task("t1", "a1", STAGING)};
+    fleet *f = leading_fleet(t, 1, 1);
+    fleet_status s = update("t1", "a1", RUNNING);
+    fleet_actions l;
+    fleet_actions_init(&l);
+    fleet_on_update(f, &s, at(T0 + SEC), &l);
+    ck_assert_str_eq(render(&l), "PUT_TASK(t1) ACK(t1) PUBLISH");
+    ck_assert_int_eq(l.v[0].task.state, RUNNING);
+    ck_assert_int_eq(fleet_find(f, "t1")->state, STAGING);   /* the table waits for the store */
+    ck_assert_int_eq(outcome(f, &l, at(T0 + SEC), FA_PUT_TASK, "connection loss"), 0);
+    ck_assert_int_eq(fleet_find(f, "t1")->state, STAGING);   /* not stored: unchanged, no ACK */
+    fleet_actions_clear(&l);
+    /* Mesos resends the unacknowledged update: the same decision again */
+    RUN(f, fleet_on_update(f, &s, at(T0 + 2 * SEC), &l_), at(T0 + 2 * SEC), "PUT_TASK(t1) ACK(t1) PUBLISH");
+    ck_assert_int_eq(fleet_find(f, "t1")->state, RUNNING);
+    ck_assert_int_eq(fleet_find(f, "t1")->changed_ms, WALL0 + T0 + 2 * SEC);
+    /* the same state again: acknowledged, nothing stored */
+    RUN(f, fleet_on_update(f, &s, at(T0 + 3 * SEC), &l_), at(T0 + 3 * SEC), "ACK(t1)");
+    /* made by the master (no uuid): nothing to acknowledge */
+    fleet_status m = {"t1", "a1", RUNNING, NULL, NULL, 0};
+    RUN(f, fleet_on_update(f, &m, at(T0 + 4 * SEC), &l_), at(T0 + 4 * SEC), "");
+    fleet_free(f);
+}
+END_TEST
+
+START_TEST(test_fleet_ended_task_deleted_then_replaced) {
+    tt_task t[] = {task("t1", "a1", RUNNING), task("t2", "a2", RUNNING)};
+    fleet *f = leading_fleet(t, 2, 2);
+    fleet_status s = update("t1", "a1", MESOS__V1__TASK_STATE__TASK_FAILED);
+    RUN(f, fleet_on_update(f, &s, at(T0 + SEC), &l_), at(T0 + SEC), "DELETE_TASK(t1) ACK(t1) PUBLISH");
+    ck_assert_ptr_null(fleet_find(f, "t1"));
+    RUN(f, fleet_tick(f, at(T0 + 2 * SEC), &l_), at(T0 + 2 * SEC), "REVIVE");
+    /* a1 failed: in relaunch backoff, so the launch goes to a3 */
+    fleet_offer o[] = {offer("o0", "a1", "n0"), offer("o1", "a3", "n1")};
+    fleet_actions l;
+    fleet_actions_init(&l);
+    fleet_on_offers(f, o, 2, at(T0 + 2 * SEC), &l);
+    ck_assert_str_eq(render(&l), "DECLINE(o0) PUT_TASK(n1) LAUNCH(n1@1)");
+    outcome(f, &l, at(T0 + 2 * SEC), 0, NULL);
+    ck_assert_ptr_nonnull(fleet_find(f, "n1"));
+    fleet_actions_clear(&l);
+    fleet_free(f);
+}
+END_TEST
+
+/* --- persist before launching ---------------------------------------------------- */
+
+START_TEST(test_fleet_launch_stored_first) {
+    tt_task t[] = {task("t1", "a1", RUNNING)};
+    fleet *f = leading_fleet(t, 1, 3);
+    fleet_offer o[] = {offer("o0", "a2", "n0"), offer("o1", "a2", "n1"), offer("o2", "a2", "n2"),
+                       offer("o3", "a3", "n3")};
+    o[0].fits = 0;   /* too small */
+    fleet_actions l;
+    fleet_actions_init(&l);
+    fleet_on_offers(f, o, 4, at(T0 + SEC), &l);
+    /* one per agent (max 1), two wanted, the rest declined first */
+    ck_assert_str_eq(render(&l), "DECLINE(o0,o2) PUT_TASK(n1) LAUNCH(n1@1) PUT_TASK(n3) LAUNCH(n3@3)");
+    ck_assert_int_eq(l.v[1].task.state, STAGING);
+    ck_assert_int_eq(l.v[2].port, 31001);
+    ck_assert_ptr_null(fleet_find(f, "n1"));   /* not in the table before it is stored */
+    /* the second store fails: the list stops before its LAUNCH */
+    fleet_action_kind kinds[8];
+    for (int i = 0; i < l.n; i++) kinds[i] = l.v[i].kind;
+    ck_assert(kinds[3] == FA_PUT_TASK && kinds[4] == FA_LAUNCH);
+    fleet_action put2 = l.v[3];
+    l.n = 3;   /* run the first three... */
+    outcome(f, &l, at(T0 + SEC), 0, NULL);
+    fleet_stored(f, &put2, 0, at(T0 + SEC));   /* ...then the failed store: n2 never joins */
+    ck_assert_ptr_nonnull(fleet_find(f, "n1"));
+    ck_assert_ptr_null(fleet_find(f, "n3"));
+    l.n = 5;
+    fleet_actions_clear(&l);
+    fleet_free(f);
+}
+END_TEST
+
+/* --- a LAUNCH refused vs one whose fate is unknown ----------------------------------- */
+
+START_TEST(test_fleet_launch_refused_forgets_timeout_keeps) {
+    tt_task t[] = {task("t1", "a1", RUNNING)};
+    fleet *f = leading_fleet(t, 1, 3);
+    fleet_offer o[] = {offer("o0", "a2", "n0"), offer("o1", "a3", "n1")};
+    fleet_actions l;
+    fleet_actions_init(&l);
+    fleet_on_offers(f, o, 2, at(T0 + SEC), &l);
+    ck_assert_str_eq(render(&l), "PUT_TASK(n0) LAUNCH(n0@0) PUT_TASK(n1) LAUNCH(n1@1)");
+    /* every LAUNCH fails: n0 with 400 (refused), n1 times out */
+    for (int i = 0; i < 4; i++) {
+        fleet_action a = l.v[i];
+        if (a.kind == FA_PUT_TASK) {
+            fleet_stored(f, &a, 1, at(T0 + SEC));
+            continue;
+        }
+        const char *err = i == 1 ? "400 Invalid offer" : "POST http://m/api/v1/scheduler: Timeout was reached";
+        fleet_done(f, &a, 0, err, at(T0 + SEC), &l);
+    }
+    /* follow-ups: the refused one's record goes; the other is asked about */
+    ck_assert_str_eq(render(&l), "PUT_TASK(n0) LAUNCH(n0@0) PUT_TASK(n1) LAUNCH(n1@1) DELETE_TASK(n0) RECONCILE(t1,n0,n1)");
+    fleet_stored(f, &l.v[4], 1, at(T0 + SEC));
+    ck_assert_ptr_null(fleet_find(f, "n0"));
+    ck_assert_ptr_nonnull(fleet_find(f, "n1"));
+    ck_assert_int_eq(fleet_find(f, "n1")->state, STAGING);   /* counted: nothing replaces it yet */
+    ck_assert(fleet_recon_active(f));
+    ck_assert(fleet_leading(f));                              /* a periodic run: still leading */
+    fleet_actions_clear(&l);
+    fleet_free(f);
+}
+END_TEST
+
+/* --- tasks mcm does not know ---------------------------------------------------------- */
+
+START_TEST(test_fleet_orphan_killed) {
+    tt_task t[] = {task("t1", "a1", RUNNING)};
+    fleet *f = leading_fleet(t, 1, 1);
+    fleet_status s = update("x9", "a7", RUNNING);
+    fleet_actions l;
+    fleet_actions_init(&l);
+    fleet_on_update(f, &s, at(T0 + SEC), &l);
+    ck_assert_str_eq(render(&l), "KILL(x9) ACK(x9)");
+    ck_assert_str_eq(l.v[0].task.agent_id, "a7");
+    outcome(f, &l, at(T0 + SEC), 0, NULL);
+    fleet_actions_clear(&l);
+    ck_assert_ptr_null(fleet_find(f, "x9"));   /* never adopted */
+    fleet_status gone = update("x9", "a7", MESOS__V1__TASK_STATE__TASK_KILLED);
+    RUN(f, fleet_on_update(f, &gone, at(T0 + 2 * SEC), &l_), at(T0 + 2 * SEC), "ACK(x9)");
+    fleet_free(f);
+}
+END_TEST
+
+/* --- back from a partition ----------------------------------------------------------- */
+
+START_TEST(test_fleet_back_from_partition_after_replacement_killed) {
+    tt_task t[] = {task("t1", "a1", UNREACHABLE), task("t2", "a2", RUNNING)};
+    fleet *f = leading_fleet(t, 2, 1);   /* t2 replaced t1 */
+    fleet_status s = update("t1", "a1", RUNNING);
+    RUN(f, fleet_on_update(f, &s, at(T0 + SEC), &l_), at(T0 + SEC), "PUT_TASK(t1) ACK(t1) KILL(t1) PUBLISH");
+    ck_assert(fleet_find(f, "t1")->kill_sent_ms > 0);
+    ck_assert(!tt_serving(fleet_find(f, "t1")));   /* never published again */
+    fleet_free(f);
+
+    tt_task u[] = {task("t1", "a1", UNREACHABLE)};
+    f = leading_fleet(u, 1, 1);               /* no replacement yet: welcome back */
+    RUN(f, fleet_on_update(f, &s, at(T0 + SEC), &l_), at(T0 + SEC), "PUT_TASK(t1) ACK(t1) PUBLISH");
+    ck_assert(tt_serving(fleet_find(f, "t1")));
+    fleet_free(f);
+}
+END_TEST
+
+/* --- KILL resent after 30 s ---------------------------------------------------------- */
+
+START_TEST(test_fleet_kill_resent_after_30s) {
+    tt_task t[] = {task("t1", "a1", RUNNING), task("t2", "a2", RUNNING)};
+    fleet *f = leading_fleet(t, 2, 2);
+    fleet_actions l;
+    fleet_actions_init(&l);
+    ck_assert_int_eq(fleet_restart(f, "t1", at(T0), &l), MCM_OK);
+    ck_assert_str_eq(render(&l), "KILL(t1)");
+    outcome(f, &l, at(T0), 0, NULL);
+    fleet_actions_clear(&l);
+    ck_assert_int_eq(fleet_restart(f, "t1", at(T0), &l), FLEET_CONFLICT);
+    ck_assert_int_eq(fleet_restart(f, "nope", at(T0), &l), FLEET_NOT_FOUND);
+    ck_assert_int_eq(l.n, 0);
+    RUN(f, fleet_tick(f, at(T0 + FLEET_KILL_RESEND_MS - 1), &l_), at(T0 + FLEET_KILL_RESEND_MS - 1), "REVIVE");
+    RUN(f, fleet_tick(f, at(T0 + FLEET_KILL_RESEND_MS), &l_), at(T0 + FLEET_KILL_RESEND_MS), "KILL(t1)");
+    /* a KILL that could not be sent is tried again at the next tick */
+    int64_t t2 = T0 + 2 * FLEET_KILL_RESEND_MS;
+    fleet_tick(f, at(t2), &l);
+    ck_assert_str_eq(render(&l), "KILL(t1)");
+    outcome(f, &l, at(t2), FA_KILL, "not subscribed");
+    fleet_actions_clear(&l);
+    RUN(f, fleet_tick(f, at(t2 + 100), &l_), at(t2 + 100), "KILL(t1)");
+    fleet_free(f);
+}
+END_TEST
+
+/* --- the surplus server ---------------------------------------------------------------- */
+
+START_TEST(test_fleet_surplus_not_running_first_then_least_memory) {
+    tt_task t[] = {task("big", "a1", RUNNING), task("small", "a2", RUNNING), task("new", "a3", STAGING)};
+    t[0].has_report = t[1].has_report = 1;
+    t[0].last.bytes = 100 << 20;
+    t[1].last.bytes = 10 << 20;
+    fleet *f = leading_fleet(t, 3, 3);
+    fleet_set_desired(f, 2);
+    RUN(f, fleet_tick(f, at(T0 + SEC), &l_), at(T0 + SEC), "KILL(new)");   /* not running: killed, no drain */
+    fleet_free(f);
+
+    t[2].state = RUNNING;
+    t[2].has_report = 1;
+    t[2].last.bytes = 50 << 20;
+    f = leading_fleet(t, 3, 3);
+    fleet_set_desired(f, 2);
+    RUN(f, fleet_tick(f, at(T0 + SEC), &l_), at(T0 + SEC), "PUT_TASK(small) PUBLISH");   /* drained */
+    tt_task *v = fleet_find(f, "small");
+    ck_assert_int_eq(v->drain_until_ms, T0 + SEC + 30 * SEC);
+    ck_assert(!tt_serving(v));
+    ck_assert_int_eq(fleet_active(f), 2);
+    RUN(f, fleet_tick(f, at(T0 + 30 * SEC), &l_), at(T0 + 30 * SEC), "");
+    RUN(f, fleet_tick(f, at(T0 + 31 * SEC), &l_), at(T0 + 31 * SEC), "KILL(small)");   /* drain over */
+    fleet_free(f);
+}
+END_TEST
+
+/* --- reconciliation ----------------------------------------------------------------------- */
+
+START_TEST(test_fleet_reconciliation_patience_60s) {
+    fleet_config c = cfg_test();
+    fleet *f = fleet_new(&c);
+    tt_task t[] = {task("t1", "a1", RUNNING), task("t2", "a2", RUNNING)};
+    ck_assert_int_eq(fleet_begin_term(f, t, 2, 2), MCM_OK);
+    RUN(f, fleet_on_subscribed(f, at(0), &l_), at(0), "PHASE(RECONCILING) RECONCILE(t1,t2)");
+    fleet_status s = update("t1", "a1", RUNNING);
+    RUN(f, fleet_on_update(f, &s, at(500), &l_), at(500), "ACK(t1)");
+    /* offers before LEADING: declined for 5 s, nothing launched */
+    fleet_offer o[] = {offer("o0", "a3", "n0")};
+    fleet_actions l;
+    fleet_actions_init(&l);
+    fleet_on_offers(f, o, 1, at(600), &l);
+    ck_assert_str_eq(render(&l), "DECLINE(o0)");
+    ck_assert(l.v[0].refuse_s == FLEET_NOT_LEADING_REFUSE_S);
+    fleet_actions_clear(&l);
+    /* t2 never answers: asked again after 2, 4, 8, 16 s (backoff) */
+    RUN(f, fleet_tick(f, at(1999), &l_), at(1999), "");
+    RUN(f, fleet_tick(f, at(2000), &l_), at(2000), "RECONCILE(t2)");
+    RUN(f, fleet_tick(f, at(5999), &l_), at(5999), "");
+    RUN(f, fleet_tick(f, at(6000), &l_), at(6000), "RECONCILE(t2)");
+    RUN(f, fleet_tick(f, at(14000), &l_), at(14000), "RECONCILE(t2)");
+    RUN(f, fleet_tick(f, at(30000), &l_), at(30000), "RECONCILE(t2)");
+    RUN(f, fleet_tick(f, at(59999), &l_), at(59999), "");
+    ck_assert(!fleet_leading(f));
+    /* 60 s: leading anyway, t2 kept as it was (counted: nothing launched for it) */
+    fleet_tick(f, at(60000), &l);
+    ck_assert_str_eq(render(&l), "RECONCILE()");
+    outcome(f, &l, at(60000), 0, NULL);
+    ck_assert_str_eq(render(&l), "RECONCILE() PHASE(LEADING) SUPPRESS PUBLISH");
+    fleet_actions_clear(&l);
+    ck_assert(fleet_leading(f));
+    ck_assert_ptr_nonnull(fleet_find(f, "t2"));
+    ck_assert_int_eq(fleet_active(f), 2);
+    fleet_free(f);
+}
+END_TEST
+
+START_TEST(test_fleet_implicit_reconcile_failed_is_retried) {
+    fleet_config c = cfg_test();
+    fleet *f = fleet_new(&c);
+    ck_assert_int_eq(fleet_begin_term(f, NULL, 0, 1), MCM_OK);
+    RUN(f, fleet_on_subscribed(f, at(0), &l_), at(0), "PHASE(RECONCILING)");
+    fleet_actions l;
+    fleet_actions_init(&l);
+    fleet_tick(f, at(100), &l);
+    ck_assert_str_eq(render(&l), "RECONCILE()");
+    outcome(f, &l, at(100), FA_RECONCILE, "503 No leader elected");
+    ck_assert_str_eq(render(&l), "RECONCILE()");   /* no follow-up: still reconciling */
+    fleet_actions_clear(&l);
+    ck_assert(!fleet_leading(f));
+    RUN(f, fleet_tick(f, at(200), &l_), at(200), "RECONCILE()");
+    ck_assert(fleet_leading(f));
+    fleet_free(f);
+}
+END_TEST
+
+/* --- nothing outside leadership ------------------------------------------------------------- */
+
+START_TEST(test_fleet_nothing_outside_a_term) {
+    fleet_config c = cfg_test();
+    fleet *f = fleet_new(&c);
+    fleet_status s = update("t1", "a1", RUNNING);
+    fleet_offer o[] = {offer("o0", "a1", "n0")};
+    for (int round = 0; round < 2; round++) {   /* before the first term, then after one */
+        RUN(f, fleet_on_update(f, &s, at(SEC), &l_), at(SEC), "");
+        RUN(f, fleet_on_offers(f, o, 1, at(SEC), &l_), at(SEC), "");
+        RUN(f, fleet_tick(f, at(SEC), &l_), at(SEC), "");
+        RUN(f, fleet_on_subscribed(f, at(SEC), &l_), at(SEC), "");
+        RUN(f, fleet_drain(f, "t1", "test", at(SEC), &l_), at(SEC), "");
+        RUN(f, fleet_forget_all(f, &l_), at(SEC), "");
+        ck_assert_int_eq(fleet_restart(f, "t1", at(SEC), NULL), FLEET_NOT_FOUND);
+        ck_assert(!fleet_in_term(f) && !fleet_leading(f));
+        tt_task t[] = {task("t1", "a1", RUNNING)};
+        ck_assert_int_eq(fleet_begin_term(f, t, 1, 1), MCM_OK);
+        fleet_end_term(f);   /* a step-down forgets the table */
+        ck_assert_int_eq(tt_count(fleet_table(f)), 0);
+    }
+    fleet_free(f);
+    fleet_free(NULL);
+}
+END_TEST
+
+START_TEST(test_fleet_revive_failed_is_retried) {
+    tt_task t[] = {task("t1", "a1", RUNNING), task("t2", "a2", RUNNING)};
+    fleet *f = leading_fleet(t, 2, 2);   /* at size: SUPPRESS was sent on the way */
+    fleet_set_desired(f, 3);
+    fleet_actions l;
+    fleet_actions_init(&l);
+    fleet_tick(f, at(T0 + SEC), &l);
+    ck_assert_str_eq(render(&l), "REVIVE");
+    outcome(f, &l, at(T0 + SEC), FA_REVIVE, "not subscribed");
+    fleet_actions_clear(&l);
+    RUN(f, fleet_tick(f, at(T0 + 2 * SEC), &l_), at(T0 + 2 * SEC), "REVIVE");
+    RUN(f, fleet_tick(f, at(T0 + 3 * SEC), &l_), at(T0 + 3 * SEC), "");
+    fleet_set_desired(f, 2);
+    RUN(f, fleet_tick(f, at(T0 + 4 * SEC), &l_), at(T0 + 4 * SEC), "SUPPRESS");
+    fleet_free(f);
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("fleet");
+    TCase *tc = tcase_create("fleet");
+    tcase_add_test(tc, test_fleet_update_stored_before_ack);
+    tcase_add_test(tc, test_fleet_ended_task_deleted_then_replaced);
+    tcase_add_test(tc, test_fleet_launch_stored_first);
+    tcase_add_test(tc, test_fleet_launch_refused_forgets_timeout_keeps);
+    tcase_add_test(tc, test_fleet_orphan_killed);
+    tcase_add_test(tc, test_fleet_back_from_partition_after_replacement_killed);
+    tcase_add_test(tc, test_fleet_kill_resent_after_30s);
+    tcase_add_test(tc, test_fleet_surplus_not_running_first_then_least_memory);
+    tcase_add_test(tc, test_fleet_reconciliation_patience_60s);
+    tcase_add_test(tc, test_fleet_implicit_reconcile_failed_is_retried);
+    tcase_add_test(tc, test_fleet_nothing_outside_a_term);
+    tcase_add_test(tc, test_fleet_revive_failed_is_retried);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
