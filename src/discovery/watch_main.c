@@ -209,8 +209,8 @@ static int parse_cfg(int argc, char **argv) {
          "With --once: give up (exit 1) when no server list could be read for this long "
          "(ZooKeeper unreachable, znode missing or invalid).", 100, 86400000, 0, NULL},
         {"owner", OPT_STR, &C.owner, NULL, "KEY",
-         "Print the host:port that owns KEY on mcm's ring (" RING_NAME ", what libmemcached "
-         "KETAMA_WEIGHTED and the twemproxy pool answer) and exit; reads the list like --once.",
+         "Print the host:port that owns KEY on mcm's ring (" RING_NAME ", see docs/clients.md) "
+         "and exit; reads the list like --once.",
          0, 0, 0, NULL},
     };
     static opt_program prog = {"mcm-watch",
