@@ -38,6 +38,11 @@ void *trn_act_block(trn_actions *a, size_t size);
 const char *const *trn_act_ring(trn_actions *a, const trn_server *list, int n, int *nout);
 
 /* trn_record.c */
+/* "host:port" with a host of [A-Za-z0-9._-] or a bracketed IPv6 literal and
+ * a port in 1..65535: nothing a log line, YAML pool or config line misreads. */
+int trn_addr_ok(const char *addr);
+/* 1..TRN_ID_MAX-1 printable ASCII characters, no space, quote or backslash. */
+int trn_task_id_ok(const char *id);
 int trn_server_check(const trn_server *s, char *err, size_t errlen);
 /* Fills t->parts from t->from and t->to; MCM_ERR on duplicates. */
 int trn_build_parts(trn *t, char *err, size_t errlen);

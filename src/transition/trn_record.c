@@ -37,7 +37,7 @@ static int host_char(char c) {
 }
 
 /* "host:port": host of [A-Za-z0-9._-] or a bracketed IPv6 literal. */
-static int addr_ok(const char *a) {
+int trn_addr_ok(const char *a) {
     const char *colon = strrchr(a, ':');
     if (!colon || colon == a) return 0;
     const char *h = a, *he = colon;
@@ -61,7 +61,7 @@ static int addr_ok(const char *a) {
     return port >= 1 && port <= 65535;
 }
 
-static int id_ok(const char *id) {
+int trn_task_id_ok(const char *id) {
     size_t n = strlen(id);
     if (n == 0 || n >= TRN_ID_MAX) return 0;
     for (size_t i = 0; i < n; i++)
@@ -72,12 +72,12 @@ static int id_ok(const char *id) {
 }
 
 int trn_server_check(const trn_server *s, char *err, size_t errlen) {
-    if (!memchr(s->task_id, 0, sizeof(s->task_id)) || !id_ok(s->task_id)) {
+    if (!memchr(s->task_id, 0, sizeof(s->task_id)) || !trn_task_id_ok(s->task_id)) {
         snprintf(err, errlen, "a task id must be 1..%d printable characters without spaces",
                  TRN_ID_MAX - 1);
         return MCM_ERR;
     }
-    if (!memchr(s->addr, 0, sizeof(s->addr)) || !addr_ok(s->addr)) {
+    if (!memchr(s->addr, 0, sizeof(s->addr)) || !trn_addr_ok(s->addr)) {
         snprintf(err, errlen, "server %s: '%.64s' is not host:port", s->task_id,
                  memchr(s->addr, 0, sizeof(s->addr)) ? s->addr : "(too long)");
         return MCM_ERR;
