@@ -94,6 +94,7 @@ typedef struct http_config {
     unsigned conn_limit;       /* concurrent connections (default 256) */
     unsigned per_ip_limit;     /* per client address (default 64; 0 = none) */
     unsigned conn_timeout_s;   /* idle connection timeout (default 30) */
+    unsigned header_timeout_ms;/* a request's headers must be complete within this (default 10000) */
     size_t body_max;           /* request body limit (default 64 KiB) */
 } http_config;
 

@@ -3,7 +3,8 @@
  * Files: http_server.c (daemon, routing, request bodies, replies),
  * http_snap.c (the published snapshots and their setters), http_read.c (the
  * GET endpoints), http_ops.c (the operator POSTs: auth, leader redirect,
- * hooks).
+ * hooks), http_guard.c (header deadline, health slots, gone-client probe,
+ * URL unescaping).
  *
  * Lock rules: h->mu guards every published field below it; it is held only to
  * copy a field, to queue the cached server-list response, or while a long
@@ -19,6 +20,10 @@
 #include <stdint.h>
 
 #define HTTP_TASK_ID_MAX 255
+#define HTTP_HEALTH_RESERVE 8        /* connections beyond conn_limit, for /healthz and /readyz only */
+#define HTTP_PROBE_MS 100            /* a long poll looks at its socket this often */
+
+typedef struct http_guard http_guard;
 
 /* One request, from its first access-handler call to MHD's completion callback. */
 typedef struct http_req {
@@ -38,6 +43,7 @@ struct http_server {
     metrics *m;
     int own_m;
     metrics_family *requests;         /* mcm_http_requests_total{route,code} */
+    http_guard *guard;                /* http_guard.c; created before d, freed after */
     struct MHD_Daemon *d;
     int port;
     int64_t start_ms;                 /* monotonic, for uptime */
@@ -72,6 +78,20 @@ enum MHD_Result http_reply_error(http_server *h, struct MHD_Connection *c, http_
 void http_count(http_server *h, http_req *r, unsigned code);
 /* Copies the client's numeric address into buf. */
 void http_peer(struct MHD_Connection *c, char *buf, size_t len);
+
+/* --- http_guard.c ---------------------------------------------------------------- */
+http_guard *http_guard_new(int64_t header_ms);              /* starts the watchdog */
+void http_guard_free(http_guard *g);                        /* NULL-safe; after MHD_stop_daemon */
+/* MHD_OPTION_NOTIFY_CONNECTION callback (cls: the http_server). */
+void http_guard_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+                       enum MHD_ConnectionNotificationCode code);
+/* begun 1: headers complete, the handler runs (no deadline); 0: the request
+ * ended, the next one's header deadline starts. Returns the open connections. */
+unsigned http_guard_request(http_server *h, struct MHD_Connection *c, int begun);
+unsigned long http_guard_cut(http_server *h);               /* cut for slow headers so far */
+/* 1 if the client of c has closed its side or the socket failed. */
+int http_client_gone(struct MHD_Connection *c);
+size_t http_unescape(void *cls, struct MHD_Connection *c, char *s);   /* MHD_OPTION_UNESCAPE_CALLBACK */
 
 /* --- http_snap.c ---------------------------------------------------------------- */
 char *http_snap_strdup(http_server *h, char *const *field);   /* copy under h->mu */

@@ -7,8 +7,12 @@
  * on h->cond with an absolute CLOCK_MONOTONIC deadline: http_set_servers and
  * http_free broadcast, so a change wakes it at once and nothing polls.
  *
+ * A waiting long poll also wakes every HTTP_PROBE_MS to see whether its
+ * client has closed, and then ends at once (its thread and slot are free).
+ *
  * Threads: MHD connection threads (a long poll blocks only its own).
- * Invariant: a long poll never outlives its wait bound or http_free. */
+ * Invariant: a long poll never outlives its wait bound, its client or
+ * http_free. */
 #include "http_int.h"
 #include "mcm.h"
 #include "parse.h"
@@ -80,17 +84,29 @@ static int etag_matches(const char *inm, int64_t version) {
  * either direction: after a ZooKeeper data loss the version restarts lower,
  * and a client holding a higher one must get the new list, not 304s forever),
  * stop, or timeout. */
-static void long_poll(http_server *h, const poll_args *pa) {
+static struct timespec deadline_in(int64_t ms) {
     struct timespec dl;
     clock_gettime(CLOCK_MONOTONIC, &dl);
-    dl.tv_sec += (time_t)(pa->wait_ms / 1000);
-    dl.tv_nsec += (long)(pa->wait_ms % 1000) * 1000000L;
+    dl.tv_sec += (time_t)(ms / 1000);
+    dl.tv_nsec += (long)(ms % 1000) * 1000000L;
     if (dl.tv_nsec >= 1000000000L) {
         dl.tv_sec++;
         dl.tv_nsec -= 1000000000L;
     }
-    while (!h->stopping && (!h->srv_loaded || h->srv_version == pa->version))
-        if (pthread_cond_timedwait(&h->cond, &h->mu, &dl) == ETIMEDOUT) break;
+    return dl;
+}
+
+/* Returns 0, or 1 if the client closed meanwhile (checked every
+ * HTTP_PROBE_MS: its slot must come free at once, not after the wait). */
+static int long_poll(http_server *h, struct MHD_Connection *c, const poll_args *pa) {
+    int64_t end = util_now_ms() + pa->wait_ms;
+    while (!h->stopping && (!h->srv_loaded || h->srv_version == pa->version)) {
+        int64_t left = end - util_now_ms();
+        if (left <= 0) break;
+        struct timespec dl = deadline_in(left < HTTP_PROBE_MS ? left : HTTP_PROBE_MS);
+        if (pthread_cond_timedwait(&h->cond, &h->mu, &dl) == ETIMEDOUT && http_client_gone(c)) return 1;
+    }
+    return 0;
 }
 
 static enum MHD_Result not_modified(http_server *h, struct MHD_Connection *c, http_req *r, int64_t version) {
@@ -110,7 +126,10 @@ enum MHD_Result http_get_servers(http_server *h, struct MHD_Connection *c, http_
         return http_reply_error(h, c, r, 400, code, NULL, NULL, "%s", msg);
     const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
     pthread_mutex_lock(&h->mu);
-    if (pa.wait_ms >= 0) long_poll(h, &pa);
+    if (pa.wait_ms >= 0 && long_poll(h, c, &pa)) {
+        pthread_mutex_unlock(&h->mu);
+        return MHD_NO;                                 /* gone: MHD closes, the slot is free */
+    }
     int loaded = h->srv_loaded;
     int64_t version = h->srv_version;
     int unchanged = (inm && etag_matches(inm, version)) || (pa.wait_ms >= 0 && version == pa.version);

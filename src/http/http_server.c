@@ -8,6 +8,9 @@
  * oversized body at once), body chunks (append up to body_max, then discard
  * and remember), last call (route, method check, handler).
  *
+ * Connection guards (header deadline, health slots, closed long polls,
+ * %00 in URLs) live in http_guard.c.
+ *
  * Threads: http_new/http_free on the owner thread; everything else on MHD's
  * listening and connection threads.
  * Invariants: every answered request is counted exactly once in
@@ -27,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 typedef enum MHD_Result (*http_handler)(http_server *, struct MHD_Connection *, http_req *);
@@ -155,7 +159,24 @@ static enum MHD_Result dispatch(http_server *h, struct MHD_Connection *c, http_r
     return rt->fn(h, c, r);
 }
 
-/* First call: a declared Content-Length over the limit is refused before reading. */
+/* Content-Length headers seen: two that differ are a request-smuggling
+ * attempt (RFC 9112 section 6.3: refuse). */
+typedef struct cl_header {
+    const char *first;
+    int conflict;
+} cl_header;
+
+static enum MHD_Result count_cl(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+    cl_header *ch = cls;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) != 0) return MHD_YES;
+    if (ch->first && strcmp(ch->first, value ? value : "") != 0) ch->conflict = 1;
+    if (!ch->first) ch->first = value ? value : "";
+    return MHD_YES;
+}
+
+/* First call: the health slots kept (see http_guard.c), conflicting
+ * Content-Length refused, and a declared one over the limit refused before
+ * reading. */
 static enum MHD_Result first_call(http_server *h, struct MHD_Connection *c, http_req *r,
                                   const char *version) {
     /* RFC 9112 section 3.2: an HTTP/1.1 request without Host is answered 400.
@@ -163,9 +184,21 @@ static enum MHD_Result first_call(http_server *h, struct MHD_Connection *c, http
     if (strcmp(version, MHD_HTTP_VERSION_1_1) == 0 &&
         !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST))
         return http_reply_error(h, c, r, 400, "NO_HOST", NULL, NULL, "HTTP/1.1 request without Host");
+    const struct route *rt = route_find(r->url);
+    unsigned open = http_guard_request(h, c, 1);
+    if (open > h->cfg.conn_limit && !(rt && rt->fn == http_get_healthz) && !(rt && rt->fn == http_get_readyz)) {
+        r->route = rt ? rt->name : "other";
+        return http_reply_error(h, c, r, 503, "BUSY", MHD_HTTP_HEADER_CONNECTION, "close",
+                                "%u connections open (limit %u); the remaining slots serve health checks",
+                                open, h->cfg.conn_limit);
+    }
+    cl_header ch = {0};
+    MHD_get_connection_values(c, MHD_HEADER_KIND, count_cl, &ch);
+    if (ch.conflict)
+        return http_reply_error(h, c, r, 400, "BAD_CONTENT_LENGTH", MHD_HTTP_HEADER_CONNECTION, "close",
+                                "conflicting Content-Length headers");
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl && strtoull(cl, NULL, 10) > h->cfg.body_max) {
-        const struct route *rt = route_find(r->url);
         r->route = rt ? rt->name : "other";
         return http_reply_error(h, c, r, 413, "BODY_TOO_LARGE", NULL, NULL,
                                 "request body over %zu bytes", h->cfg.body_max);
@@ -216,6 +249,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
     http_req *r = *con_cls;
+    http_guard_request(cls, c, 0);
     if (!r) return;
     free(r->body);
     free(r);
@@ -245,6 +279,7 @@ void http_config_defaults(http_config *c) {
     c->conn_limit = 256;
     c->per_ip_limit = 64;
     c->conn_timeout_s = 30;
+    c->header_timeout_ms = 10000;
     c->body_max = 64 * 1024;
 }
 
@@ -278,16 +313,22 @@ static int check_config(const http_config *cfg, char *err, size_t errlen) {
 static int start_daemon(http_server *h, char *err, size_t errlen) {
     struct sockaddr_storage ss;
     if (resolve(&h->cfg, &ss, err, errlen) != MCM_OK) return MCM_ERR;
+    if (!(h->guard = http_guard_new(h->cfg.header_timeout_ms ? h->cfg.header_timeout_ms : 10000))) {
+        snprintf(err, errlen, "cannot start the HTTP connection guard (out of threads?)");
+        return MCM_ERR;
+    }
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
                      MHD_USE_POLL | MHD_USE_ERROR_LOG | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
     h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
                             MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-                            MHD_OPTION_CONNECTION_LIMIT, h->cfg.conn_limit,
+                            MHD_OPTION_CONNECTION_LIMIT, h->cfg.conn_limit + HTTP_HEALTH_RESERVE,
                             MHD_OPTION_PER_IP_CONNECTION_LIMIT, h->cfg.per_ip_limit,
                             MHD_OPTION_CONNECTION_TIMEOUT, h->cfg.conn_timeout_s,
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32 * 1024,
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+                            MHD_OPTION_NOTIFY_CONNECTION, http_guard_notify, h,
+                            MHD_OPTION_UNESCAPE_CALLBACK, http_unescape, h,
                             MHD_OPTION_END);
     if (!h->d) {
         snprintf(err, errlen, "cannot listen on %s:%d (address in use or not local?)",
@@ -351,6 +392,7 @@ void http_free(http_server *h) {
     pthread_cond_broadcast(&h->cond);
     pthread_mutex_unlock(&h->mu);
     if (h->d) MHD_stop_daemon(h->d);
+    http_guard_free(h->guard);
     http_snap_free(h);
     if (h->own_m) metrics_free(h->m);
     free(h->token);
