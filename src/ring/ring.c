@@ -42,9 +42,13 @@ struct ring {
     size_t npts;
 };
 
-static void md5(const void *data, size_t len, unsigned char out[MD5_LEN]) {
+/* 0, or -1 if libcrypto refuses MD5 (a FIPS-only configuration); ring_new
+ * checks once, so a failure later cannot happen and gives a zero digest. */
+static int md5(const void *data, size_t len, unsigned char out[MD5_LEN]) {
     unsigned int olen = MD5_LEN;
-    if (!EVP_Digest(data, len, out, &olen, EVP_md5(), NULL)) memset(out, 0, MD5_LEN);
+    if (EVP_Digest(data, len, out, &olen, EVP_md5(), NULL) && olen == MD5_LEN) return 0;
+    memset(out, 0, MD5_LEN);
+    return -1;
 }
 
 static uint32_t le32(const unsigned char *d) {
@@ -53,7 +57,7 @@ static uint32_t le32(const unsigned char *d) {
 
 uint32_t ring_hash(const void *key, size_t len) {
     unsigned char d[MD5_LEN];
-    md5(key, len, d);
+    (void)md5(key, len, d);
     return le32(d);
 }
 
@@ -123,7 +127,7 @@ static void server_points(const ring *r, int s, int i, sort_ctx *out) {
     char name[RING_SERVER_MAX + 16];
     unsigned char d[MD5_LEN];
     int len = snprintf(name, sizeof(name), "%s-%d", r->names[s], i);
-    md5(name, (size_t)len, d);
+    (void)md5(name, (size_t)len, d);     /* MD5 was probed by ring_new */
     for (int h = 0; h < RING_POINTS_PER_DIGEST; h++)
         out[h] = (sort_ctx){{le32(d + 4 * h), s}, r->names[s]};
 }
@@ -153,6 +157,11 @@ ring *ring_new(const char *const *servers, int n, char *err, size_t errlen) {
         return NULL;
     }
     if (check_names(servers, n, &total, err, errlen) != 0) return NULL;
+    unsigned char probe[MD5_LEN];
+    if (md5("", 0, probe) != 0) {
+        snprintf(err, errlen, "libcrypto refuses MD5 (FIPS-only configuration?): the ring needs it");
+        return NULL;
+    }
     ring *r = calloc(1, sizeof(*r));
     if (!r) goto oom;
     r->n = n;

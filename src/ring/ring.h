@@ -58,7 +58,8 @@ struct srvlist;
 
 /* A ring over servers[0..n-1], each "host:port" of weight 1 (copied). n == 0
  * gives an empty ring (every key's owner is -1). NULL with a reason in err on
- * an empty or over-long name, a duplicate name, n out of range, or no memory. */
+ * an empty or over-long name, a duplicate name, n out of range, no memory, or
+ * a libcrypto that refuses MD5. */
 ring *ring_new(const char *const *servers, int n, char *err, size_t errlen);
 /* The ring over a published list, servers in the list's order, each named
  * "<host>:<port>"; in a sorted list (as srvlist_from_json returns it) a
