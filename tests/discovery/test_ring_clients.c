@@ -11,8 +11,10 @@
  *     names; for 4 and for 5 servers.
  * With the pool mcm-watch used to write (hash fnv1a_64, servers named by
  * task ID) about one key in four agrees, so these tests fail on it.
- * Also `mcm-watch --owner KEY`: the same answer as libmemcached, exit 1 on an
- * empty list, usage error with --output. */
+ * Why the pool names each server: with a memcached on port 11211, the pool
+ * without names follows libmemcached (":11211" dropped), with names mcm's
+ * ring. Also `mcm-watch --owner KEY`: the same answer as libmemcached, exit 1
+ * on an empty list, usage error with --output. */
 #include "harness.h"
 #include "mcm.h"
 #include "ring.h"
@@ -68,6 +70,20 @@ static char *in_dir(const char *name) {
     return p;
 }
 
+static void put_doc(const char *doc) {
+    int rc = zoo_set(ZH, "/mcm/servers", doc, (int)strlen(doc), -1);
+    if (rc == ZNONODE) rc = zoo_create(ZH, "/mcm/servers", doc, (int)strlen(doc), &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+    ck_assert_msg(rc == ZOK, "zk: %s", zerror(rc));
+}
+
+/* Sorts l and publishes it in the znode. */
+static void put_list(srvlist *l) {
+    srvlist_sort(l);
+    char *doc = srvlist_to_json(l);
+    put_doc(doc);
+    free(doc);
+}
+
 /* The first n harness memcacheds, published in the znode (version n). */
 static srvlist *publish(int n) {
     srvlist *l = srvlist_new();
@@ -77,12 +93,7 @@ static srvlist *publish(int n) {
         snprintf(task, sizeof(task), "mcm-task-%d", i);
         ck_assert_int_eq(srvlist_add(l, "127.0.0.1", th_mc_port(MC[i]), task), MCM_OK);
     }
-    srvlist_sort(l);
-    char *doc = srvlist_to_json(l);
-    int rc = zoo_set(ZH, "/mcm/servers", doc, (int)strlen(doc), -1);
-    if (rc == ZNONODE) rc = zoo_create(ZH, "/mcm/servers", doc, (int)strlen(doc), &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
-    ck_assert_msg(rc == ZOK, "zk: %s", zerror(rc));
-    free(doc);
+    put_list(l);
     return l;
 }
 
@@ -221,15 +232,112 @@ START_TEST(test_discovery_ring_nutcracker_test_conf_accepts_empty_and_11211) {
         "{\"host\":\"localhost\",\"port\":31000,\"task_id\":\"b\"}]}",
     };
     for (size_t i = 0; i < MCM_ARRAY_LEN(docs); i++) {
-        int rc = zoo_set(ZH, "/mcm/servers", docs[i], (int)strlen(docs[i]), -1);
-        if (rc == ZNONODE)
-            rc = zoo_create(ZH, "/mcm/servers", docs[i], (int)strlen(docs[i]), &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
-        ck_assert_int_eq(rc, ZOK);
+        put_doc(docs[i]);
         char *conf = write_pool(th_free_port()), cmd[4096];
         snprintf(cmd, sizeof(cmd), "nutcracker --test-conf -c '%s' >/dev/null 2>&1", conf);
         ck_assert_msg(shell(cmd) == 0, "nutcracker --test-conf rejects the pool for %s", docs[i]);
         free(conf);
     }
+}
+END_TEST
+
+/* 1 if nothing listens on 127.0.0.1:port (a bind succeeds). */
+static int port_free(int port) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    int ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+    if (fd >= 0) close(fd);
+    return ok;
+}
+
+static int answers_version(void *arg) {
+    char reply[128];
+    return th_mc_cmd("127.0.0.1", *(int *)arg, "version\r\n", reply, sizeof(reply), 500) > 0 &&
+           strncmp(reply, "VERSION ", 8) == 0;
+}
+
+/* The pool file without server names: "   - h:p:1 h:p" -> "   - h:p:1". */
+static char *strip_names(const char *conf) {
+    char *out = in_dir("unnamed.yml"), line[512];
+    FILE *in = fopen(conf, "r"), *o = fopen(out, "w");
+    ck_assert(in && o);
+    while (fgets(line, sizeof(line), in)) {
+        char *sp = strncmp(line, "   - ", 5) == 0 ? strchr(line + 5, ' ') : NULL;
+        if (sp) strcpy(sp, "\n");
+        fputs(line, o);
+    }
+    fclose(in);
+    fclose(o);
+    return out;
+}
+
+/* Sets KEYS keys through nutcracker on conf and counts how many sit on the
+ * server mcm's ring names and on the one libmemcached names; flushes after. */
+static void placed(const char *conf, int listen, const srvlist *l, int *on_ring, int *on_lm) {
+    th_proc *nc = start_nutcracker(conf, listen);
+    memcached_st *via = single("127.0.0.1", listen), *direct = ketama_client(l), *server[MAX_MC];
+    for (int i = 0; i < l->n; i++) server[i] = single(l->servers[i].host, l->servers[i].port);
+    ring *r = ring_from_srvlist(l, NULL, 0);
+    *on_ring = *on_lm = 0;
+    for (int i = 0; i < KEYS; i++) {
+        char key[64];
+        key_of(i, key, sizeof(key));
+        ck_assert_int_eq(memcached_set(via, key, strlen(key), key, strlen(key), 0, 0), MEMCACHED_SUCCESS);
+        memcached_return_t rc;
+        const memcached_instance_st *s = memcached_server_by_key(direct, key, strlen(key), &rc);
+        for (int j = 0; j < l->n; j++) {
+            if (!holds(server[j], key)) continue;
+            *on_ring += j == ring_owner(r, key, strlen(key));
+            *on_lm += l->servers[j].port == (int)memcached_server_port(s);
+        }
+    }
+    for (int i = 0; i < l->n; i++) {
+        ck_assert_int_eq(memcached_flush(server[i], 0), MEMCACHED_SUCCESS);
+        memcached_free(server[i]);
+    }
+    memcached_free(via);
+    memcached_free(direct);
+    ring_free(r);
+    th_proc_free(nc);
+}
+
+/* The experiment behind the pool's server names, kept as a test. With a
+ * memcached on port 11211: mcm-watch's pool (servers named host:port) puts
+ * every key where mcm's ring does, while the same pool WITHOUT names puts
+ * every key where libmemcached does, which drops ":11211" (so nutcracker
+ * hashes the name when there is one, else "host:port" with ":11211"
+ * dropped). Needs port 11211 free on 127.0.0.1; says so and passes if not. */
+START_TEST(test_discovery_ring_nutcracker_names_decide_the_11211_points) {
+    int port = 11211;
+    if (!port_free(port)) {
+        printf("test_discovery_ring_nutcracker_names_decide_the_11211_points: 127.0.0.1:11211 is busy: NOT RUN\n");
+        return;
+    }
+    char *argv[] = {"memcached", "-l", "127.0.0.1", "-p", "11211", "-U", "0", "-m", "16", "-t", "1",
+                    "-u", getuid() == 0 ? "root" : "nobody", NULL};
+    th_proc *mc = th_proc_start(argv, NULL);
+    ck_assert_msg(th_wait(answers_version, &port, 10000), "memcached on 11211 did not answer");
+    srvlist *l = srvlist_new();
+    l->version = 1;
+    ck_assert_int_eq(srvlist_add(l, "127.0.0.1", port, "mcm-default-port"), MCM_OK);
+    for (int i = 0; i < 3; i++) ck_assert_int_eq(srvlist_add(l, "127.0.0.1", th_mc_port(MC[i]), "t"), MCM_OK);
+    put_list(l);
+    int listen = th_free_port(), named_ring, named_lm, bare_ring, bare_lm;
+    char *conf = write_pool(listen), *bare = strip_names(conf);
+    placed(conf, listen, l, &named_ring, &named_lm);
+    placed(bare, listen, l, &bare_ring, &bare_lm);
+    printf("port 11211 in the list, %d keys through nutcracker: pool with names host:port: %d on mcm's ring's "
+           "server, %d on libmemcached's; without names: %d and %d\n", KEYS, named_ring, named_lm, bare_ring, bare_lm);
+    fflush(stdout);
+    ck_assert_int_eq(named_ring, KEYS);
+    ck_assert_int_eq(bare_lm, KEYS);
+    ck_assert_msg(named_lm < KEYS && bare_ring < KEYS, "ring and libmemcached agree at 11211: the test shows nothing");
+    th_proc_free(mc);
+    srvlist_free(l);
+    free(conf);
+    free(bare);
 }
 END_TEST
 
@@ -267,8 +375,7 @@ START_TEST(test_discovery_ring_owner_command_answers_like_libmemcached) {
     char out[256];
     ck_assert_int_eq(run_owner("--owner k --output /tmp/x", out, sizeof(out)), 2);
     ck_assert_int_eq(run_owner("--owner ''", out, sizeof(out)), 2);
-    const char *empty = "{\"version\":9,\"servers\":[]}";
-    ck_assert_int_eq(zoo_set(ZH, "/mcm/servers", empty, (int)strlen(empty), -1), ZOK);
+    put_doc("{\"version\":9,\"servers\":[]}");
     ck_assert_int_eq(run_owner("--owner k", out, sizeof(out)), 1);
     ck_assert_str_eq(out, "");
     char *log = in_dir("owner.log"), cmd[4200];
@@ -288,6 +395,7 @@ int main(void) {
     tcase_add_test(tc, test_discovery_ring_nutcracker_agrees_with_direct_client_4_servers);
     tcase_add_test(tc, test_discovery_ring_nutcracker_agrees_with_direct_client_5_servers);
     tcase_add_test(tc, test_discovery_ring_nutcracker_test_conf_accepts_empty_and_11211);
+    tcase_add_test(tc, test_discovery_ring_nutcracker_names_decide_the_11211_points);
     tcase_add_test(tc, test_discovery_ring_owner_command_answers_like_libmemcached);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
