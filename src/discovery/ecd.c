@@ -14,9 +14,13 @@
  * connection limit forever. Refusals at the limit are logged at most once per
  * ECD_WARN_EVERY_MS, with the number refused since the last line.
  *
+ * Per address: one peer address may hold at most per_addr connections
+ * (default ECD_DEFAULT_PER_ADDR); more from it are closed at once, so 256
+ * idle sockets from one host no longer lock every other client out.
+ *
  * Threads: the endpoint thread owns conns[], payload, the refusal counters and
  * every socket; other threads touch only `pending`, `served_version`,
- * `idle_ms` and `stop` under `mu`.
+ * `idle_ms`, `per_addr` and `stop` under `mu`.
  * Invariants: (1) nconns <= max_conns; (2) a connection's unread replies
  * never exceed ECD_OUT_MAX plus two payloads (the connection is closed
  * instead: a client pipelining without reading); (3) after a
@@ -53,10 +57,13 @@ typedef struct conn {
     size_t outoff;
     int quitting;          /* close once out is flushed */
     int64_t last_rx_ms;    /* monotonic: accepted, or last byte received */
+    unsigned char addr[16];/* peer address (IPv4: first 4 bytes), for the per-address limit */
+    int family;
 } conn;
 
 struct ecd {
     int lfd, port, max_conns;
+    int per_addr;          /* under mu: connections one peer address may hold */
     int wake[2];
     pthread_t thread;
     int started;
@@ -101,16 +108,54 @@ static void refuse(ecd *e, int idle_ms) {
     e->refused_quiet = 0;
 }
 
+/* The peer's address as a comparable key; 0 if unknown (never limited). */
+static int peer_key(const struct sockaddr_storage *ss, unsigned char addr[16]) {
+    memset(addr, 0, 16);
+    if (ss->ss_family == AF_INET) memcpy(addr, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+    else if (ss->ss_family == AF_INET6) memcpy(addr, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+    else return 0;
+    return ss->ss_family;
+}
+
+static int conns_from(const ecd *e, int family, const unsigned char addr[16]) {
+    int n = 0;
+    for (int i = 0; family && i < e->nconns; i++)
+        n += e->conns[i]->family == family && !memcmp(e->conns[i]->addr, addr, 16);
+    return n;
+}
+
+/* One address over its share: refused quietly (verbose), so one flooding
+ * client cannot fill the log either. */
+static int over_per_addr(ecd *e, int family, const unsigned char addr[16]) {
+    pthread_mutex_lock(&e->mu);
+    int limit = e->per_addr;
+    pthread_mutex_unlock(&e->mu);
+    if (limit <= 0 || conns_from(e, family, addr) < limit) return 0;
+    log_verbose("discovery endpoint: a peer already holds %d connections (the per-address limit); closing", limit);
+    return 1;
+}
+
 static void accept_one(ecd *e, int idle_ms) {
-    int fd = accept4(e->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    struct sockaddr_storage ss = {0};
+    socklen_t sl = sizeof(ss);
+    unsigned char addr[16];
+    int fd = accept4(e->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;
+    int family = peer_key(&ss, addr);
     conn *c = e->nconns < e->max_conns ? calloc(1, sizeof(*c)) : NULL;
     if (!c) {
         refuse(e, idle_ms);
         close(fd);
         return;
     }
+    if (over_per_addr(e, family, addr)) {
+        free(c);
+        close(fd);
+        return;
+    }
     c->fd = fd;
+    c->family = family;
+    memcpy(c->addr, addr, sizeof(c->addr));
     c->last_rx_ms = util_now_ms();
     e->conns[e->nconns++] = c;
 }
@@ -275,6 +320,7 @@ ecd *ecd_create(const char *host, int port, int max_conns, char *err, size_t err
     e->served_version = -1;
     e->max_conns = max_conns > 0 ? max_conns : ECD_DEFAULT_MAX_CONNS;
     e->idle_ms = ECD_DEFAULT_IDLE_MS;
+    e->per_addr = ECD_DEFAULT_PER_ADDR < e->max_conns ? ECD_DEFAULT_PER_ADDR : e->max_conns;
     pthread_mutex_init(&e->mu, NULL);
     e->conns = calloc((size_t)e->max_conns, sizeof(conn *));
     if (!e->conns) { snprintf(err, errlen, "out of memory"); goto fail; }
@@ -313,6 +359,12 @@ int ecd_set_servers(ecd *e, const srvlist *l) {
     srvlist_free(old);
     wake(e);
     return MCM_OK;
+}
+
+void ecd_set_per_addr_limit(ecd *e, int n) {
+    pthread_mutex_lock(&e->mu);
+    e->per_addr = n > 0 ? n : 0;
+    pthread_mutex_unlock(&e->mu);
 }
 
 void ecd_set_idle_timeout(ecd *e, int idle_ms) {

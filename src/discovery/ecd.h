@@ -14,12 +14,13 @@
  * once, with a warning at most every 10 s that counts the refused ones); a
  * connection that has sent nothing for the idle timeout (default
  * ECD_DEFAULT_IDLE_MS) is closed, so idle or leaked sockets cannot hold the
- * limit and lock new clients out for good.
+ * limit and lock new clients out for good; and one peer address holds at
+ * most ECD_DEFAULT_PER_ADDR of them (ecd_set_per_addr_limit).
  *
  * Threads: one endpoint thread (poll over the listener, a wakeup pipe and up
  * to max_conns connections) does all socket work and also builds the payload,
  * resolving hostnames there, so ecd_set_servers never blocks on DNS.
- * ecd_set_servers, ecd_set_idle_timeout and ecd_port may be called from any
+ * ecd_set_servers, ecd_set_idle_timeout, ecd_set_per_addr_limit and ecd_port may be called from any
  * thread; create/free from one owner thread. */
 #ifndef MCM_ECD_H
 #define MCM_ECD_H
@@ -33,6 +34,7 @@ typedef struct ecd ecd;
 /* Twice the 60 s polling interval of the AWS ElastiCache cluster clients, so
  * a client that keeps its connection and polls on that schedule is never cut. */
 #define ECD_DEFAULT_IDLE_MS 120000
+#define ECD_DEFAULT_PER_ADDR 64  /* connections one peer address may hold (at most max_conns) */
 #define ECD_OUT_MAX (4u << 20)   /* unread replies beyond this (+2 payloads): close the client */
 
 /* Listens on host:port (port 0: any free port, see ecd_port) and starts the
@@ -43,6 +45,9 @@ ecd *ecd_create(const char *host, int port, int max_conns, char *err, size_t err
 /* Connections that have sent nothing for idle_ms are closed (<= 0: never).
  * Takes effect at once, for connections already open too. */
 void ecd_set_idle_timeout(ecd *e, int idle_ms);
+/* Connections one peer address may hold (<= 0: no per-address limit); more
+ * from it are closed at once. Default min(ECD_DEFAULT_PER_ADDR, max_conns). */
+void ecd_set_per_addr_limit(ecd *e, int n);
 /* The bound port. */
 int ecd_port(const ecd *e);
 /* Publishes a copy of l (the caller keeps l). Takes effect on the endpoint

@@ -186,6 +186,36 @@ START_TEST(test_discovery_ecd_client_not_reading_is_closed) {
 }
 END_TEST
 
+/* 256 idle sockets from one address held every slot for two minutes; now
+ * that address holds its share and another one is served. */
+START_TEST(test_discovery_ecd_per_address_limit) {
+    char err[256];
+    ecd *big = ecd_create("127.0.0.1", 0, 256, err, sizeof(err));
+    ck_assert_msg(big != NULL, "%s", err);
+    ecd *saved = E;
+    E = big;
+    int fds[256];
+    for (int i = 0; i < 256; i++) fds[i] = dial();
+    usleep(200000);
+    int other = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in src = {.sin_family = AF_INET}, dst = {.sin_family = AF_INET};
+    inet_pton(AF_INET, "127.0.0.2", &src.sin_addr);
+    ck_assert_int_eq(bind(other, (struct sockaddr *)&src, sizeof(src)), 0);
+    dst.sin_port = htons((uint16_t)ecd_port(E));
+    dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(connect(other, (struct sockaddr *)&dst, sizeof(dst)), 0);
+    expect_reply(other, "version\r\n", "VERSION 1.6.18\r\n");
+    close(other);
+    for (int i = 0; i < 256; i++) close(fds[i]);
+    usleep(200000);
+    int fd = dial();                               /* and the flooding address again, once it closed */
+    expect_reply(fd, "version\r\n", "VERSION 1.6.18\r\n");
+    close(fd);
+    E = saved;
+    ecd_free(big);
+}
+END_TEST
+
 START_TEST(test_discovery_ecd_connection_limit) {
     int fds[5];
     for (int i = 0; i < 4; i++) {
@@ -329,6 +359,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, test_discovery_ecd_new_list_new_version);
     tcase_add_test(tc, test_discovery_ecd_idle_connections_are_closed);
     tcase_add_test(tc, test_discovery_ecd_limit_warning_rate_limited);
+    tcase_add_test(tc, test_discovery_ecd_per_address_limit);
     suite_add_tcase(s, tc);
     return s;
 }
