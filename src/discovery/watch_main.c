@@ -15,7 +15,8 @@
  *
  * --owner KEY reads the list the way --once does (same wait, same
  * --once-timeout), prints the "host:port" that owns KEY on mcm's ring
- * (src/ring: what libmemcached KETAMA_WEIGHTED and the twemproxy pool answer)
+ * (src/ring: what the twemproxy pool and, at ports other than 11211,
+ * libmemcached KETAMA_WEIGHTED answer)
  * to stdout and exits 0; exit 1 with the reason if the list is empty or names
  * another ring. It writes no file and runs no command (usage error with
  * --output or --exec).
