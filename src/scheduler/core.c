@@ -240,6 +240,7 @@ static void handle(core *c, cq_msg *m) {
         core_on_op(c, m->data);
         m->data = NULL;
         break;
+    case MSG_CALL_DONE: core_on_call_done(c, m->data); break;   /* the message frees the job */
     case MSG_SIGNAL:
         log_notice("signal %d: shutting down gracefully (resigning first)", (int)m->num);
         c->stopping = 1;

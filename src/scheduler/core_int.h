@@ -27,6 +27,7 @@
 #define MCM_CORE_INT_H
 
 #include "backoff.h"
+#include "callq.h"
 #include "config.h"
 #include "core.h"
 #include "ecd.h"
@@ -61,6 +62,7 @@ enum {
     MSG_MESOS_DOWN,         /* data: reason string */
     MSG_OP,                 /* data: core_op* (see core_ops.c) */
     MSG_SIGNAL,             /* num: signo */
+    MSG_CALL_DONE,          /* data: callq_job* with its outcome; num: its term */
 };
 
 struct core {
@@ -70,6 +72,7 @@ struct core {
     elect *el;
     state *st;
     mesos_sched *ms;
+    callq *calls;               /* the Mesos call worker: the core never waits for the master */
     http_server *http;
     metrics *metrics;           /* the registry /metrics serves (owned) */
     metrics_mcm mm;
@@ -140,10 +143,16 @@ typedef struct core_offers {
     int n;
 } core_offers;
 fleet_clock core_clock(void);
-/* Runs l in order (see fleet.h, THE RUNNER'S CONTRACT) and clears it. ro:
- * the offers of the event the list answers, or NULL. MCM_OK if every action
- * ran and succeeded. */
-int core_run_actions(core *c, fleet_actions *l, const core_offers *ro);
+/* Runs l in order (see fleet.h, THE RUNNER'S CONTRACT) and clears it: the
+ * persists at once, the Mesos calls handed to the call worker, in order. ro:
+ * the offers of the event the list answers, or NULL. op: an operator call
+ * (core_ops.c) answered when the list's last Mesos call is done, or NULL.
+ * MCM_OK: every persist succeeded and every call was handed over;
+ * CORE_RUN_DEFERRED: so, and op waits for the last call; MCM_ERR otherwise. */
+#define CORE_RUN_DEFERRED 1
+int core_run_actions(core *c, fleet_actions *l, const core_offers *ro, void *op);
+/* A call's outcome (MSG_CALL_DONE): the fleet learns it; follow-ups run. */
+void core_on_call_done(core *c, callq_job *j);
 
 /* core_tasks.c: Mesos task events translated for the fleet; records */
 int core_persist_task(core *c, const tt_task *t);
@@ -164,6 +173,9 @@ void core_publish_leader(core *c);
 /* core_ops.c: operator calls */
 void core_ops_hooks(core *c, http_hooks *h);
 void core_on_op(core *c, void *op);
+/* The op waits for job's outcome (one more reference, released with the job). */
+void core_op_attach(callq_job *j, void *op);
+void core_op_call_done(core *c, void *op, int same_term, int ok, const char *err);
 
 /* core_scale.c: autoscaling */
 void core_scale_load(core *c, const char *history_json);

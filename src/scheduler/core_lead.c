@@ -170,7 +170,7 @@ int core_forget_framework(core *c, const char *why) {
     fleet_actions l;
     fleet_actions_init(&l);
     fleet_forget_all(c->fl, &l);
-    int rc = core_run_actions(c, &l, NULL);
+    int rc = core_run_actions(c, &l, NULL, NULL) == MCM_OK ? MCM_OK : MCM_ERR;
     if (rc == MCM_OK && tt_count(fleet_table(c->fl)) > 0) rc = MCM_ERR;
     srvlist *empty = rc == MCM_OK ? srvlist_new() : NULL;
     if (empty) rc = core_fenced_result(c, state_publish_servers(c->st, empty, NULL, err, sizeof(err)),

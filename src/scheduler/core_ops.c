@@ -5,13 +5,19 @@
  * OP_WAIT_MS for the core to answer; the core runs it between two messages
  * like anything else, so an operator call never races a Mesos event.
  *
- * Ownership: a core_op has two references, the waiting hook's and the core's;
- * whoever drops the last one frees it, so a hook that timed out can return
- * while the core still holds the op.
+ * An op whose answer depends on a Mesos call (restart: the KILL; teardown:
+ * the TEARDOWN) is answered when the call's outcome reaches the core
+ * (core_op_call_done): the call runs on the call worker (callq.h), never on
+ * the core thread.
+ *
+ * Ownership: a core_op has a reference for the waiting hook, one for the
+ * core, and one per call job it waits for; whoever drops the last one frees
+ * it, so a hook that timed out can return while the core still holds the op.
  *
  * Threads: op_* hooks on HTTP threads; core_on_op on the core. */
 #define LOG_COMPONENT "ops"
 #include "core_int.h"
+#include "callq.h"
 #include "log.h"
 #include "mcm.h"
 #include "util.h"
@@ -25,6 +31,9 @@
 #define OP_WAIT_MS 10000
 
 typedef enum { OP_SCALE, OP_RESTART, OP_TEARDOWN } op_kind;
+
+/* do_* answers: the op waits for a call's outcome (core_op_call_done). */
+#define OP_DEFERRED ((http_hook_result)-1)
 
 typedef struct core_op {
     op_kind kind;
@@ -126,8 +135,16 @@ static http_hook_result do_restart(core *c, core_op *op) {
         snprintf(op->msg, sizeof(op->msg), "task %.255s is already being killed", op->arg);
         return HTTP_HOOK_CONFLICT;
     }
-    if (core_run_actions(c, &l, NULL) != MCM_OK) {
+    if (core_run_actions(c, &l, NULL, op) != CORE_RUN_DEFERRED) {
         snprintf(op->msg, sizeof(op->msg), "KILL failed; see the scheduler log");
+        return HTTP_HOOK_ERROR;
+    }
+    return OP_DEFERRED;
+}
+
+static http_hook_result restart_done(core_op *op, int ok, const char *err) {
+    if (!ok) {
+        snprintf(op->msg, sizeof(op->msg), "KILL failed: %.512s; see the scheduler log", err);
         return HTTP_HOOK_ERROR;
     }
     snprintf(op->msg, sizeof(op->msg), "task %.255s killed; a replacement will be launched", op->arg);
@@ -138,7 +155,6 @@ static http_hook_result do_restart(core *c, core_op *op) {
  * it. The desired count goes to 0 first, so the new framework the next term
  * registers starts nothing until an operator scales up. */
 static http_hook_result do_teardown(core *c, core_op *op) {
-    char err[512];
     if (strcmp(op->arg, c->framework_id) != 0) {
         snprintf(op->msg, sizeof(op->msg), "framework is %.192s, not %.255s", c->framework_id, op->arg);
         return HTTP_HOOK_INVALID;
@@ -147,9 +163,21 @@ static http_hook_result do_teardown(core *c, core_op *op) {
         snprintf(op->msg, sizeof(op->msg), "could not store the desired count 0; nothing was torn down");
         return c->role == ROLE_FOLLOWER ? HTTP_HOOK_NOT_LEADER : HTTP_HOOK_ERROR;
     }
-    if (!c->subscribed || mesos_sched_teardown(c->ms, err, sizeof(err)) != MCM_OK) {
-        snprintf(op->msg, sizeof(op->msg), "TEARDOWN failed: %.512s (desired servers are now 0)",
-                 c->subscribed ? err : "not subscribed");
+    callq_job *j = c->subscribed ? callq_job_new(&(fleet_action){0}, atomic_load(&c->term)) : NULL;
+    if (!j) {
+        snprintf(op->msg, sizeof(op->msg), "TEARDOWN failed: %s (desired servers are now 0)",
+                 c->subscribed ? "out of memory" : "not subscribed");
+        return HTTP_HOOK_CONFLICT;
+    }
+    j->teardown = 1;
+    core_op_attach(j, op);
+    callq_submit(c->calls, j);
+    return OP_DEFERRED;
+}
+
+static http_hook_result teardown_done(core *c, core_op *op, int ok, const char *err) {
+    if (!ok) {
+        snprintf(op->msg, sizeof(op->msg), "TEARDOWN failed: %.512s (desired servers are now 0)", err);
         return HTTP_HOOK_CONFLICT;
     }
     log_warn("framework %s torn down by an operator", c->framework_id);
@@ -160,6 +188,45 @@ static http_hook_result do_teardown(core *c, core_op *op) {
     }
     snprintf(op->msg, sizeof(op->msg), "framework %.255s torn down; desired servers set to 0", op->arg);
     return HTTP_HOOK_OK;
+}
+
+static void answer(core_op *op, http_hook_result r) {
+    if (op->kind == OP_SCALE) log_notice("operator scale(%d): %s", op->instances, op->msg);
+    else log_notice("operator %s(%s): %s", op->kind == OP_RESTART ? "restart" : "teardown", op->arg, op->msg);
+    pthread_mutex_lock(&op->mu);
+    op->result = r;
+    op->done = 1;
+    pthread_cond_signal(&op->cv);
+    pthread_mutex_unlock(&op->mu);
+}
+
+void core_op_attach(callq_job *j, void *data) {
+    core_op *op = data;
+    pthread_mutex_lock(&op->mu);
+    op->refs++;
+    pthread_mutex_unlock(&op->mu);
+    j->op = op;
+    j->op_release = op_free_data;
+}
+
+/* A call that was made counts even if the term ended meanwhile (Mesos may
+ * report a torn-down framework removed before the TEARDOWN's own answer
+ * reaches the core, and the leader then forgets it on that path). */
+void core_op_call_done(core *c, void *data, int same_term, int ok, const char *err) {
+    core_op *op = data;
+    http_hook_result r;
+    if (!ok && !same_term) {
+        snprintf(op->msg, sizeof(op->msg), "leadership was lost before the call was made");
+        r = HTTP_HOOK_NOT_LEADER;
+    } else if (op->kind == OP_RESTART) {
+        r = restart_done(op, ok, err);
+    } else if (same_term) {
+        r = teardown_done(c, op, ok, err);
+    } else {
+        snprintf(op->msg, sizeof(op->msg), "framework %.255s torn down; desired servers set to 0", op->arg);
+        r = HTTP_HOOK_OK;
+    }
+    answer(op, r);
 }
 
 void core_on_op(core *c, void *data) {
@@ -176,12 +243,6 @@ void core_on_op(core *c, void *data) {
     } else {
         r = do_teardown(c, op);
     }
-    if (op->kind == OP_SCALE) log_notice("operator scale(%d): %s", op->instances, op->msg);
-    else log_notice("operator %s(%s): %s", op->kind == OP_RESTART ? "restart" : "teardown", op->arg, op->msg);
-    pthread_mutex_lock(&op->mu);
-    op->result = r;
-    op->done = 1;
-    pthread_cond_signal(&op->cv);
-    pthread_mutex_unlock(&op->mu);
+    if (r != OP_DEFERRED) answer(op, r);
     op_unref(op);
 }

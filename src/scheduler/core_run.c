@@ -1,22 +1,27 @@
 /* core_run.c -- the runner: performs a fleet's action list (fleet.h) in order.
  *
  * What: core_run_actions() checks once that the replica may act, then runs
- * each action: persists as fenced ZooKeeper writes (state.h), Mesos calls
- * through the scheduler client, PUBLISH through core_publish.c, PHASE through
- * core_set_role. It reports every outcome back to the fleet (fleet_stored,
- * fleet_done) and runs the follow-ups the fleet hands back, after the rest.
+ * each action: persists as fenced ZooKeeper writes (state.h) at once, PUBLISH
+ * through core_publish.c, PHASE through core_set_role, and hands each Mesos
+ * call to the call worker (callq.h) in list order. Persist outcomes go back
+ * to the fleet at once (fleet_stored); a call's outcome comes back through
+ * the mailbox (core_on_call_done -> fleet_done), and the follow-ups the fleet
+ * hands back then run as a list of their own.
  *
  * Why one loop: "store an update before acknowledging it" and "store a task
  * before launching it" are list order plus one rule here: the first failed
- * persist stops the list. Nothing else in the core calls Mesos for a task.
- * When a list stops, the actions left are reported as not run, and the offers
- * of launches left are declined (held offers would otherwise be kept from
- * every framework until rescinded).
+ * persist stops the list, so the call after it is never handed over. When a
+ * list stops, the calls left are reported as not run, and the offers of
+ * launches left are declined (held offers would otherwise be kept from every
+ * framework until rescinded). Nothing else in the core calls Mesos for a task.
  *
- * Thread: core. Invariant: no action runs unless core_may_act() said yes at
- * the start of its list; a fenced write steps down and stops the list. */
+ * Thread: core; it never waits for the master. Invariant: no action runs
+ * unless core_may_act() said yes at the start of its list; a fenced write
+ * steps down and stops the list; a call's outcome from an ended term is not
+ * shown to the fleet (the worker does not send such calls at all). */
 #define LOG_COMPONENT "run"
 #include "core_int.h"
+#include "callq.h"
 #include "launch.h"
 #include "log.h"
 #include "mcm.h"
@@ -29,6 +34,7 @@
 fleet_clock core_clock(void) { return (fleet_clock){util_now_ms(), util_wall_ms()}; }
 
 static int is_persist(fleet_action_kind k) { return k == FA_PUT_TASK || k == FA_DELETE_TASK; }
+static int is_call(fleet_action_kind k) { return !is_persist(k) && k != FA_PUBLISH && k != FA_PHASE; }
 
 static int persist(core *c, const fleet_action *a) {
     char err[512];
@@ -37,56 +43,39 @@ static int persist(core *c, const fleet_action *a) {
     return core_fenced_result(c, rc, "removing a task record", err);
 }
 
-static int launch(core *c, const fleet_action *a, const core_offers *ro, char *err, size_t len) {
-    if (!ro || a->offer < 0 || a->offer >= ro->n) {
-        snprintf(err, len, "no offer for the launch");
-        return MCM_ERR;
-    }
+/* A LAUNCH job carries its TaskInfo packed: the offer it is built from is
+ * freed once this event is handled, before the worker sends it. */
+static int pack_launch(core *c, callq_job *j, const core_offers *ro) {
+    const fleet_action *a = &j->a;
+    if (!ro || a->offer < 0 || a->offer >= ro->n) return MCM_ERR;
     launch_spec spec;
     const Mesos__V1__Offer *o = ro->offers[a->offer];
     Mesos__V1__TaskInfo *ti = launch_build(&spec, c->cfg, a->task.id, o, &ro->matched[a->offer]);
-    return mesos_sched_launch(c->ms, o->id->value, &ti, 1, a->refuse_s, err, len);
+    j->task_info_len = mesos__v1__task_info__get_packed_size(ti);
+    j->task_info = malloc(j->task_info_len ? j->task_info_len : 1);
+    if (!j->task_info) return MCM_ERR;
+    mesos__v1__task_info__pack(ti, j->task_info);
+    snprintf(j->offer_id, sizeof(j->offer_id), "%s", o->id->value);
+    return MCM_OK;
 }
 
-/* Pointer arrays over an action's id arrays (for the client's calls). */
-static const char **ptrs(char (*v)[TT_ID_MAX], int n, int empty_is_null) {
-    const char **p = calloc(n ? (size_t)n : 1, sizeof(*p));
-    for (int i = 0; p && i < n; i++) p[i] = empty_is_null && !v[i][0] ? NULL : v[i];
-    return p;
-}
-
-static int list_call(core *c, const fleet_action *a, char *err, size_t len) {
-    const char **ids = ptrs(a->ids, a->n, 0), **agents = a->agents ? ptrs(a->agents, a->n, 1) : NULL;
-    int rc = MCM_ERR;
-    if (!ids || (a->agents && !agents)) snprintf(err, len, "out of memory");
-    else if (a->kind == FA_DECLINE) rc = mesos_sched_decline(c->ms, ids, (size_t)a->n, a->refuse_s, err, len);
-    else rc = mesos_sched_reconcile(c->ms, ids, agents, (size_t)a->n, err, len);
-    free(ids);
-    free(agents);
-    return rc;
-}
-
-static int call(core *c, const fleet_action *a, const core_offers *ro, char *err, size_t len) {
-    const tt_task *t = &a->task;
-    char exec_id[TT_ID_MAX + 16];
-    switch (a->kind) {
-    case FA_ACK:
-        return mesos_sched_acknowledge(c->ms, t->agent_id, t->id, a->uuid, a->uuid_len, err, len);
-    case FA_KILL: return mesos_sched_kill(c->ms, t->id, t->agent_id[0] ? t->agent_id : NULL, err, len);
-    case FA_LAUNCH: return launch(c, a, ro, err, len);
-    case FA_REVIVE: return mesos_sched_revive(c->ms, err, len);
-    case FA_SUPPRESS: return mesos_sched_suppress(c->ms, err, len);
-    case FA_DECLINE:
-    case FA_RECONCILE:
-        if (a->kind == FA_RECONCILE && a->n == 0) return mesos_sched_reconcile(c->ms, NULL, NULL, 0, err, len);
-        return list_call(c, a, err, len);
-    case FA_MESSAGE:
-        snprintf(exec_id, sizeof(exec_id), "%s.executor", t->id);   /* launch.c names executors so */
-        return mesos_sched_message(c->ms, t->agent_id, exec_id, a->data, a->data_len, err, len);
-    default:
-        snprintf(err, len, "not a Mesos call");
-        return MCM_ERR;
+/* Hands the call to the worker (callq.h); its outcome comes back through
+ * the mailbox to core_on_call_done. MCM_ERR: not submitted (reported). */
+static int submit(core *c, const fleet_action *a, const core_offers *ro, void *op) {
+    fleet_actions ignored;
+    callq_job *j = callq_job_new(a, atomic_load(&c->term));
+    if (j && (a->kind != FA_LAUNCH || pack_launch(c, j, ro) == MCM_OK)) {
+        if (op) core_op_attach(j, op);
+        callq_submit(c->calls, j);
+        return MCM_OK;
     }
+    callq_job_free(j);
+    log_error("out of memory preparing a %s call", fleet_action_name(a->kind));
+    fleet_action copy = *a;
+    fleet_actions_init(&ignored);
+    fleet_done(c->fl, &copy, 0, "out of memory", core_clock(), &ignored);
+    fleet_actions_clear(&ignored);
+    return MCM_ERR;
 }
 
 /* The log line and metrics of a call's outcome. */
@@ -121,25 +110,28 @@ static void phase(core *c, const fleet_action *a) {
 static void skip_from(core *c, fleet_actions *l, int from, const core_offers *ro) {
     fleet_actions ignored;
     fleet_actions_init(&ignored);
-    const char **offer_ids = calloc((size_t)(l->n > 0 ? l->n : 1), sizeof(*offer_ids));
-    size_t nd = 0;
-    double refuse = c->cfg->refuse_ms / 1000.0;
+    fleet_action d;
+    memset(&d, 0, sizeof(d));
+    d.kind = FA_DECLINE;
+    d.refuse_s = c->cfg->refuse_ms / 1000.0;
+    d.ids = calloc((size_t)(l->n > 0 ? l->n : 1), sizeof(*d.ids));
+    snprintf(d.why, sizeof(d.why), "offers of launches not made");
     for (int i = from; i < l->n; i++) {
         fleet_action a = l->v[i];
-        if (a.kind == FA_LAUNCH && ro && offer_ids && a.offer >= 0 && a.offer < ro->n)
-            offer_ids[nd++] = ro->offers[a.offer]->id->value;
-        if (!is_persist(a.kind) && a.kind != FA_PUBLISH && a.kind != FA_PHASE)
+        if (a.kind == FA_LAUNCH && ro && d.ids && a.offer >= 0 && a.offer < ro->n)
+            snprintf(d.ids[d.n++], TT_ID_MAX, "%s", ro->offers[a.offer]->id->value);
+        if (is_call(a.kind))
             fleet_done(c->fl, &a, 0, "not run", core_clock(), &ignored);
     }
-    char err[512];
-    if (nd && core_may_act(c) && mesos_sched_decline(c->ms, offer_ids, nd, refuse, err, sizeof(err)) != MCM_OK)
-        log_warn("DECLINE of %zu offers not used failed: %s", nd, err);
-    free(offer_ids);
+    if (d.n && core_may_act(c)) submit(c, &d, NULL, NULL);
+    free(d.ids);
     fleet_actions_clear(&ignored);
 }
 
-int core_run_actions(core *c, fleet_actions *l, const core_offers *ro) {
-    int rc = MCM_OK;
+int core_run_actions(core *c, fleet_actions *l, const core_offers *ro, void *op) {
+    int rc = MCM_OK, last_call = -1;
+    for (int i = 0; op && i < l->n; i++)
+        if (is_call(l->v[i].kind)) last_call = i;
     if (l->oom) log_error("out of memory while deciding: some actions were dropped");
     if (l->n && !core_may_act(c)) {
         skip_from(c, l, 0, ro);
@@ -162,14 +154,23 @@ int core_run_actions(core *c, fleet_actions *l, const core_offers *ro) {
             core_publish_snapshot(c);   /* /v1/tasks agrees with /v1/servers at once */
         } else if (a.kind == FA_PHASE) {
             phase(c, &a);
-        } else {
-            char err[512] = "";
-            int ok = call(c, &a, ro, err, sizeof(err)) == MCM_OK;
-            if (!ok) rc = MCM_ERR;
-            fleet_done(c->fl, &a, ok, err, core_clock(), l);
-            told(c, &a, ok, err);
+        } else if (submit(c, &a, ro, i == last_call ? op : NULL) != MCM_OK) {
+            rc = MCM_ERR;
+        } else if (i == last_call) {
+            rc = CORE_RUN_DEFERRED;
         }
     }
     fleet_actions_clear(l);
     return rc;
+}
+
+void core_on_call_done(core *c, callq_job *j) {
+    fleet_actions l;
+    fleet_actions_init(&l);
+    if (j->term == atomic_load(&c->term) && !j->teardown) {
+        fleet_done(c->fl, &j->a, j->ok, j->err, core_clock(), &l);
+        told(c, &j->a, j->ok, j->err);
+    }
+    if (j->op) core_op_call_done(c, j->op, j->term == atomic_load(&c->term), j->ok, j->err);
+    core_run_actions(c, &l, NULL, NULL);   /* follow-ups: a refused LAUNCH's record goes, LEADING, ... */
 }

@@ -144,6 +144,13 @@ static int start_zk(core *c, const char *auth, char *err, size_t errlen) {
     return state_init(c->st, err, errlen);
 }
 
+static void free_job(void *j) { callq_job_free(j); }
+
+static void on_call_done_cb(void *ctx, callq_job *j) {   /* call worker thread */
+    core *c = ctx;
+    cq_post(c->q, MSG_CALL_DONE, j, free_job, j->term);
+}
+
 static int start_mesos(core *c, const char *secret, char *err, size_t errlen) {
     mesos_sched_config mc = {0};
     mc.master = &c->cfg->master;
@@ -160,7 +167,10 @@ static int start_mesos(core *c, const char *secret, char *err, size_t errlen) {
     mc.zk_session_timeout_ms = c->cfg->zk_session_timeout_ms;
     mesos_sched_callbacks cb = {c, on_mesos_event_cb, on_mesos_down_cb, may_subscribe_cb};
     c->ms = mesos_sched_new(&mc, &cb, err, errlen);
-    return c->ms ? MCM_OK : MCM_ERR;
+    if (!c->ms) return MCM_ERR;
+    c->calls = callq_new(c->ms, &c->term, on_call_done_cb, c);
+    if (!c->calls) snprintf(err, errlen, "cannot start the Mesos call worker");
+    return c->calls ? MCM_OK : MCM_ERR;
 }
 
 static int start_discovery(core *c, char *err, size_t errlen) {
@@ -217,6 +227,7 @@ void core_free(core *c) {
     if (!c) return;
     watch_free(c->srvwatch);
     ecd_free(c->disc);
+    callq_free(c->calls);   /* before the client its worker calls */
     mesos_sched_free(c->ms);
     state_free(c->st);
     elect_free(c->el);

@@ -77,7 +77,7 @@ void core_on_update(core *c, const Mesos__V1__TaskStatus *st) {
     fleet_actions l;
     fleet_actions_init(&l);
     fleet_on_update(c->fl, &fs, core_clock(), &l);
-    core_run_actions(c, &l, NULL);
+    core_run_actions(c, &l, NULL, NULL);
 }
 
 /* Each offer matched against one server's needs, with a fresh task ID. */
@@ -110,7 +110,7 @@ void core_on_offers(core *c, Mesos__V1__Offer **offers, size_t n) {
         fleet_actions l;
         fleet_actions_init(&l);
         fleet_on_offers(c->fl, fo, (int)n, core_clock(), &l);
-        core_run_actions(c, &l, &ro);
+        core_run_actions(c, &l, &ro, NULL);
     } else {
         log_error("out of memory handling %zu offers", n);
     }
@@ -125,19 +125,19 @@ void core_decide_drain(core *c, const char *id, const char *why) {
     fleet_actions l;
     fleet_actions_init(&l);
     fleet_drain(c->fl, id, why, core_clock(), &l);
-    core_run_actions(c, &l, NULL);
+    core_run_actions(c, &l, NULL, NULL);
 }
 
 void core_tick_fleet(core *c) {
     fleet_actions l;
     fleet_actions_init(&l);
     fleet_tick(c->fl, core_clock(), &l);
-    core_run_actions(c, &l, NULL);
+    core_run_actions(c, &l, NULL, NULL);
 }
 
 void core_start_reconciling(core *c) {
     fleet_actions l;
     fleet_actions_init(&l);
     fleet_on_subscribed(c->fl, core_clock(), &l);
-    core_run_actions(c, &l, NULL);
+    core_run_actions(c, &l, NULL, NULL);
 }

@@ -212,6 +212,12 @@ static char *post(sim *s, struct MHD_Connection *c, const char *url, unsigned *c
         return ok_json(url + 11);
     }
     if (strcmp(url, "/sim/leader") == 0) return leader(s, c, code);
+    if (strcmp(url, "/sim/call-delay") == 0) {
+        const char *ms = arg(c, "ms");
+        s->call_delay_ms = ms ? atoi(ms) : 0;
+        log_notice("admin: scheduler calls answered after %d ms", s->call_delay_ms);
+        return ok_json("call delay set");
+    }
     if (strcmp(url, "/sim/kill-executor") == 0) return kill_executor(s, c, code);
     return NULL;
 }

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct reply {
     unsigned code;
@@ -609,6 +610,10 @@ enum MHD_Result sim_master_handle(sim *s, struct MHD_Connection *c, sim_req *r) 
     const char *sid = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Mesos-Stream-Id");
     peek(r, c, type, sizeof(type), rp.fw, sizeof(rp.fw));
     Mesos__V1__Scheduler__Call *call = NULL;
+    pthread_mutex_lock(&s->mu);
+    int delay_ms = s->call_delay_ms;   /* POST /sim/call-delay: a slow master (this connection's thread waits) */
+    pthread_mutex_unlock(&s->mu);
+    if (delay_ms > 0) usleep((useconds_t)delay_ms * 1000);
     pthread_mutex_lock(&s->mu);
     int authed = s->credentials && authenticate(s, c, principal, sizeof(principal)) == MCM_OK;
     if (s->credentials && !authed) {

@@ -16,7 +16,10 @@
  *   5. the master drops the leader's stream: the leader re-subscribes with the
  *      same framework ID, reconciles, and nothing changes.
  *   6. the leader dies while a server drains after a scale-down: the new leader
- *      continues that drain; the server never comes back into the list. */
+ *      continues that drain; the server never comes back into the list.
+ *   7. the master answers every call 3 s late, with a 4 s session timeout
+ *      (the pause detector's limit is 2 s): the leader keeps leading, and an
+ *      operator restart's KILL and the replacement's LAUNCH complete. */
 #include "cluster.h"
 #include "common.h"
 #include "harness.h"
@@ -279,6 +282,70 @@ START_TEST(test_failover_6_leader_dies_during_a_drain) {
 }
 END_TEST
 
+/* --- 7: a slow master ------------------------------------------------------------ */
+
+#define SLOW_CALL_MS 3000
+
+static int64_t elected_ms(int port) {
+    json_t *st = it_get_json(port, "/v1/status");
+    int64_t v = (int64_t)json_integer_value(json_object_get(json_object_get(st, "term"), "elected_ms"));
+    json_decref(st);
+    return v;
+}
+
+/* Calls of `type` after index `from` of the simulator's log that got 202. */
+static int calls_accepted(it_cluster *c, size_t from, const char *type) {
+    json_t *all = sim_calls(c);
+    int n = 0;
+    for (size_t i = from; i < json_array_size(all); i++) {
+        json_t *call = json_array_get(all, i);
+        n += strcmp(call_str(call, "type"), type) == 0 && json_integer_value(json_object_get(call, "status")) == 202;
+    }
+    json_decref(all);
+    return n;
+}
+
+START_TEST(test_failover_7_slow_master_keeps_the_leader) {
+    before b;
+    setup(&b);
+    int port = it_replica_port(b.c, b.leader);
+    int64_t term = elected_ms(port);
+    ck_assert(term > 0);
+    json_t *log0 = sim_calls(b.c);
+    size_t nold = json_array_size(log0);
+    json_decref(log0);
+    char victim[256], path[320];
+    snprintf(victim, sizeof(victim), "%.*s", (int)strcspn(b.servers, " "), b.servers);
+    ck_assert(it_post(it_sim_port(b.c), "/sim/call-delay?ms=3000", NULL, NULL) / 100 == 2);
+    int64_t t0 = mono_ms();
+    snprintf(path, sizeof(path), "/v1/tasks/%s/restart", victim);
+    ck_assert_int_eq(it_post(port, path, NULL, NULL), 202);
+    int64_t answered = mono_ms() - t0;
+    ck_assert_msg(answered >= SLOW_CALL_MS - 200, "restart answered after %lld ms, before its KILL did",
+                  (long long)answered);
+    int replaced = 0;
+    while (!replaced && mono_ms() - t0 < 150000) {
+        ck_assert_msg(it_leader(b.c) == b.leader && elected_ms(port) == term,
+                      "the leader stepped down under a slow master (logs in %s)", it_dir(b.c));
+        json_t *d = it_get_json(port, "/v1/servers");
+        char *k = d ? it_servers_key(d) : NULL;
+        replaced = k && !strstr(k, victim) && json_array_size(json_object_get(d, "servers")) == 3;
+        free(k);
+        json_decref(d);
+        usleep(200000);
+    }
+    fprintf(stderr, "slow master: replacement published after %lld ms\n", (long long)(mono_ms() - t0));
+    ck_assert_msg(replaced, "no replacement published within 150 s (logs in %s)", it_dir(b.c));
+    ck_assert_int_ge(calls_accepted(b.c, nold, "KILL"), 1);
+    ck_assert_int_ge(calls_accepted(b.c, nold, "ACCEPT"), 1);
+    ck_assert_int_ge(calls_accepted(b.c, nold, "ACKNOWLEDGE"), 3);
+    ck_assert(it_post(it_sim_port(b.c), "/sim/call-delay?ms=0", NULL, NULL) / 100 == 2);
+    ck_assert_int_eq(it_leader(b.c), b.leader);
+    ck_assert(elected_ms(port) == term);
+    teardown(&b);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("failover");
     TCase *tc = tcase_create("failover");
@@ -289,6 +356,7 @@ int main(void) {
     tcase_add_test(tc, test_failover_4_zookeeper_outage);
     tcase_add_test(tc, test_failover_5_mesos_stream_dropped);
     tcase_add_test(tc, test_failover_6_leader_dies_during_a_drain);
+    tcase_add_test(tc, test_failover_7_slow_master_keeps_the_leader);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
