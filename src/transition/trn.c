@@ -34,8 +34,8 @@ const char *trn_cmd_name(trn_cmd_kind k) {
 }
 
 void trn_config_default(trn_config *cfg) {
-    cfg->copy_budget_ms = 5 * 60 * 1000;
-    cfg->rate_bytes = 50 * 1000 * 1000;
+    cfg->copy_budget_ms = 2 * 60 * 1000;        /* = MIG_DEFAULT_BUDGET_MS */
+    cfg->rate_bytes = 20 * 1024 * 1024;         /* = MIG_DEFAULT_RATE */
     cfg->drain_ms = 60 * 1000;
     cfg->catchup_every_ms = 1000;
     cfg->resend_ms = 5000;
