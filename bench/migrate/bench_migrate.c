@@ -16,6 +16,7 @@
  * that silently dropped keys cannot report a figure.
  *
  * Usage: bench_migrate [keys (1000000)] [small (20000)] [value bytes (100)]
+ *                      [rate B/s of the measured copies (MIG_DEFAULT_RATE)]
  * Last line: name=value pairs.
  * Threads: the main thread runs the engine; one client thread measures. */
 #include "mig.h"
@@ -40,6 +41,7 @@
 #define MAX_SAMPLES 2000000
 
 static int nkeys = 1000000, nsmall = 20000, vlen = 100;
+static uint64_t rate = MIG_DEFAULT_RATE;     /* the measured copies */
 
 static mig_conn *conn(const char *addr) {
     char err[256];
@@ -193,12 +195,12 @@ START_TEST(bench_run) {
     pthread_create(&th, NULL, client_main, &cl);
     util_sleep_ms(STEADY_MS);
     atomic_store(&cl.phase, 1);
-    copy_fig dflt = copy_once(tmc_addr(a), rp, MIG_DEFAULT_RATE);
+    copy_fig dflt = copy_once(tmc_addr(a), rp, rate);
     atomic_store(&cl.phase, 2);
     atomic_store(&cl.stop, 1);
     pthread_join(th, NULL);
     double p_steady = p99(cl.lat[0], cl.n[0]), p_copy = p99(cl.lat[1], cl.n[1]);
-    printf("default rate (%u B/s) copy: %llu keys in %.2f s (%.1f MB/s)\n", MIG_DEFAULT_RATE,
+    printf("rate-limited (%llu B/s) copy: %llu keys in %.2f s (%.1f MB/s)\n", (unsigned long long)rate,
            (unsigned long long)dflt.keys, dflt.seconds, (double)dflt.bytes / dflt.seconds / 1e6);
     printf("client on the source, one get at a time: p99 %.0f us steady (%d gets), %.0f us during the copy "
            "(%d gets): x%.2f\n", p_steady, cl.n[0], p_copy, cl.n[1], p_steady > 0 ? p_copy / p_steady : 0);
@@ -207,14 +209,14 @@ START_TEST(bench_run) {
     /* the small set: a fresh source */
     tmc *d = tmc_start(256);
     load(tmc_addr(d), "small", nsmall);
-    copy_fig alone = copy_once(tmc_addr(d), rp, MIG_DEFAULT_RATE);
+    copy_fig alone = copy_once(tmc_addr(d), rp, rate);
     ck_assert_int_eq(count_on_owners(rp, "small", nsmall), nsmall);
-    printf("copy of a server with %d keys at the default rate: %llu keys in %.3f s\n", nsmall,
+    printf("copy of a server with %d keys at the same rate: %llu keys in %.3f s\n", nsmall,
            (unsigned long long)alone.keys, alone.seconds);
-    printf("keys=%d value_bytes=%d copy_keys_per_s=%.0f copy_mb_per_s=%.1f copy_s=%.2f default_rate_b_per_s=%u "
-           "default_rate_copy_s=%.2f small_keys=%d small_copy_s=%.3f p99_steady_us=%.0f p99_copy_us=%.0f "
+    printf("keys=%d value_bytes=%d copy_keys_per_s=%.0f copy_mb_per_s=%.1f copy_s=%.2f rate_b_per_s=%llu "
+           "rate_copy_s=%.2f small_keys=%d small_copy_s=%.3f p99_steady_us=%.0f p99_copy_us=%.0f "
            "p99_ratio=%.2f errors=%llu\n",
-           nkeys, vlen, kps, mbps, fast.seconds, MIG_DEFAULT_RATE, dflt.seconds, nsmall, alone.seconds, p_steady,
+           nkeys, vlen, kps, mbps, fast.seconds, (unsigned long long)rate, dflt.seconds, nsmall, alone.seconds, p_steady,
            p_copy, p_steady > 0 ? p_copy / p_steady : 0,
            (unsigned long long)(fast.errors + dflt.errors + alone.errors));
     free(cl.lat[0]);
@@ -230,6 +232,7 @@ int main(int argc, char **argv) {
     if (argc > 1) nkeys = atoi(argv[1]);
     if (argc > 2) nsmall = atoi(argv[2]);
     if (argc > 3) vlen = atoi(argv[3]);
+    if (argc > 4) rate = strtoull(argv[4], NULL, 10);
     if (nkeys < 1 || nsmall < 1 || vlen < 1) {
         fprintf(stderr, "usage: bench_migrate [keys] [small keys] [value bytes]\n");
         return 2;

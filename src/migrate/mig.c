@@ -373,6 +373,9 @@ static void invalidate_replies(mig *m, mig_list *l, int ti) {
 
 static void invalidate_flush(mig *m, mig_list *l) {
     for (int i = 0; i < m->nservers; i++)
+        if (m->t[i].npend && m->t[i].c && mig_conn_flush(m->t[i].c) != MCM_OK)
+            mig_target_fail(m, i, mig_conn_errstr(m->t[i].c));
+    for (int i = 0; i < m->nservers; i++)
         if (m->t[i].npend) invalidate_replies(m, l, i);
 }
 

@@ -129,6 +129,9 @@ static void settle(mig *m, mig_entry *e, const mig_reply *r, int guarded) {
 }
 
 void mig_write_replies(mig *m, mig_list *l, int guarded) {
+    for (int i = 0; i < m->nservers; i++)         /* every owner works while we read the first */
+        if (m->t[i].npend && m->t[i].c && mig_conn_flush(m->t[i].c) != MCM_OK)
+            mig_target_fail(m, i, mig_conn_errstr(m->t[i].c));
     for (int i = 0; i < m->nservers; i++) {
         mig_target *t = &m->t[i];
         for (size_t j = 0; j < t->npend; j++) {

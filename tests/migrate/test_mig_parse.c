@@ -4,6 +4,7 @@
 #include "mig.h"
 #include "mig_dump.h"
 #include "mig_key.h"
+#include "mig_msg.h"
 #include "mig_proto.h"
 #include "mig_rate.h"
 
@@ -275,6 +276,91 @@ START_TEST(test_mig_phase_names) {
 }
 END_TEST
 
+
+START_TEST(test_mig_msg_command_round_trip_and_refusals) {
+    char *ring[] = {"10.0.0.1:31000", "10.0.0.2:31000", "[::1]:31001"};
+    mig_cmd c = {.id = 7, .phase = MIG_CMD_CATCHUP, .ring = ring, .nring = 3, .rate = 1000, .budget_ms = 5000};
+    snprintf(c.self, sizeof(c.self), "10.0.0.2:31000");
+    char *s = mig_cmd_encode(&c);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_int_eq(mig_msg_type(s, strlen(s)), MIG_MSG_COMMAND);
+    mig_cmd d;
+    char err[256];
+    ck_assert_msg(mig_cmd_decode(s, strlen(s), &d, err, sizeof(err)) == MCM_OK, "%s", err);
+    ck_assert_int_eq(d.id, 7);
+    ck_assert_int_eq(d.phase, MIG_CMD_CATCHUP);
+    ck_assert_int_eq(d.nring, 3);
+    ck_assert_str_eq(d.ring[2], "[::1]:31001");
+    ck_assert_int_eq(mig_cmd_self_index(&d), 1);
+    ck_assert_uint_eq(d.rate, 1000);
+    ck_assert_int_eq(d.budget_ms, 5000);
+    mig_cmd_clear(&d);
+    free(s);
+    const char *bad[] = {
+        "", "[]", "{\"type\":\"migrate\"}", "not json",
+        "{\"v\":1,\"type\":\"migrate\",\"id\":1,\"phase\":\"fly\",\"ring\":[\"a:1\"],\"self\":\"a:1\",\"rate\":0,\"budget_ms\":0}",
+        "{\"v\":1,\"type\":\"migrate\",\"id\":0,\"phase\":\"copy\",\"ring\":[\"a:1\"],\"self\":\"a:1\",\"rate\":0,\"budget_ms\":0}",
+        "{\"v\":1,\"type\":\"migrate\",\"id\":1,\"phase\":\"copy\",\"ring\":[],\"self\":\"a:1\",\"rate\":0,\"budget_ms\":0}",
+        "{\"v\":1,\"type\":\"migrate\",\"id\":1,\"phase\":\"copy\",\"ring\":[\"a:1\",\"a:1\"],\"self\":\"a:1\",\"rate\":0,\"budget_ms\":0}",
+        "{\"v\":1,\"type\":\"migrate\",\"id\":1,\"phase\":\"copy\",\"ring\":[\"a b:1\"],\"self\":\"a:1\",\"rate\":0,\"budget_ms\":0}",
+        "{\"v\":1,\"type\":\"migrate\",\"id\":1,\"phase\":\"copy\",\"ring\":[\"a:99999\"],\"self\":\"a:1\",\"rate\":0,\"budget_ms\":0}",
+        "{\"v\":1,\"type\":\"migrate\",\"id\":1,\"phase\":\"copy\",\"ring\":[5],\"self\":\"a:1\",\"rate\":0,\"budget_ms\":0}",
+        "{\"v\":1,\"type\":\"migrate\",\"id\":1,\"phase\":\"copy\",\"ring\":[\"a:1\"],\"self\":\"a:1\",\"rate\":-5,\"budget_ms\":0}",
+        "{\"v\":1,\"type\":\"migrate\",\"id\":1,\"phase\":\"copy\",\"ring\":[\"a:1\"],\"rate\":0,\"budget_ms\":0}",
+    };
+    for (size_t i = 0; i < MCM_ARRAY_LEN(bad); i++) {
+        ck_assert_msg(mig_cmd_decode(bad[i], strlen(bad[i]), &d, err, sizeof(err)) == MCM_ERR, "accepted %s", bad[i]);
+        ck_assert_ptr_null(d.ring);
+    }
+    const char *ok = "{\"v\":2,\"type\":\"migrate\",\"id\":1,\"phase\":\"abort\",\"ring\":[\"a:1\"],"
+                     "\"self\":\"b:2\",\"rate\":0,\"budget_ms\":0,\"future\":[1,2]}";
+    ck_assert_int_eq(mig_cmd_decode(ok, strlen(ok), &d, err, sizeof(err)), MCM_OK);   /* newer v, extra field */
+    ck_assert_int_eq(mig_cmd_self_index(&d), -1);
+    mig_cmd_clear(&d);
+    /* the ring bound */
+    size_t cap = (MIG_MSG_RING_MAX + 2) * 24 + 256, n = 0;
+    char *big = malloc(cap);
+    n += (size_t)snprintf(big + n, cap - n, "{\"v\":1,\"type\":\"migrate\",\"id\":1,\"phase\":\"copy\",\"self\":\"a:1\",\"rate\":0,\"budget_ms\":0,\"ring\":[");
+    for (int i = 0; i <= MIG_MSG_RING_MAX; i++) n += (size_t)snprintf(big + n, cap - n, "%s\"h%d:1\"", i ? "," : "", i);
+    n += (size_t)snprintf(big + n, cap - n, "]}");
+    ck_assert_int_eq(mig_cmd_decode(big, n, &d, err, sizeof(err)), MCM_ERR);
+    ck_assert_ptr_nonnull(strstr(err, "4096"));
+    free(big);
+    const char *rep = "{\"v\":1,\"task_id\":\"t\"}";
+    ck_assert_int_eq(mig_msg_type(rep, strlen(rep)), MIG_MSG_OTHER);   /* a report */
+}
+END_TEST
+
+START_TEST(test_mig_msg_progress_round_trip) {
+    mig_msg_progress m = {.id = 9, .phase = MIG_CMD_COPY, .done = 1};
+    snprintf(m.task_id, sizeof(m.task_id), "mcm-task-1");
+    snprintf(m.error, sizeof(m.error), "new owner 10.0.0.3:31000 unreachable");
+    m.p.keys_total = 100;
+    m.p.keys_copied = 90;
+    m.p.bytes_copied = 1ull << 40;
+    m.p.invalidated = 10;
+    m.p.eta_ms = -1;
+    m.p.elapsed_ms = 1234;
+    char buf[MIG_MSG_PROGRESS_MAX + 1], err[256];
+    int n = mig_progress_encode(&m, buf, sizeof(buf));
+    ck_assert_int_gt(n, 0);
+    ck_assert_int_eq(mig_msg_type(buf, (size_t)n), MIG_MSG_PROGRESS);
+    mig_msg_progress d;
+    ck_assert_msg(mig_progress_decode(buf, (size_t)n, &d, err, sizeof(err)) == MCM_OK, "%s", err);
+    ck_assert_str_eq(d.task_id, "mcm-task-1");
+    ck_assert_int_eq(d.done, 1);
+    ck_assert_uint_eq(d.p.bytes_copied, 1ull << 40);
+    ck_assert_uint_eq(d.p.invalidated, 10);
+    ck_assert_int_eq(d.p.eta_ms, -1);
+    ck_assert_str_eq(d.error, m.error);
+    ck_assert_int_eq(mig_progress_encode(&m, buf, 20), -1);                 /* does not fit */
+    snprintf(m.task_id, sizeof(m.task_id), "bad\"id");
+    ck_assert_int_eq(mig_progress_encode(&m, buf, sizeof(buf)), -1);
+    const char *part = "{\"type\":\"migrate_progress\",\"v\":1}";
+    ck_assert_int_eq(mig_progress_decode(part, strlen(part), &d, err, sizeof(err)), MCM_ERR);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("mig_parse");
     TCase *tc = tcase_create("parse");
@@ -289,6 +375,8 @@ int main(void) {
     tcase_add_test(tc, test_mig_rate_limits_bytes_per_second);
     tcase_add_test(tc, test_mig_copy_ttl_never_outlives_the_original);
     tcase_add_test(tc, test_mig_phase_names);
+    tcase_add_test(tc, test_mig_msg_command_round_trip_and_refusals);
+    tcase_add_test(tc, test_mig_msg_progress_round_trip);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

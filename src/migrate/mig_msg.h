@@ -1,0 +1,95 @@
+/* mig_msg.h -- the framework messages of warm ring transitions between the
+ * scheduler and an executor (issue 15).
+ *
+ * Scheduler -> executor (scheduler MESSAGE call -> executor Event MESSAGE):
+ *
+ *   {"v":1,"type":"migrate","id":<transition id, int64 >= 1>,
+ *    "phase":"copy"|"catchup"|"cleanup"|"purge"|"abort",
+ *    "ring":["host:port",...],        R': 1..MIG_MSG_RING_MAX servers
+ *    "self":"host:port",              this server's name on the ring, or a
+ *                                     name not on it (it leaves: every key moves)
+ *    "rate":<bytes/s, 0 = unlimited>, "budget_ms":<per phase, 0 = default>}
+ *
+ *   copy      mig_copy; catchup: mig_catchup; purge: mig_cleanup (delete what
+ *   self does not own under ring); cleanup: a last mig_catchup (when there is
+ *   a copy record) then purge; abort: stop whatever runs and mig_undo.
+ *
+ * Executor -> scheduler (executor MESSAGE call -> scheduler Event MESSAGE):
+ *
+ *   {"v":1,"type":"migrate_progress","task_id":"...","id":N,"phase":"copy",
+ *    "done":true|false,"error":"" | "<why>","unsupported":false,
+ *    "keys_seen":N,"keys_total":N,"keys_copied":N,"bytes_copied":N,
+ *    "keys_remaining":N,"bytes_remaining":N,"keys_skipped":N,"errors":N,
+ *    "invalidated":N,"recopied":N,"kept":N,"deleted":N,
+ *    "elapsed_ms":N,"eta_ms":N (-1 unknown)}
+ *
+ * Utilisation reports (report.h) carry no "type": mig_msg_type() tells the
+ * three apart, so one MESSAGE handler can route them. Readers accept any
+ * v >= 1 and ignore unknown fields; a message over MIG_MSG_MAX_BYTES, with a
+ * missing or mistyped field, an unknown phase, an empty or oversized ring, a
+ * malformed or duplicate server name is refused with a reason.
+ *
+ * Ownership: a decoded command owns its strings (mig_cmd_clear frees them).
+ * Threads: any; pure functions. */
+#ifndef MCM_MIG_MSG_H
+#define MCM_MIG_MSG_H
+
+#include "mig.h"
+#include <stddef.h>
+#include <stdint.h>
+
+#define MIG_MSG_VERSION 1
+#define MIG_MSG_MAX_BYTES (2u * 1024 * 1024)
+#define MIG_MSG_RING_MAX 4096
+#define MIG_MSG_ADDR_MAX 300
+#define MIG_MSG_PROGRESS_MAX 2048
+#define MIG_MSG_TASK_ID_MAX 256
+
+typedef enum { MIG_MSG_OTHER = 0, MIG_MSG_COMMAND, MIG_MSG_PROGRESS } mig_msg_kind;
+
+/* What a MESSAGE payload is: a command, a progress, or anything else
+ * (a report.h report, or garbage: left to the other decoders). */
+mig_msg_kind mig_msg_type(const void *buf, size_t len);
+
+typedef enum {
+    MIG_CMD_COPY = 1,
+    MIG_CMD_CATCHUP,
+    MIG_CMD_CLEANUP,
+    MIG_CMD_PURGE,
+    MIG_CMD_ABORT,
+} mig_cmd_phase;
+
+const char *mig_cmd_phase_name(mig_cmd_phase p);
+
+typedef struct mig_cmd {
+    int64_t id;
+    mig_cmd_phase phase;
+    char **ring;                 /* owned */
+    int nring;
+    char self[MIG_MSG_ADDR_MAX];
+    uint64_t rate;
+    int64_t budget_ms;
+} mig_cmd;
+
+/* Encodes into a malloc'd NUL-terminated string (caller frees); NULL if the
+ * command is out of bounds or out of memory. */
+char *mig_cmd_encode(const mig_cmd *c);
+int mig_cmd_decode(const void *buf, size_t len, mig_cmd *out, char *err, size_t errlen);
+void mig_cmd_clear(mig_cmd *c);              /* frees the ring; NULL-safe */
+/* Index of self in the ring, -1 if not on it. */
+int mig_cmd_self_index(const mig_cmd *c);
+
+typedef struct mig_msg_progress {
+    char task_id[MIG_MSG_TASK_ID_MAX];
+    int64_t id;
+    mig_cmd_phase phase;
+    int done, unsupported;
+    char error[256];
+    mig_progress p;              /* counters (phase/running/error of p unused) */
+} mig_msg_progress;
+
+/* Into buf; returns the length, or -1 if it does not fit or task_id is bad. */
+int mig_progress_encode(const mig_msg_progress *m, char *buf, size_t len);
+int mig_progress_decode(const void *buf, size_t len, mig_msg_progress *out, char *err, size_t errlen);
+
+#endif
