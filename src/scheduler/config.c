@@ -1,5 +1,6 @@
 /* config.c -- the mcm-scheduler flag table (see config.h).
- * Shape: one static table pointing into the caller's struct; cross-flag
+ * Shape: one static table pointing into the caller's struct (each flag's
+ * destination found by the flag's name, not its position); cross-flag
  * checks (min <= instances <= max, thresholds ordered) come after parsing
  * and report like any other usage error: one line, exit status 2.
  * Threads: main, before others start. */
@@ -68,21 +69,37 @@ static opt_program *program(sched_config *c) {
         {"operator-pause", OPT_DURATION, NULL, "30m", "DURATION", "After POST /v1/scale, automatic decisions pause this long.", 0, 30 * DAY_MS, 0, NULL},
         {"drain-time", OPT_DURATION, NULL, "30s", "DURATION", "On scale down, time between unpublishing a server and killing it.", 0, DAY_MS, 0, NULL},
     };
-    void *dst[] = {
-        &c->zk, &c->zk_session_timeout_ms, &c->zk_auth_file, &c->master, &c->framework_name,
-        &c->framework_user, &c->role, &c->principal, &c->secret_file, &c->hostname,
-        &c->failover_timeout_ms, &c->refuse_ms, &c->reconcile_interval_ms, &c->heartbeat_misses,
-        &c->instances, &c->instances_min, &c->instances_max, &c->max_per_agent, &c->cpus,
-        &c->mem_bytes, &c->memcached_command, &c->memcached_listen, &c->docker_image,
-        &c->executor_command, &c->executor_uri, &c->report_interval_ms,
-        &c->relaunch_backoff_min_ms, &c->relaunch_backoff_max_ms, &c->http_listen,
-        &c->advertise_url, &c->admin_token_file, &c->admin_insecure, &c->discovery_listen,
-        &c->autoscale, &c->scale_up_mem, &c->scale_up_window_ms, &c->scale_up_evictions,
-        &c->scale_up_cpu, &c->scale_down_mem, &c->scale_down_window_ms, &c->cooldown_ms,
-        &c->report_max_age_ms, &c->operator_pause_ms, &c->drain_time_ms,
+    /* Where each flag's value goes, keyed by the flag's name: rows in any order. */
+    const struct { const char *flag; void *dst; } dst[] = {
+        {"zk", &c->zk}, {"zk-session-timeout", &c->zk_session_timeout_ms}, {"zk-auth-file", &c->zk_auth_file},
+        {"master", &c->master}, {"framework-name", &c->framework_name}, {"framework-user", &c->framework_user},
+        {"role", &c->role}, {"principal", &c->principal}, {"secret-file", &c->secret_file},
+        {"hostname", &c->hostname}, {"failover-timeout", &c->failover_timeout_ms},
+        {"refuse-time", &c->refuse_ms}, {"reconcile-interval", &c->reconcile_interval_ms},
+        {"heartbeat-misses", &c->heartbeat_misses}, {"instances", &c->instances},
+        {"instances-min", &c->instances_min}, {"instances-max", &c->instances_max},
+        {"max-per-agent", &c->max_per_agent}, {"cpus", &c->cpus}, {"mem", &c->mem_bytes},
+        {"memcached-command", &c->memcached_command}, {"memcached-listen", &c->memcached_listen},
+        {"docker-image", &c->docker_image}, {"executor-command", &c->executor_command},
+        {"executor-uri", &c->executor_uri}, {"report-interval", &c->report_interval_ms},
+        {"relaunch-backoff-min", &c->relaunch_backoff_min_ms},
+        {"relaunch-backoff-max", &c->relaunch_backoff_max_ms}, {"http-listen", &c->http_listen},
+        {"advertise-url", &c->advertise_url}, {"admin-token-file", &c->admin_token_file},
+        {"admin-insecure", &c->admin_insecure}, {"discovery-listen", &c->discovery_listen},
+        {"autoscale", &c->autoscale}, {"scale-up-mem", &c->scale_up_mem},
+        {"scale-up-window", &c->scale_up_window_ms}, {"scale-up-evictions", &c->scale_up_evictions},
+        {"scale-up-cpu", &c->scale_up_cpu}, {"scale-down-mem", &c->scale_down_mem},
+        {"scale-down-window", &c->scale_down_window_ms}, {"cooldown", &c->cooldown_ms},
+        {"report-max-age", &c->report_max_age_ms}, {"operator-pause", &c->operator_pause_ms},
+        {"drain-time", &c->drain_time_ms},
     };
     _Static_assert(MCM_ARRAY_LEN(specs) == MCM_ARRAY_LEN(dst), "one destination per flag");
-    for (size_t i = 0; i < MCM_ARRAY_LEN(specs); i++) specs[i].dst = dst[i];
+    for (size_t i = 0; i < MCM_ARRAY_LEN(specs); i++) {
+        specs[i].dst = NULL;
+        for (size_t k = 0; k < MCM_ARRAY_LEN(dst) && !specs[i].dst; k++)
+            if (!strcmp(dst[k].flag, specs[i].name)) specs[i].dst = dst[k].dst;
+        if (!specs[i].dst) abort();   /* a flag without a destination: a bug caught by any start */
+    }
     static opt_program p = {"mcm-scheduler", summary, specs, (int)MCM_ARRAY_LEN(specs)};
     return &p;
 }

@@ -65,14 +65,18 @@ static http_hook_result op_run(core *c, op_kind kind, int n, const char *arg, ch
     op->instances = n;
     snprintf(op->arg, sizeof(op->arg), "%s", arg ? arg : "");
     pthread_mutex_init(&op->mu, NULL);
-    pthread_cond_init(&op->cv, NULL);
+    pthread_condattr_t ca;   /* a monotonic wait: a step of the wall clock cannot cut it short or stretch it */
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&op->cv, &ca);
+    pthread_condattr_destroy(&ca);
     op->refs = 2;
     if (cq_post(c->q, MSG_OP, op, op_free_data, 0) != MCM_OK) {
         op_unref(op);
         return HTTP_HOOK_ERROR;
     }
     struct timespec dl;
-    clock_gettime(CLOCK_REALTIME, &dl);
+    clock_gettime(CLOCK_MONOTONIC, &dl);
     dl.tv_sec += OP_WAIT_MS / 1000;
     pthread_mutex_lock(&op->mu);
     while (!op->done && pthread_cond_timedwait(&op->cv, &op->mu, &dl) == 0) {}

@@ -52,6 +52,7 @@ struct fleet {
     int start_failures;        /* servers in a row that failed before running */
     /* the reconciliation run */
     int recon_active;
+    int64_t recon_run;         /* +1 per run: an answer about an earlier run's RECONCILE is ignored */
     int implicit_sent;         /* the implicit RECONCILE is in flight */
     int64_t recon_started_ms, recon_next_ms, recon_delay_ms;
     int64_t next_full_recon_ms;
@@ -201,6 +202,7 @@ static void recon_start(fleet *f, int periodic, fleet_clock now, fleet_actions *
         if (a) a->phase = FLEET_RECONCILING;
     }
     f->recon_active = 1;
+    f->recon_run++;
     f->implicit_sent = 0;
     for (int i = 0; i < tt_count(f->tasks); i++) tt_at(f->tasks, i)->confirmed = 0;
     f->recon_started_ms = now.mono_ms;
@@ -222,6 +224,7 @@ static void recon_tick(fleet *f, fleet_clock now, fleet_actions *out) {
         fleet_action *a = push(out, FA_RECONCILE);   /* implicit: the run ends once it is sent */
         if (!a) return;
         a->n = 0;
+        a->run = f->recon_run;
         snprintf(a->why, sizeof(a->why), "implicit reconciliation (%d tasks unanswered)", left);
         f->implicit_sent = 1;
         return;
@@ -610,7 +613,7 @@ void fleet_done(fleet *f, fleet_action *a, int ok, const char *err, fleet_clock 
         }
         break;
     case FA_RECONCILE:
-        if (a->n || !f->recon_active || !f->implicit_sent) break;
+        if (a->n || !f->recon_active || !f->implicit_sent || a->run != f->recon_run) break;
         if (ok) {
             recon_finished(f, now, out);
         } else {

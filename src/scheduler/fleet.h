@@ -104,6 +104,7 @@ typedef struct fleet_action {
     int replace;               /* KILL: an operator restart: a replacement follows */
     int relaunch;              /* LAUNCH done: it replaced a server that ended unasked */
     int64_t prev_kill_ms;      /* KILL: kill_sent_ms before it, restored if not sent */
+    int64_t run;               /* RECONCILE: the reconciliation run it belongs to */
 } fleet_action;
 
 typedef struct fleet_actions {

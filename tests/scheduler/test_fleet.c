@@ -406,6 +406,33 @@ START_TEST(test_fleet_implicit_reconcile_failed_is_retried) {
 }
 END_TEST
 
+START_TEST(test_fleet_answer_about_an_earlier_run_ignored) {
+    fleet_config c = cfg_test();
+    fleet *f = fleet_new(&c);
+    ck_assert_int_eq(fleet_begin_term(f, NULL, 0, 1), MCM_OK);
+    RUN(f, fleet_on_subscribed(f, at(0), &l_), at(0), "PHASE(RECONCILING)");
+    fleet_actions old;
+    fleet_actions_init(&old);
+    fleet_tick(f, at(100), &old);
+    ck_assert_str_eq(render(&old), "RECONCILE()");   /* sent; its answer is slow */
+    fleet_on_unsubscribed(f);                        /* the stream drops, then a new SUBSCRIBED */
+    RUN(f, fleet_on_subscribed(f, at(200), &l_), at(200), "PHASE(RECONCILING)");
+    fleet_actions l;
+    fleet_actions_init(&l);
+    fleet_tick(f, at(300), &l);
+    ck_assert_str_eq(render(&l), "RECONCILE()");
+    outcome(f, &old, at(400), 0, NULL);              /* the first run's answer arrives */
+    ck_assert_str_eq(render(&old), "RECONCILE()");   /* no follow-up: the new run is not over */
+    ck_assert(!fleet_leading(f));
+    outcome(f, &l, at(500), 0, NULL);
+    ck_assert_str_eq(render(&l), "RECONCILE() PHASE(LEADING) PUBLISH");
+    ck_assert(fleet_leading(f));
+    fleet_actions_clear(&old);
+    fleet_actions_clear(&l);
+    fleet_free(f);
+}
+END_TEST
+
 /* --- nothing outside leadership ------------------------------------------------------------- */
 
 START_TEST(test_fleet_nothing_outside_a_term) {
@@ -463,6 +490,7 @@ int main(void) {
     tcase_add_test(tc, test_fleet_surplus_not_running_first_then_least_memory);
     tcase_add_test(tc, test_fleet_reconciliation_patience_60s);
     tcase_add_test(tc, test_fleet_implicit_reconcile_failed_is_retried);
+    tcase_add_test(tc, test_fleet_answer_about_an_earlier_run_ignored);
     tcase_add_test(tc, test_fleet_nothing_outside_a_term);
     tcase_add_test(tc, test_fleet_revive_failed_is_retried);
     suite_add_tcase(s, tc);
