@@ -9,9 +9,11 @@
  * Why this shape: one owner thread means no locks on scheduler state and one
  * place to check "may I act?" before any Mesos call or ZooKeeper write.
  *
- * Thread: everything here runs on the core thread, except the callbacks named
- * on_*_cb, which run on library threads and only post to the mailbox (and,
- * for a lost session, clear c->acting at once).
+ * Thread: everything here runs on the core thread, except on_zk_event_cb,
+ * on_elect_wake_cb (ZooKeeper thread) and on_servers_cb (watch thread), which
+ * only post to the mailbox or call thread-safe setters (and, for a lost
+ * session, clear c->acting at once). The election's on_elected_cb and
+ * on_deposed_cb run on the core thread, from elect_check/elect_tick (elect.h).
  *
  * Invariant: when ZooKeeper says the session expired, or the session has
  * been disconnected for 1/4 of its timeout (elect.h explains why), the core
@@ -113,7 +115,7 @@ int core_fenced_result(core *c, int rc, const char *what, const char *err) {
     return MCM_ERR;
 }
 
-/* --- callbacks on library threads: post and return ------------------------- */
+/* --- callbacks (see Thread above) ------------------------------------------- */
 
 void on_zk_event_cb(void *ctx, zks_event ev) {
     core *c = ctx;

@@ -65,7 +65,9 @@ enum {
     MSG_CALL_DONE,          /* data: callq_job* with its outcome; num: its term */
 };
 
+/* Grouped by the file that writes each field (others only read it). */
 struct core {
+    /* core_setup.c: the modules, built once, freed by core_free */
     const sched_config *cfg;
     cq *q;
     zks *zk;
@@ -79,11 +81,14 @@ struct core {
     ecd *disc;
     watch *srvwatch;
     fleet *fl;                  /* the task table and every decision about it (owned) */
-    policy *pol;
+    int64_t started_wall_ms;
+    char identity[1024];        /* our member znode's JSON */
+    char replica_id[300];
 
+    /* core.c: session, election, the loop */
     core_role role;
     atomic_int acting;          /* mirror of role >= STARTING, readable by other threads */
-    atomic_llong term;          /* +1 at every step-down: Mesos messages carry the term they came in */
+    atomic_llong term;          /* +1 at every step-down: Mesos messages and calls carry their term */
     atomic_llong served_version;   /* version of the list this replica serves (its watch) */
     int pause_suspect;          /* core_may_act saw the current message in hand too long */
     int zk_expired;             /* waiting to reopen the session */
@@ -92,27 +97,29 @@ struct core {
     int64_t rejoin_delay_ms;    /* backoff of failed joins */
     int64_t handling_since_ms;  /* when the current message's handling began */
     int stopping;
-    char identity[1024];        /* our member znode's JSON */
-    char replica_id[300];
+    int64_t term_elected_ms;    /* wall clock; 0 = not yet (term_* also set by core_lead.c, core_run.c) */
 
-    /* leadership term (reset by core_step_down) */
+    /* core_lead.c: the leadership term (reset by core_step_down) */
     char framework_id[STATE_ID_MAX];
     char fwid_pending[STATE_ID_MAX];   /* SUBSCRIBED with this new ID, not yet stored */
     int64_t fwid_retry_ms, mesos_retry_ms;
     int subscribed;
+    int64_t term_subscribed_ms, term_reconciled_ms;   /* wall clock; 0 = not yet */
+    char mesos_why[256];        /* last subscription failure */
+
+    /* core_publish.c: what others see */
     int64_t servers_version;
     srvlist *published;         /* last list we published (leader) */
     int64_t publish_retry_ms;   /* a publication failed: try again then (monotonic) */
     int64_t next_audit_ms;      /* next check of the stored list against the table */
-
-    int64_t started_wall_ms;
-    int64_t term_elected_ms, term_subscribed_ms, term_reconciled_ms;   /* wall clock; 0 = not yet */
     int64_t next_snapshot_ms;
     int64_t next_follower_tasks_ms;   /* follower: next read of the task records */
+
+    /* core_scale.c: autoscaling */
+    policy *pol;
     int64_t next_scale_ms;
     uint64_t history_seq;       /* policy history version last stored */
     int last_blocked;           /* reason last logged for a held-back change */
-    char mesos_why[256];        /* last subscription failure */
 };
 
 /* core.c */
@@ -121,7 +128,7 @@ void core_step_down(core *c, const char *why);
 void core_set_role(core *c, core_role r);
 const char *core_role_name(core_role r);
 
-/* core.c callbacks (library threads) */
+/* core.c callbacks (threads: see core.c) */
 void on_zk_event_cb(void *ctx, zks_event ev);
 void on_elect_wake_cb(void *ctx);
 void on_elected_cb(void *ctx);
