@@ -17,16 +17,24 @@
  *   RUNNING --memcached exited: TASK_FAILED / KILL, SHUTDOWN: TASK_KILLED--> FINISHING
  *   any state --client gave up on the agent (final disconnect)--> stop memcached, exit 1
  *
+ * Warm ring transitions: a MESSAGE holding a migrate command (mig_msg.h)
+ * goes to exec_migrate, which runs the copy engine on its own worker thread
+ * while this loop keeps serving Mesos; each tick sends the progress it has
+ * (exec_mig_poll) as an executor MESSAGE. Only in RUNNING: otherwise the
+ * command is answered with a done progress naming why.
+ *
  * Threads: main only (everything here), except on_event/on_disconnected,
  * which run on the stream thread and only post to the mailbox.
  * Invariants:
  *   1. At most one memcached: x->m is non-NULL only in STARTING and RUNNING.
  *   2. Exactly one terminal update per launched task, sent before FINISHING.
  *   3. Nothing is left running at exit: memcached is stopped (and its child
- *      dies with us anyway, PR_SET_PDEATHSIG). */
+ *      dies with us anyway, PR_SET_PDEATHSIG); the migrate worker is
+ *      cancelled and joined before memcached stops. */
 #define LOG_COMPONENT "executor"
 #include "exec_loop.h"
 
+#include "exec_migrate.h"
 #include "exec_task.h"
 #include "log.h"
 #include "mcd.h"
@@ -50,7 +58,7 @@
 #define REASON_FAILED MESOS__V1__TASK_STATUS__REASON__REASON_COMMAND_EXECUTOR_FAILED
 #define REASON_INVALID MESOS__V1__TASK_STATUS__REASON__REASON_TASK_INVALID
 
-enum { MSG_EVENT = 1, MSG_DISCONNECTED };
+enum { MSG_EVENT = 1, MSG_DISCONNECTED, MSG_MIGRATE };
 typedef enum { X_IDLE, X_STARTING, X_RUNNING, X_FINISHING } xstate;
 
 typedef struct xl {
@@ -63,6 +71,7 @@ typedef struct xl {
     char task_id[256];        /* the one task this executor runs (or ran) */
     exec_task task;
     mcd *m;
+    exec_mig *mg;             /* warm transitions: created by the first command */
     int killing_state;        /* the framework takes TASK_KILLING */
     int64_t ready_deadline, next_report, finish_deadline, shutdown_deadline;
     int exit_status;
@@ -83,6 +92,20 @@ static void on_disconnected(void *ctx, const char *why, int final) {
     char *copy = strdup(why);
     if (copy) cq_post(x->q, MSG_DISCONNECTED, copy, NULL, final);
     else if (final) cq_post(x->q, MSG_DISCONNECTED, NULL, NULL, final);
+}
+
+/* Worker thread of exec_migrate: a phase ended. */
+static void on_migrate_wake(void *ctx) {
+    xl *x = ctx;
+    cq_post(x->q, MSG_MIGRATE, NULL, NULL, 0);
+}
+
+static void send_message(xl *x, const char *buf, int n, const char *what) {
+    char err[512];
+    if (mesos_exec_message(x->mx, buf, (size_t)n, err, sizeof(err)) != MCM_OK)
+        LOG_AT(mesos_exec_subscribed(x->mx) ? LOG_WARNING : LOG_VERBOSE, "%s not sent: %s", what, err);
+    else
+        log_debug("%s: %.*s", what, n, buf);
 }
 
 /* --- updates -------------------------------------------------------------------- */
@@ -110,6 +133,8 @@ static void send_status(xl *x, const char *task_id, Mesos__V1__TaskState state, 
 /* The task is over (terminal update sent): wait for the agent's ACKs, bounded. */
 static void finish(xl *x, int status) {
     int64_t now = util_now_ms(), deadline = now + x->o->ack_timeout_ms;
+    exec_mig_free(x->mg);     /* before memcached goes: the copy reads from it */
+    x->mg = NULL;
     mcd_free(x->m);
     x->m = NULL;
     if (x->shutdown_deadline && deadline > x->shutdown_deadline - 200)
@@ -212,6 +237,61 @@ static void poll_signals(xl *x) {
     }
 }
 
+/* --- warm ring transitions --------------------------------------------------------- */
+
+static void send_migrate_progress(xl *x) {
+    char buf[MIG_MSG_PROGRESS_MAX + 1];
+    int n;
+    while (x->mg && (n = exec_mig_poll(x->mg, util_now_ms(), buf, sizeof(buf))) > 0)
+        send_message(x, buf, n, "migrate progress");
+}
+
+static void migrate_source(const xl *x, char *buf, size_t len) {
+    const char *l = x->o->listen;
+    if (!strcmp(l, "0.0.0.0")) snprintf(buf, len, "127.0.0.1:%d", x->task.port);
+    else if (!strcmp(l, "::")) snprintf(buf, len, "[::1]:%d", x->task.port);
+    else if (strchr(l, ':')) snprintf(buf, len, "[%s]:%d", l, x->task.port);
+    else snprintf(buf, len, "%s:%d", l, x->task.port);
+}
+
+static void refuse_command(xl *x, const mig_cmd *c, const char *why) {
+    char buf[MIG_MSG_PROGRESS_MAX + 1];
+    log_warn("migrate command refused: %s", why);
+    int n = exec_mig_refusal(x->task_id[0] ? x->task_id : x->mc->executor_id, c ? c->id : 1,
+                             c ? c->phase : MIG_CMD_COPY, why, buf, sizeof(buf));
+    if (n > 0) send_message(x, buf, n, "migrate refusal");
+}
+
+static void on_migrate_command(xl *x, const void *data, size_t len) {
+    mig_cmd c;
+    char err[256], src[MIG_MSG_ADDR_MAX];
+    if (mig_cmd_decode(data, len, &c, err, sizeof(err)) != MCM_OK) {
+        refuse_command(x, NULL, err);
+        return;
+    }
+    if (x->st != X_RUNNING) {
+        refuse_command(x, &c, "no memcached running on this executor");
+    } else if (!x->mg && (migrate_source(x, src, sizeof(src)),
+                          !(x->mg = exec_mig_new(x->task_id, src, on_migrate_wake, x, err, sizeof(err))))) {
+        refuse_command(x, &c, err);
+    } else {
+        log_info("transition %lld: %s command (%d servers, self %s)", (long long)c.id,
+                 mig_cmd_phase_name(c.phase), c.nring, c.self);
+        exec_mig_command(x->mg, &c);
+        send_migrate_progress(x);
+    }
+    mig_cmd_clear(&c);
+}
+
+static void on_message(xl *x, const Mesos__V1__Executor__Event__Message *m) {
+    size_t len = m ? m->data.len : 0;
+    if (len && mig_msg_type(m->data.data, len) == MIG_MSG_COMMAND) {
+        on_migrate_command(x, m->data.data, len);
+        return;
+    }
+    log_verbose("MESSAGE from the scheduler (%zu bytes): not a migrate command, ignored", len);
+}
+
 /* --- events ------------------------------------------------------------------------- */
 
 static void on_subscribed(xl *x, const Mesos__V1__Executor__Event__Subscribed *s) {
@@ -235,9 +315,7 @@ static void on_event_msg(xl *x, const Mesos__V1__Executor__Event *ev) {
     case MESOS__V1__EXECUTOR__EVENT__TYPE__ERROR:
         log_error("ERROR from the agent: %s", ev->error && ev->error->message ? ev->error->message : "");
         break;
-    case MESOS__V1__EXECUTOR__EVENT__TYPE__MESSAGE:
-        log_verbose("MESSAGE from the scheduler (%zu bytes): ignored", ev->message ? ev->message->data.len : 0);
-        break;
+    case MESOS__V1__EXECUTOR__EVENT__TYPE__MESSAGE: on_message(x, ev->message); break;
     case MESOS__V1__EXECUTOR__EVENT__TYPE__LAUNCH_GROUP:
         log_warn("LAUNCH_GROUP is not supported by mcm-executor: ignored");
         break;
@@ -254,6 +332,8 @@ static void on_disconnected_msg(xl *x, const char *why, int final) {
         return;
     }
     log_error("lost the agent for good (%s); stopping memcached and exiting", why ? why : "?");
+    exec_mig_free(x->mg);
+    x->mg = NULL;
     if (x->m) mcd_stop(x->m, x->o->stop_grace_ms);
     if (x->st != X_FINISHING) x->exit_status = 1;
     x->done = 1;
@@ -262,6 +342,7 @@ static void on_disconnected_msg(xl *x, const char *why, int final) {
 static void handle(xl *x, cq_msg *m) {
     if (m->type == MSG_EVENT) on_event_msg(x, m->data);
     else if (m->type == MSG_DISCONNECTED) on_disconnected_msg(x, m->data, (int)m->num);
+    else if (m->type == MSG_MIGRATE) send_migrate_progress(x);
 }
 
 /* --- ticks ----------------------------------------------------------------------------- */
@@ -309,10 +390,7 @@ static void send_report(xl *x) {
         log_error("report for %s does not fit in %d bytes", x->task_id, REPORT_MAX_BYTES);
         return;
     }
-    if (mesos_exec_message(x->mx, buf, (size_t)n, err, sizeof(err)) != MCM_OK)
-        LOG_AT(mesos_exec_subscribed(x->mx) ? LOG_WARNING : LOG_VERBOSE, "report not sent: %s", err);
-    else
-        log_debug("report: %.*s", n, buf);
+    send_message(x, buf, n, "report");
 }
 
 static void tick_running(xl *x) {
@@ -326,6 +404,7 @@ static void tick_running(xl *x) {
         send_report(x);
         x->next_report = now + x->o->report_interval_ms;
     }
+    send_migrate_progress(x);
 }
 
 static void tick_finishing(xl *x) {
@@ -380,6 +459,7 @@ int exec_loop_run(const exec_opts *o, const mesos_exec_config *mc) {
     log_info("executor %s of framework %s, agent %s, checkpoint %s", mc->executor_id, mc->framework_id,
              mc->agent_endpoint, mc->checkpoint ? "on" : "off");
     loop(&x);
+    exec_mig_free(x.mg);        /* joins the worker before memcached and the mailbox go */
     mesos_exec_free(x.mx);      /* joins the stream thread: no callback after this */
     mcd_free(x.m);
     cq_free(x.q);

@@ -125,6 +125,8 @@ void mig_free(mig *m) {
     free(m);
 }
 
+int mig_has_copy(const mig *m) { return m->have_copy; }
+
 void mig_cancel(mig *m) { atomic_store(&m->cancelled, 1); }
 void mig_uncancel(mig *m) { atomic_store(&m->cancelled, 0); }
 int mig_is_cancelled(mig *m) { return atomic_load(&m->cancelled); }

@@ -93,9 +93,13 @@ int mig_catchup(mig *m, char *err, size_t errlen);
 int mig_cleanup(mig *m, char *err, size_t errlen);
 int mig_undo(mig *m, char *err, size_t errlen);
 
+/* 1 after a copy phase ran (catch-up has a record), 0 after undo or none. */
+int mig_has_copy(const mig *m);
+
 /* Any thread: the running phase stops at its next step (within one
- * connection timeout) and returns MCM_ERR "cancelled". Sticky until
- * mig_uncancel. */
+ * connection timeout) and returns MCM_ERR "cancelled". A cancelled copy
+ * skips its invalidation: it is cancelled to abort (mig_undo follows) or
+ * because the executor ends. Sticky until mig_uncancel. */
 void mig_cancel(mig *m);
 void mig_uncancel(mig *m);
 /* Any thread: a consistent snapshot of the counters. */

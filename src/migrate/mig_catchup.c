@@ -87,10 +87,13 @@ int mig_catchup(mig *m, char *err, size_t errlen) {
     mig_conn *src = mig_conn_open(m->source, m->io_timeout_ms, err, errlen);
     int rc = src ? catchup_pass(m, src, &cursor, err, errlen) : MCM_ERR;
     mig_conn_free(src);
-    /* Whatever was not verified (budget, S lost, errors): mcm's copy goes. */
-    for (size_t i = cursor; i < m->rec.n; i++)
-        if (m->rec.e[i].state == ST_COPIED) m->rec.e[i].state = ST_PENDING;
-    mig_invalidate(m, &m->rec, pick_pending, 1);
+    /* Whatever was not verified (budget, S lost, errors): mcm's copy goes.
+     * Not when cancelled: an abort's undo (or the scheduler's purge) follows. */
+    if (!mig_is_cancelled(m)) {
+        for (size_t i = cursor; i < m->rec.n; i++)
+            if (m->rec.e[i].state == ST_COPIED) m->rec.e[i].state = ST_PENDING;
+        mig_invalidate(m, &m->rec, pick_pending, 1);
+    }
     mig_set_remaining(m, 0, 0);
     return mig_phase_end(m, rc, err);
 }

@@ -216,7 +216,7 @@ int mig_copy(mig *m, char *err, size_t errlen) {
         else rc = copy_pass(m, src, err, errlen);
     }
     mig_conn_free(src);
-    mig_invalidate(m, &m->rec, pick_pending, 0);
+    if (!mig_is_cancelled(m)) mig_invalidate(m, &m->rec, pick_pending, 0);
     mig_set_remaining(m, 0, 0);
     return mig_phase_end(m, rc, err);
 }

@@ -4,12 +4,16 @@
  * memcached: the status updates of the contract (exec_main.c) with their
  * messages and reasons, the report MESSAGEs, KILL/SHUTDOWN/SIGTERM, a
  * crashing or unstartable memcached, a second LAUNCH, losing the agent with
- * and without checkpointing, the bounded wait for ACKs, and the one-line
- * error for a missing or bad MESOS_* variable. */
+ * and without checkpointing, the bounded wait for ACKs, the one-line
+ * error for a missing or bad MESOS_* variable, and the warm-transition
+ * commands (migrate MESSAGEs: copy, repeat, catch-up, cleanup, abort,
+ * refusals) against real target memcached servers. */
 #include "harness.h"
 #include "mcd.h"
 #include "mcm.h"
+#include "mig_msg.h"
 #include "report.h"
+#include "ring.h"
 #include "tagent.h"
 #include "util.h"
 
@@ -501,6 +505,192 @@ START_TEST(test_executor_bad_flag_value_exits_2_and_help_lists_env) {
 }
 END_TEST
 
+/* --- warm ring transitions ------------------------------------------------------------ */
+
+static void send_command(int64_t id, mig_cmd_phase phase, char **ring, int n, const char *self) {
+    mig_cmd c = {.id = id, .phase = phase, .ring = ring, .nring = n, .rate = 0, .budget_ms = 30000};
+    snprintf(c.self, sizeof(c.self), "%s", self);
+    char *json = mig_cmd_encode(&c);
+    ck_assert_ptr_nonnull(json);
+    Mesos__V1__Executor__Event ev = MESOS__V1__EXECUTOR__EVENT__INIT;
+    Mesos__V1__Executor__Event__Message m = MESOS__V1__EXECUTOR__EVENT__MESSAGE__INIT;
+    ev.has_type = 1;
+    ev.type = MESOS__V1__EXECUTOR__EVENT__TYPE__MESSAGE;
+    m.data.data = (uint8_t *)json;
+    m.data.len = strlen(json);
+    ev.message = &m;
+    tagent_send(A, &ev);
+    free(json);
+}
+
+static void send_raw_message(const char *data) {
+    Mesos__V1__Executor__Event ev = MESOS__V1__EXECUTOR__EVENT__INIT;
+    Mesos__V1__Executor__Event__Message m = MESOS__V1__EXECUTOR__EVENT__MESSAGE__INIT;
+    ev.has_type = 1;
+    ev.type = MESOS__V1__EXECUTOR__EVENT__TYPE__MESSAGE;
+    m.data.data = (uint8_t *)data;
+    m.data.len = strlen(data);
+    ev.message = &m;
+    tagent_send(A, &ev);
+}
+
+/* The next progress MESSAGE for (id, phase) with done set; reports and
+ * running progress are skipped. */
+static mig_msg_progress wait_done(int64_t id, mig_cmd_phase phase, int timeout_ms) {
+    mig_msg_progress p;
+    int64_t end = util_now_ms() + timeout_ms;
+    while (util_now_ms() < end) {
+        Call *m = tagent_wait_call(A, MESSAGE, (int)(end - util_now_ms()) + 1);
+        if (!m) break;
+        const uint8_t *d = m->message->data.data;
+        size_t len = m->message->data.len;
+        char err[256];
+        int ok = mig_msg_type(d, len) == MIG_MSG_PROGRESS;
+        if (ok) ck_assert_msg(mig_progress_decode(d, len, &p, err, sizeof(err)) == MCM_OK, "%s", err);
+        mesos__v1__executor__call__free_unpacked(m, NULL);
+        if (ok && p.done && p.id == id && p.phase == phase) return p;
+    }
+    ck_abort_msg("no done progress for transition %lld %s", (long long)id, mig_cmd_phase_name(phase));
+    return p;
+}
+
+static int has_key(const char *addr, const char *key, char *value, size_t vlen) {
+    char host[64], cmd[300], reply[1024];
+    int port;
+    snprintf(host, sizeof(host), "%s", addr);
+    *strrchr(host, ':') = '\0';
+    port = atoi(strrchr(addr, ':') + 1);
+    snprintf(cmd, sizeof(cmd), "get %s\r\n", key);
+    ck_assert_int_gt(th_mc_cmd(host, port, cmd, reply, sizeof(reply), 2000), 0);
+    if (strncmp(reply, "VALUE ", 6)) return 0;
+    if (value) snprintf(value, vlen, "%.*s", (int)strcspn(strchr(reply, '\n') + 1, "\r"), strchr(reply, '\n') + 1);
+    return 1;
+}
+
+static void set_key(int port, const char *key, const char *value) {
+    char cmd[512], reply[64];
+    snprintf(cmd, sizeof(cmd), "set %s 5 0 %zu\r\n%s\r\n", key, strlen(value), value);
+    ck_assert_int_gt(th_mc_cmd("127.0.0.1", port, cmd, reply, sizeof(reply), 2000), 0);
+    ck_assert_str_eq(reply, "STORED\r\n");
+}
+
+#define MIG_KEYS 300
+
+START_TEST(test_executor_migrate_copy_repeat_catchup_cleanup) {
+    run_executor();
+    int port = launch_running("task-m", 64);
+    th_mc *b = th_mc_start(32), *c = th_mc_start(32);
+    char self[32], ab[32], ac[32], err[256];
+    snprintf(self, sizeof(self), "127.0.0.1:%d", port);
+    snprintf(ab, sizeof(ab), "127.0.0.1:%d", th_mc_port(b));
+    snprintf(ac, sizeof(ac), "127.0.0.1:%d", th_mc_port(c));
+    char *rp[] = {self, ab, ac};
+    ring *r = ring_new((const char *const *)rp, 3, err, sizeof(err));
+    ck_assert_ptr_nonnull(r);
+    int moving = 0, first_moving = -1;
+    for (int i = 0; i < MIG_KEYS; i++) {
+        char k[32];
+        snprintf(k, sizeof(k), "mk%d", i);
+        set_key(port, k, k);
+        if (ring_owner(r, k, strlen(k)) != 0) { moving++; if (first_moving < 0) first_moving = i; }
+    }
+    send_command(1, MIG_CMD_COPY, rp, 3, self);
+    mig_msg_progress p = wait_done(1, MIG_CMD_COPY, 20000);
+    ck_assert_str_eq(p.error, "");
+    ck_assert_str_eq(p.task_id, "task-m");
+    ck_assert_uint_eq(p.p.keys_seen, MIG_KEYS);
+    ck_assert_uint_eq(p.p.keys_total, (uint64_t)moving);
+    ck_assert_uint_eq(p.p.keys_copied, (uint64_t)moving);
+    for (int i = 0; i < MIG_KEYS; i++) {
+        char k[32], v[64];
+        snprintf(k, sizeof(k), "mk%d", i);
+        const char *owner = ring_owner_name(r, k, strlen(k));
+        ck_assert_msg(has_key(owner, k, v, sizeof(v)), "%s not on its new owner %s", k, owner);
+        ck_assert_str_eq(v, k);
+    }
+    /* the same copy again: answered, not redone (a client's write on the new owner stays) */
+    char k0[32];
+    snprintf(k0, sizeof(k0), "mk%d", first_moving);
+    const char *o0 = ring_owner_name(r, k0, strlen(k0));
+    set_key(atoi(strrchr(o0, ':') + 1), k0, "client");
+    send_command(1, MIG_CMD_COPY, rp, 3, self);
+    mig_msg_progress again = wait_done(1, MIG_CMD_COPY, 10000);
+    ck_assert_uint_eq(again.p.keys_copied, p.p.keys_copied);
+    char v[64];
+    ck_assert(has_key(o0, k0, v, sizeof(v)));
+    ck_assert_str_eq(v, "client");
+    /* catch-up keeps it too (CAS-guarded), then cleanup empties the source of moved keys */
+    send_command(1, MIG_CMD_CATCHUP, rp, 3, self);
+    p = wait_done(1, MIG_CMD_CATCHUP, 10000);
+    ck_assert_str_eq(p.error, "");
+    send_command(1, MIG_CMD_CLEANUP, rp, 3, self);
+    p = wait_done(1, MIG_CMD_CLEANUP, 20000);
+    ck_assert_str_eq(p.error, "");
+    ck_assert_uint_eq(p.p.deleted, (uint64_t)moving);
+    ck_assert(has_key(o0, k0, v, sizeof(v)));
+    ck_assert_str_eq(v, "client");
+    for (int i = 0; i < MIG_KEYS; i++) {
+        char k[32];
+        snprintf(k, sizeof(k), "mk%d", i);
+        ck_assert_int_eq(has_key(self, k, NULL, 0), ring_owner(r, k, strlen(k)) == 0);
+    }
+    tagent_kill(A, "task-m", 1000);
+    mesos__v1__executor__call__free_unpacked(expect_update(ST(KILLED), 5000), NULL);
+    ck_assert_int_eq(exit_status(10000), 0);
+    ring_free(r);
+    th_mc_free(b);
+    th_mc_free(c);
+}
+END_TEST
+
+START_TEST(test_executor_migrate_abort_undoes_the_copy_and_bad_commands_are_refused) {
+    run_executor();
+    REQUIRE(th_wait(streaming, NULL, 10000), "the executor did not subscribe");
+    char *one[] = {"127.0.0.1:1"};
+    send_command(5, MIG_CMD_COPY, one, 1, "127.0.0.1:2");      /* before any task runs */
+    mig_msg_progress p = wait_done(5, MIG_CMD_COPY, 5000);
+    ck_assert_ptr_nonnull(strstr(p.error, "no memcached running"));
+    int port = launch_running("task-a", 64);
+    th_mc *b = th_mc_start(32);
+    char self[32], ab[32], err[256];
+    snprintf(self, sizeof(self), "127.0.0.1:%d", port);
+    snprintf(ab, sizeof(ab), "127.0.0.1:%d", th_mc_port(b));
+    for (int i = 0; i < 100; i++) {
+        char k[32];
+        snprintf(k, sizeof(k), "ak%d", i);
+        set_key(port, k, "v");
+    }
+    char *rp[] = {ab};                                           /* the source leaves: all move */
+    send_command(7, MIG_CMD_COPY, rp, 1, self);
+    p = wait_done(7, MIG_CMD_COPY, 20000);
+    ck_assert_uint_eq(p.p.keys_copied, 100);
+    ck_assert(has_key(ab, "ak3", NULL, 0));
+    send_command(7, MIG_CMD_ABORT, rp, 1, self);
+    p = wait_done(7, MIG_CMD_ABORT, 20000);
+    ck_assert_str_eq(p.error, "");
+    ck_assert_uint_eq(p.p.invalidated, 100);
+    for (int i = 0; i < 100; i++) {
+        char k[32];
+        snprintf(k, sizeof(k), "ak%d", i);
+        ck_assert(!has_key(ab, k, NULL, 0));                     /* copies gone */
+        ck_assert(has_key(self, k, NULL, 0));                    /* the source keeps its keys */
+    }
+    send_command(7, MIG_CMD_CATCHUP, rp, 1, self);               /* nothing left to catch up */
+    p = wait_done(7, MIG_CMD_CATCHUP, 10000);
+    ck_assert_ptr_nonnull(strstr(p.error, "without a copy"));
+    send_raw_message("{\"v\":1,\"type\":\"migrate\",\"id\":8,\"phase\":\"copy\",\"ring\":[],\"self\":\"a:1\","
+                     "\"rate\":0,\"budget_ms\":0}");
+    p = wait_done(1, MIG_CMD_COPY, 5000);                        /* refused, with the reason */
+    ck_assert_ptr_nonnull(strstr(p.error, "ring"));
+    ck_assert(memcached_answers(port));
+    (void)err;
+    tagent_kill(A, "task-a", 1000);
+    mesos__v1__executor__call__free_unpacked(expect_update(ST(KILLED), 5000), NULL);
+    ck_assert_int_eq(exit_status(10000), 0);
+    th_mc_free(b);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("executor_program");
     TCase *tc = tcase_create("program");
@@ -523,6 +713,8 @@ int main(void) {
     tcase_add_test(tc, test_executor_ack_wait_is_bounded);
     tcase_add_test(tc, test_executor_missing_or_bad_mesos_variable_exits_2);
     tcase_add_test(tc, test_executor_bad_flag_value_exits_2_and_help_lists_env);
+    tcase_add_test(tc, test_executor_migrate_copy_repeat_catchup_cleanup);
+    tcase_add_test(tc, test_executor_migrate_abort_undoes_the_copy_and_bad_commands_are_refused);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

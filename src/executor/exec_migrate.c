@@ -1,0 +1,253 @@
+/* exec_migrate.c -- the copy engine on a worker thread (see exec_migrate.h).
+ *
+ * Shape: one worker thread per executor (started on the first command) and
+ * a one-slot job queue under a mutex: `pending` is the next job, `running`
+ * the phase in progress. A command only edits the slot (and cancels the
+ * engine when the running phase must stop); the worker takes the slot,
+ * creates the engine for a new transition id, runs the phase, records how it
+ * ended and wakes the loop. Progress is read with mig_progress_get, which is
+ * thread-safe, so the loop samples it without waiting for the worker.
+ *
+ *   idle --command--> pending --worker takes it--> running --ends--> idle
+ *                                 (done_unsent: the loop sends the final progress)
+ *   running --abort / newer id--> mig_cancel; pending = the new job
+ *
+ * Threads: the owner loop (new, command, poll, free) and the worker (run).
+ * Invariants: `engine`, `running`, `pending`, `last` change only under
+ * `lock`; the engine is freed only by the worker (or by free, after join);
+ * mig_cancel is called only while a phase of that engine runs. */
+#define LOG_COMPONENT "migrate"
+#include "exec_migrate.h"
+#include "log.h"
+#include "mcm.h"
+#include "util.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct job {
+    int set;
+    mig_cmd cmd;                 /* owned (ring strings) */
+} job;
+
+struct exec_mig {
+    char task_id[MIG_MSG_TASK_ID_MAX];
+    char source[MIG_MSG_ADDR_MAX];
+    void (*wake)(void *ctx);
+    void *ctx;
+    pthread_t thread;
+    int started, stop;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    mig *engine;
+    int64_t engine_id;           /* the transition the engine belongs to (0: none) */
+    job pending;
+    int running;
+    mig_cmd_phase running_phase;
+    int64_t running_id;
+    struct {
+        int64_t id;
+        mig_cmd_phase phase;
+        int unsupported;
+        char error[256];
+    } last;                      /* the last phase that ended */
+    int done_unsent;
+    int64_t next_progress;
+};
+
+static void job_clear(job *j) {
+    if (j->set) mig_cmd_clear(&j->cmd);
+    memset(j, 0, sizeof(*j));
+}
+
+static int cmd_copy(mig_cmd *dst, const mig_cmd *src) {
+    *dst = *src;
+    dst->ring = calloc((size_t)src->nring, sizeof(*dst->ring));
+    if (!dst->ring) return MCM_ERR;
+    for (int i = 0; i < src->nring; i++)
+        if (!(dst->ring[i] = strdup(src->ring[i]))) { mig_cmd_clear(dst); return MCM_ERR; }
+    return MCM_OK;
+}
+
+/* --- worker ------------------------------------------------------------------ */
+
+/* The engine for the job's transition (under lock); NULL with err. */
+static mig *engine_for(exec_mig *x, const mig_cmd *c, char *err, size_t errlen) {
+    if (x->engine && x->engine_id == c->id) return x->engine;
+    mig_free(x->engine);
+    x->engine = NULL;
+    x->engine_id = 0;
+    if (c->phase == MIG_CMD_ABORT) return NULL;     /* nothing of it here: nothing to undo */
+    mig_config cfg = {.source = x->source, .servers = (const char *const *)c->ring, .nservers = c->nring,
+                      .self = mig_cmd_self_index(c), .rate = c->rate, .budget_ms = c->budget_ms};
+    if ((x->engine = mig_new(&cfg, err, errlen))) x->engine_id = c->id;
+    return x->engine;
+}
+
+static int run_phase(mig *m, mig_cmd_phase p, char *err, size_t errlen) {
+    switch (p) {
+    case MIG_CMD_COPY: return mig_copy(m, err, errlen);
+    case MIG_CMD_CATCHUP: return mig_catchup(m, err, errlen);
+    case MIG_CMD_PURGE: return mig_cleanup(m, err, errlen);
+    case MIG_CMD_CLEANUP:
+        if (mig_has_copy(m) && mig_catchup(m, err, errlen) != MCM_OK) return MCM_ERR;
+        return mig_cleanup(m, err, errlen);
+    case MIG_CMD_ABORT: return mig_undo(m, err, errlen);
+    }
+    snprintf(err, errlen, "unknown phase");
+    return MCM_ERR;
+}
+
+static void finish_job(exec_mig *x, const mig_cmd *c, int rc, const char *err) {
+    x->running = 0;
+    x->last.id = c->id;
+    x->last.phase = c->phase;
+    x->last.unsupported = rc != MCM_OK && strstr(err, "metadump refused: ERROR") != NULL;
+    snprintf(x->last.error, sizeof(x->last.error), "%s", rc == MCM_OK ? "" : err);
+    x->done_unsent = 1;
+    if (x->last.unsupported)
+        log_warn("memcached at %s has no `lru_crawler metadump` (memcached 1.6 or later is needed): "
+                 "transitions from this server are cold", x->source);
+}
+
+static void *worker(void *arg) {
+    exec_mig *x = arg;
+    pthread_mutex_lock(&x->lock);
+    for (;;) {
+        while (!x->stop && !x->pending.set) pthread_cond_wait(&x->cond, &x->lock);
+        if (x->stop) break;
+        job j = x->pending;
+        memset(&x->pending, 0, sizeof(x->pending));
+        char err[256] = "";
+        mig *m = engine_for(x, &j.cmd, err, sizeof(err));
+        x->running = 1;
+        x->running_phase = j.cmd.phase;
+        x->running_id = j.cmd.id;
+        if (m) mig_uncancel(m);
+        pthread_mutex_unlock(&x->lock);
+        log_info("transition %lld: %s from %s", (long long)j.cmd.id, mig_cmd_phase_name(j.cmd.phase), x->source);
+        int rc = m ? run_phase(m, j.cmd.phase, err, sizeof(err)) : (j.cmd.phase == MIG_CMD_ABORT ? MCM_OK : MCM_ERR);
+        pthread_mutex_lock(&x->lock);
+        finish_job(x, &j.cmd, rc, err);
+        job_clear(&j);
+        pthread_mutex_unlock(&x->lock);
+        x->wake(x->ctx);
+        pthread_mutex_lock(&x->lock);
+    }
+    pthread_mutex_unlock(&x->lock);
+    return NULL;
+}
+
+/* --- owner loop ---------------------------------------------------------------- */
+
+exec_mig *exec_mig_new(const char *task_id, const char *source, void (*wake)(void *ctx), void *ctx,
+                       char *err, size_t errlen) {
+    exec_mig *x = calloc(1, sizeof(*x));
+    if (!x) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    snprintf(x->task_id, sizeof(x->task_id), "%s", task_id);
+    snprintf(x->source, sizeof(x->source), "%s", source);
+    x->wake = wake;
+    x->ctx = ctx;
+    pthread_mutex_init(&x->lock, NULL);
+    pthread_cond_init(&x->cond, NULL);
+    if (pthread_create(&x->thread, NULL, worker, x) != 0) {
+        snprintf(err, errlen, "cannot start the migrate worker thread");
+        exec_mig_free(x);
+        return NULL;
+    }
+    x->started = 1;
+    return x;
+}
+
+void exec_mig_free(exec_mig *x) {
+    if (!x) return;
+    pthread_mutex_lock(&x->lock);
+    x->stop = 1;
+    if (x->running && x->engine) mig_cancel(x->engine);
+    pthread_cond_signal(&x->cond);
+    pthread_mutex_unlock(&x->lock);
+    if (x->started) pthread_join(x->thread, NULL);
+    job_clear(&x->pending);
+    mig_free(x->engine);
+    pthread_cond_destroy(&x->cond);
+    pthread_mutex_destroy(&x->lock);
+    free(x);
+}
+
+/* Under lock: what the command changes. */
+static void take_command(exec_mig *x, const mig_cmd *c) {
+    int64_t cur = x->running ? x->running_id : x->pending.set ? x->pending.cmd.id : x->last.id;
+    if (c->id < cur || (c->id < x->engine_id)) {
+        log_info("transition %lld: %s ignored, transition %lld is newer", (long long)c->id,
+                 mig_cmd_phase_name(c->phase), (long long)cur);
+        return;
+    }
+    int same_running = x->running && x->running_id == c->id && x->running_phase == c->phase;
+    if (same_running && c->phase != MIG_CMD_ABORT) return;        /* progress keeps coming */
+    int once = c->phase == MIG_CMD_COPY || c->phase == MIG_CMD_ABORT;
+    if (!x->running && !x->pending.set && once && x->last.id == c->id && x->last.phase == c->phase) {
+        x->done_unsent = 1;                                        /* answer again, do not redo */
+        return;
+    }
+    if (x->running && (c->id != x->running_id || c->phase == MIG_CMD_ABORT) && x->engine)
+        mig_cancel(x->engine);
+    job_clear(&x->pending);
+    if (cmd_copy(&x->pending.cmd, c) != MCM_OK) {
+        log_error("transition %lld: out of memory for the %s command", (long long)c->id, mig_cmd_phase_name(c->phase));
+        return;
+    }
+    x->pending.set = 1;
+    pthread_cond_signal(&x->cond);
+}
+
+void exec_mig_command(exec_mig *x, const mig_cmd *c) {
+    pthread_mutex_lock(&x->lock);
+    take_command(x, c);
+    pthread_mutex_unlock(&x->lock);
+}
+
+int exec_mig_poll(exec_mig *x, int64_t now_ms, char *buf, size_t len) {
+    mig_msg_progress m;
+    memset(&m, 0, sizeof(m));
+    pthread_mutex_lock(&x->lock);
+    int due = x->done_unsent || (x->running && now_ms >= x->next_progress);
+    if (due) {
+        if (x->engine) mig_progress_get(x->engine, &m.p);
+        else m.p.eta_ms = -1;
+        if (x->done_unsent) {
+            m.id = x->last.id;
+            m.phase = x->last.phase;
+            m.done = 1;
+            m.unsupported = x->last.unsupported;
+            snprintf(m.error, sizeof(m.error), "%s", x->last.error);
+            x->done_unsent = 0;
+        } else {
+            m.id = x->running_id;
+            m.phase = x->running_phase;
+        }
+        x->next_progress = now_ms + EXEC_MIG_PROGRESS_MS;
+    }
+    pthread_mutex_unlock(&x->lock);
+    if (!due) return 0;
+    snprintf(m.task_id, sizeof(m.task_id), "%s", x->task_id);
+    int n = mig_progress_encode(&m, buf, len);
+    return n < 0 ? 0 : n;
+}
+
+int exec_mig_refusal(const char *task_id, int64_t id, mig_cmd_phase phase, const char *why, char *buf, size_t len) {
+    mig_msg_progress m;
+    memset(&m, 0, sizeof(m));
+    snprintf(m.task_id, sizeof(m.task_id), "%s", task_id);
+    m.id = id > 0 ? id : 1;
+    m.phase = phase ? phase : MIG_CMD_COPY;
+    m.done = 1;
+    m.p.eta_ms = -1;
+    snprintf(m.error, sizeof(m.error), "%s", why);
+    int n = mig_progress_encode(&m, buf, len);
+    return n < 0 ? 0 : n;
+}
