@@ -3,10 +3,12 @@
  * libcurl scheduler (tsched) accepts an offer with a LAUNCH whose
  * ExecutorInfo runs the built mcm-executor with the contract's environment;
  * the agent starts it with the Mesos agent environment; status updates,
- * report MESSAGEs and the executor's exit come back through the master.
- * Real memcached. */
+ * report MESSAGEs and the executor's exit come back through the master; a
+ * warm-transition command goes out as a scheduler MESSAGE and its progress
+ * comes back as Event MESSAGEs. Real memcached. */
 #include "harness.h"
 #include "mcm.h"
+#include "mig_msg.h"
 #include "report.h"
 #include "tsched.h"
 #include "util.h"
@@ -27,6 +29,7 @@ static char *dir;
 static char simlog[512];
 static int sim_port;
 static tsched *S;
+static char agent_id[256];      /* of the last task launched */
 
 static void dump_log(void) {
     char *text = util_read_file(simlog, 1 << 20, NULL, 0);
@@ -181,6 +184,7 @@ static int launch_running(const char *task_id, const char *exec_id) {
     snprintf(want, sizeof(want), "on 127.0.0.1:%d", port);
     ck_assert_msg(strstr(run->update->status->message, want), "%s", run->update->status->message);
     ck_assert_str_eq(run->update->status->executor_id->value, exec_id);
+    snprintf(agent_id, sizeof(agent_id), "%s", run->update->status->agent_id->value);
     ck_assert_int_eq(run->update->status->source, MESOS__V1__TASK_STATUS__SOURCE__SOURCE_EXECUTOR);
     mesos__v1__scheduler__event__free_unpacked(run, NULL);
     return port;
@@ -260,6 +264,58 @@ START_TEST(test_executor_sim_memcached_killed_fails_task) {
 }
 END_TEST
 
+START_TEST(test_executor_sim_migrate_command_and_progress_through_the_master) {
+    int port = launch_running("mc-m", "exec-mc-m");
+    th_mc *target = th_mc_start(32);
+    char reply[256], self[32], tgt[32];
+    for (int i = 0; i < 50; i++) {
+        char cmd[64];
+        snprintf(cmd, sizeof(cmd), "set sk%d 3 0 2\r\nok\r\n", i);
+        th_mc_cmd("127.0.0.1", port, cmd, reply, sizeof(reply), 2000);
+        ck_assert_str_eq(reply, "STORED\r\n");
+    }
+    snprintf(self, sizeof(self), "127.0.0.1:%d", port);
+    snprintf(tgt, sizeof(tgt), "127.0.0.1:%d", th_mc_port(target));
+    char *ring[] = {tgt};                                 /* the server leaves: every key moves */
+    mig_cmd cmd = {.id = 3, .phase = MIG_CMD_COPY, .ring = ring, .nring = 1};
+    snprintf(cmd.self, sizeof(cmd.self), "%s", self);
+    char *json = mig_cmd_encode(&cmd);
+    Mesos__V1__Scheduler__Call c = MESOS__V1__SCHEDULER__CALL__INIT;
+    Mesos__V1__Scheduler__Call__Message m = MESOS__V1__SCHEDULER__CALL__MESSAGE__INIT;
+    Mesos__V1__AgentID aid = MESOS__V1__AGENT_ID__INIT;
+    Mesos__V1__ExecutorID eid = MESOS__V1__EXECUTOR_ID__INIT;
+    aid.value = agent_id;
+    eid.value = "exec-mc-m";
+    m.agent_id = &aid;
+    m.executor_id = &eid;
+    m.data.data = (uint8_t *)json;
+    m.data.len = strlen(json);
+    c.message = &m;
+    ck_assert_int_eq(tsched_call(S, &c, MESOS__V1__SCHEDULER__CALL__TYPE__MESSAGE), 202);
+    free(json);
+    mig_msg_progress p = {0};
+    int64_t end = util_now_ms() + 20000;
+    while (!p.done && util_now_ms() < end) {
+        Event *ev = tsched_next(S, EV(MESSAGE), 3000);
+        REQUIRE(ev != NULL, "no MESSAGE from the executor");
+        const uint8_t *d = ev->message->data.data;
+        size_t len = ev->message->data.len;
+        char err[256];
+        if (mig_msg_type(d, len) == MIG_MSG_PROGRESS)
+            ck_assert_msg(mig_progress_decode(d, len, &p, err, sizeof(err)) == MCM_OK, "%s", err);
+        mesos__v1__scheduler__event__free_unpacked(ev, NULL);
+    }
+    REQUIRE(p.done, "no done progress from the executor");
+    ck_assert_str_eq(p.task_id, "mc-m");
+    ck_assert_int_eq(p.id, 3);
+    ck_assert_str_eq(p.error, "");
+    ck_assert_uint_eq(p.p.keys_copied, 50);
+    th_mc_cmd("127.0.0.1", th_mc_port(target), "get sk7\r\n", reply, sizeof(reply), 2000);
+    ck_assert_str_eq(reply, "VALUE sk7 3 2\r\nok\r\nEND\r\n");    /* value and flags */
+    th_mc_free(target);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("executor_sim");
     TCase *tc = tcase_create("sim");
@@ -267,6 +323,7 @@ int main(void) {
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_executor_sim_launch_serve_report_kill);
     tcase_add_test(tc, test_executor_sim_memcached_killed_fails_task);
+    tcase_add_test(tc, test_executor_sim_migrate_command_and_progress_through_the_master);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
