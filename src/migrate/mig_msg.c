@@ -145,19 +145,26 @@ static int decode_cmd_fields(json_t *doc, mig_cmd *out, char *err, size_t errlen
     return decode_ring(json_object_get(doc, "ring"), out, err, errlen);
 }
 
-int mig_cmd_decode(const void *buf, size_t len, mig_cmd *out, char *err, size_t errlen) {
-    memset(out, 0, sizeof(*out));
-    if (len > MIG_MSG_MAX_BYTES) {
-        snprintf(err, errlen, "command of %zu bytes is over the %u byte limit", len, MIG_MSG_MAX_BYTES);
-        return MCM_ERR;
+/* The JSON object of a message of `type` (caller decrefs), or NULL with err. */
+static json_t *load_typed(const void *buf, size_t len, size_t max, const char *type, char *err, size_t errlen) {
+    if (len > max) {
+        snprintf(err, errlen, "%s message of %zu bytes is over the %zu byte limit", type, len, max);
+        return NULL;
     }
     json_error_t je;
     json_t *doc = json_loadb(buf, len, 0, &je);
-    const char *type = json_string_value(json_object_get(doc, "type"));
-    int rc = MCM_ERR;
-    if (!json_is_object(doc)) snprintf(err, errlen, "command is not a JSON object: %s", doc ? "wrong type" : je.text);
-    else if (!type || strcmp(type, "migrate")) snprintf(err, errlen, "not a migrate command");
-    else rc = decode_cmd_fields(doc, out, err, errlen);
+    const char *t = json_string_value(json_object_get(doc, "type"));
+    if (!json_is_object(doc)) snprintf(err, errlen, "%s message is not a JSON object: %s", type, doc ? "wrong type" : je.text);
+    else if (!t || strcmp(t, type)) snprintf(err, errlen, "not a %s message", type);
+    else return doc;
+    json_decref(doc);
+    return NULL;
+}
+
+int mig_cmd_decode(const void *buf, size_t len, mig_cmd *out, char *err, size_t errlen) {
+    memset(out, 0, sizeof(*out));
+    json_t *doc = load_typed(buf, len, MIG_MSG_MAX_BYTES, "migrate", err, errlen);
+    int rc = doc ? decode_cmd_fields(doc, out, err, errlen) : MCM_ERR;
     json_decref(doc);
     if (rc != MCM_OK) mig_cmd_clear(out);
     return rc;
@@ -229,17 +236,8 @@ static int decode_progress_fields(json_t *doc, mig_msg_progress *out, char *err,
 
 int mig_progress_decode(const void *buf, size_t len, mig_msg_progress *out, char *err, size_t errlen) {
     memset(out, 0, sizeof(*out));
-    if (len > MIG_MSG_PROGRESS_MAX) {
-        snprintf(err, errlen, "progress of %zu bytes is over the %d byte limit", len, MIG_MSG_PROGRESS_MAX);
-        return MCM_ERR;
-    }
-    json_error_t je;
-    json_t *doc = json_loadb(buf, len, 0, &je);
-    const char *type = json_string_value(json_object_get(doc, "type"));
-    int rc = MCM_ERR;
-    if (!json_is_object(doc)) snprintf(err, errlen, "progress is not a JSON object: %s", doc ? "wrong type" : je.text);
-    else if (!type || strcmp(type, "migrate_progress")) snprintf(err, errlen, "not a migrate progress");
-    else rc = decode_progress_fields(doc, out, err, errlen);
+    json_t *doc = load_typed(buf, len, MIG_MSG_PROGRESS_MAX, "migrate_progress", err, errlen);
+    int rc = doc ? decode_progress_fields(doc, out, err, errlen) : MCM_ERR;
     json_decref(doc);
     return rc;
 }

@@ -507,22 +507,6 @@ END_TEST
 
 /* --- warm ring transitions ------------------------------------------------------------ */
 
-static void send_command(int64_t id, mig_cmd_phase phase, char **ring, int n, const char *self) {
-    mig_cmd c = {.id = id, .phase = phase, .ring = ring, .nring = n, .rate = 0, .budget_ms = 30000};
-    snprintf(c.self, sizeof(c.self), "%s", self);
-    char *json = mig_cmd_encode(&c);
-    ck_assert_ptr_nonnull(json);
-    Mesos__V1__Executor__Event ev = MESOS__V1__EXECUTOR__EVENT__INIT;
-    Mesos__V1__Executor__Event__Message m = MESOS__V1__EXECUTOR__EVENT__MESSAGE__INIT;
-    ev.has_type = 1;
-    ev.type = MESOS__V1__EXECUTOR__EVENT__TYPE__MESSAGE;
-    m.data.data = (uint8_t *)json;
-    m.data.len = strlen(json);
-    ev.message = &m;
-    tagent_send(A, &ev);
-    free(json);
-}
-
 static void send_raw_message(const char *data) {
     Mesos__V1__Executor__Event ev = MESOS__V1__EXECUTOR__EVENT__INIT;
     Mesos__V1__Executor__Event__Message m = MESOS__V1__EXECUTOR__EVENT__MESSAGE__INIT;
@@ -532,6 +516,15 @@ static void send_raw_message(const char *data) {
     m.data.len = strlen(data);
     ev.message = &m;
     tagent_send(A, &ev);
+}
+
+static void send_command(int64_t id, mig_cmd_phase phase, char **ring, int n, const char *self) {
+    mig_cmd c = {.id = id, .phase = phase, .ring = ring, .nring = n, .rate = 0, .budget_ms = 30000};
+    snprintf(c.self, sizeof(c.self), "%s", self);
+    char *json = mig_cmd_encode(&c);
+    ck_assert_ptr_nonnull(json);
+    send_raw_message(json);
+    free(json);
 }
 
 /* The next progress MESSAGE for (id, phase) with done set; reports and
