@@ -187,7 +187,8 @@ static http_hook_result teardown_done(core *c, core_op *op, int ok, const char *
     log_warn("framework %s torn down by an operator", c->framework_id);
     if (core_forget_framework(c, "framework torn down") != MCM_OK) {
         snprintf(op->msg, sizeof(op->msg), "framework %.255s torn down in Mesos, but its state in ZooKeeper "
-                 "could not be cleared yet; the leader clears it when Mesos next reports the framework removed", op->arg);
+                 "could not be cleared yet; the leader clears it when Mesos next reports the framework removed",
+                 op->arg);
         return HTTP_HOOK_ACCEPTED;
     }
     snprintf(op->msg, sizeof(op->msg), "framework %.255s torn down; desired servers set to 0", op->arg);

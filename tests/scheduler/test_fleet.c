@@ -241,7 +241,8 @@ START_TEST(test_fleet_launch_refused_forgets_timeout_keeps) {
         fleet_done(f, &a, 0, err, at(T0 + SEC), &l);
     }
     /* follow-ups: the refused one's record goes; the other is asked about */
-    ck_assert_str_eq(render(&l), "PUT_TASK(n0) LAUNCH(n0@0) PUT_TASK(n1) LAUNCH(n1@1) DELETE_TASK(n0) RECONCILE(t1,n0,n1)");
+    ck_assert_str_eq(render(&l),
+                     "PUT_TASK(n0) LAUNCH(n0@0) PUT_TASK(n1) LAUNCH(n1@1) DELETE_TASK(n0) RECONCILE(t1,n0,n1)");
     fleet_stored(f, &l.v[4], 1, at(T0 + SEC));
     ck_assert_ptr_null(fleet_find(f, "n0"));
     ck_assert_ptr_nonnull(fleet_find(f, "n1"));
