@@ -18,6 +18,7 @@
  * route table or "other", so label sets stay bounded; no request ever reads
  * more than body_max bytes into memory. */
 #include "http_int.h"
+#include "http_page.h"
 #include "mcm.h"
 #include "util.h"
 
@@ -40,6 +41,7 @@ static const struct route {
     const char *method;        /* "GET" (HEAD too) or "POST" */
     http_handler fn;
 } routes[] = {
+    {"/", "GET", http_get_page},
     {"/v1/servers", "GET", http_get_servers},
     {"/v1/leader", "GET", http_get_leader},
     {"/v1/tasks", "GET", http_get_tasks},
