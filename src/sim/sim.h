@@ -25,6 +25,8 @@
  *                                         without an event (network failure); the
  *                                         failover timeout starts
  *   POST /sim/heartbeats?enabled=0|1      stops / resumes HEARTBEAT events
+ *   POST /sim/silence?enabled=1|0         holds / releases every framework's event
+ *                                         stream (no event at all, new streams too)
  *   POST /sim/agent/down?agent=I|ID       the agent disappears: its executors'
  *                                         process groups get SIGKILL, its tasks become
  *                                         TASK_UNREACHABLE (TASK_LOST without

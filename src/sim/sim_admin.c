@@ -116,9 +116,10 @@ static char *state_json(sim *s) {
         json_array_append_new(done, json_pack("{s:s, s:s, s:s}", "id", s->done[k].id, "framework_id", s->done[k].fw,
                                               "state", sim_pb_task_state(s->done[k].state)));
     }
-    json_t *root = json_pack("{s:s, s:s, s:i, s:b, s:s, s:b, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "master_id",
+    json_t *root = json_pack("{s:s, s:s, s:i, s:b, s:s, s:b, s:b, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "master_id",
                              s->master_id, "host", s->host, "port", s->port, "leading", sim_leading(s), "leader",
-                             sim_leader_location(s), "heartbeats", !s->heartbeats_paused, "work_dir", s->cfg.work_dir,
+                             sim_leader_location(s), "heartbeats", !s->heartbeats_paused, "silenced", s->silenced,
+                             "work_dir", s->cfg.work_dir,
                              "frameworks", fws, "agents", agents, "offers", offers, "tasks", tasks, "executors",
                              execs, "completed_tasks", done);
     return dump(root);
@@ -179,6 +180,17 @@ static char *leader(sim *s, struct MHD_Connection *c, unsigned *code) {
     return ok_json(s->admin_redirect[0] ? "redirecting" : "no leader");
 }
 
+/* Holds (enabled=1) or releases every framework's event stream, present and
+ * future: the scheduler sees no event at all (not even SUBSCRIBED after a
+ * re-subscription) until released, then everything queued in order. */
+static char *silence(sim *s, struct MHD_Connection *c) {
+    const char *en = arg(c, "enabled");
+    s->silenced = !en || strcmp(en, "0") != 0;
+    for (sim_fw *fw = s->fws; fw; fw = fw->next) sim_stream_hold(fw->stream, s->silenced);
+    log_notice("admin: event streams %s", s->silenced ? "silenced" : "released");
+    return ok_json(s->silenced ? "streams silenced" : "streams released");
+}
+
 static char *kill_executor(sim *s, struct MHD_Connection *c, unsigned *code) {
     const char *fid = arg(c, "framework"), *eid = arg(c, "executor"), *sig = arg(c, "signal");
     int signo = sig ? atoi(sig) : SIGKILL;
@@ -212,6 +224,7 @@ static char *post(sim *s, struct MHD_Connection *c, const char *url, unsigned *c
         return ok_json(url + 11);
     }
     if (strcmp(url, "/sim/leader") == 0) return leader(s, c, code);
+    if (strcmp(url, "/sim/silence") == 0) return silence(s, c);
     if (strcmp(url, "/sim/call-delay") == 0) {
         const char *ms = arg(c, "ms");
         s->call_delay_ms = ms ? atoi(ms) : 0;

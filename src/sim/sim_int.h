@@ -164,6 +164,7 @@ struct sim {
     int admin_follow;                 /* admin forced non-leading mode */
     char admin_redirect[300];         /* ... with this "//host:port" ("" = none known) */
     int heartbeats_paused;
+    int silenced;                     /* admin: scheduler streams held, no event reaches a framework */
     int call_delay_ms;                /* admin: every scheduler call is answered this late */
     int64_t next_offer_ms;
     /* call log (ring) */

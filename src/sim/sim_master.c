@@ -296,6 +296,7 @@ static void do_subscribe(sim *s, struct MHD_Connection *c, sim_req *r, const Mes
     char label[SIM_ID_MAX + 64];
     snprintf(label, sizeof(label), "framework %s stream %s", fw->id, fw->stream_id);
     fw->stream = sim_stream_new(label);
+    sim_stream_hold(fw->stream, s->silenced);
     rp->resp = sim_stream_response(fw->stream, c);
     rp->code = 200;
     snprintf(rp->stream_id, sizeof(rp->stream_id), "%s", fw->stream_id);

@@ -9,7 +9,8 @@
  * reader and free callback on the MHD connection thread.
  * Invariants: refs >= 1 while either the owner or MHD holds the stream; once
  * `closed` or `dead` nothing more is queued; the reader never returns 0 bytes
- * (which would make MHD spin). */
+ * (which would make MHD spin); a held stream hands nothing over, not even its
+ * end, until released or hung up. */
 #include "sim_stream.h"
 
 #define LOG_COMPONENT "sim"
@@ -33,6 +34,7 @@ struct sim_stream {
     uint8_t *buf;
     size_t off, len, cap;
     int closed, abort_conn, dead;
+    int held;               /* sim_stream_hold: queued bytes wait */
     int fd;                 /* the client's socket, for hang-up polls */
     char label[96];
 };
@@ -96,6 +98,14 @@ void sim_stream_close(sim_stream *st, int abort_conn) {
     pthread_mutex_unlock(&st->mu);
 }
 
+void sim_stream_hold(sim_stream *st, int on) {
+    if (!st) return;
+    pthread_mutex_lock(&st->mu);
+    st->held = on;
+    pthread_cond_broadcast(&st->cond);
+    pthread_mutex_unlock(&st->mu);
+}
+
 int sim_stream_dead(sim_stream *st) {
     pthread_mutex_lock(&st->mu);
     int d = st->dead;
@@ -138,19 +148,19 @@ static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max) {
             rc = MHD_CONTENT_READER_END_WITH_ERROR;
             break;
         }
-        if (st->len > st->off) {
+        if (st->len > st->off && !st->held) {
             size_t n = st->len - st->off < max ? st->len - st->off : max;
             memcpy(buf, st->buf + st->off, n);
             st->off += n;
             rc = (ssize_t)n;
             break;
         }
-        if (st->closed) {
+        if (st->closed && !st->held) {
             rc = MHD_CONTENT_READER_END_OF_STREAM;
             break;
         }
         wait_slice(st);
-        if (st->len == st->off && !st->closed && peer_gone(st->fd)) {
+        if ((st->held || (st->len == st->off && !st->closed)) && peer_gone(st->fd)) {
             log_info("%s: client hung up", st->label);
             st->dead = 1;
         }

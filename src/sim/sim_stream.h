@@ -35,6 +35,9 @@ struct MHD_Response *sim_stream_response(sim_stream *st, struct MHD_Connection *
 /* Appends bytes (a whole record). Dropped silently once closed or dead. */
 void sim_stream_push(sim_stream *st, const uint8_t *data, size_t len);
 void sim_stream_close(sim_stream *st, int abort_conn);
+/* Holds (on=1) or releases (on=0) what is queued: while held nothing reaches
+ * the client, as if the network stalled; a hang-up is still noticed. */
+void sim_stream_hold(sim_stream *st, int on);
 /* 1 once the client hung up, the transfer failed or MHD let go of it. */
 int sim_stream_dead(sim_stream *st);
 /* Bytes queued and not yet handed to MHD. */
