@@ -23,7 +23,7 @@
 
 static const char *const phase_names[TRN_PHASE_COUNT] = {"idle", "copy", "catchup", "cleanup",
                                                          "abort"};
-static const char *const cmd_names[] = {"", "copy", "catchup", "cleanup", "stop", "drop", "purge"};
+static const char *const cmd_names[] = {"", "copy", "catchup", "cleanup", "stop", "purge"};
 
 const char *trn_phase_name(trn_phase p) {
     return (p >= 0 && p < TRN_PHASE_COUNT) ? phase_names[p] : "unknown";
@@ -115,21 +115,37 @@ static void emit_publish(trn *t, trn_actions *out) {
     a->nservers = n;
 }
 
-/* A command to p; `ring` is R' for COPY/CLEANUP, the given list otherwise. */
-static void emit_cmd(trn *t, trn_actions *out, trn_part *p, trn_cmd_kind kind,
-                     const trn_server *ring, int nring, const char *owner, int64_t now) {
+/* A command to p over `ring`; returns it for the caller to add to. */
+static trn_cmd *emit_cmd(trn *t, trn_actions *out, trn_part *p, trn_cmd_kind kind,
+                         const trn_server *ring, int nring, int64_t now) {
     trn_action *a = trn_act_push(out, TRN_A_SEND);
-    if (!a) return;
+    if (!a) return NULL;
     snprintf(a->task_id, sizeof(a->task_id), "%s", p->s.task_id);
     a->cmd.kind = kind;
     a->cmd.id = t->id;
     snprintf(a->cmd.self, sizeof(a->cmd.self), "%s", p->s.addr);
-    if (owner) snprintf(a->cmd.owner, sizeof(a->cmd.owner), "%s", owner);
-    if (ring) a->cmd.ring = trn_act_ring(out, ring, nring, &a->cmd.nring);
+    a->cmd.ring = trn_act_ring(out, ring, nring, &a->cmd.nring);
     if (kind == TRN_CMD_COPY) {
         a->cmd.rate_bytes = t->cfg.rate_bytes;
         a->cmd.budget_ms = t->deadline_ms > now ? t->deadline_ms - now : 0;
     }
+    return &a->cmd;
+}
+
+/* ABORT: one PURGE under the ring now published, forgetting the lost ones'
+ * shares under R (and R' once it was published). */
+static void emit_purge(trn *t, trn_actions *out, trn_part *p, int64_t now) {
+    const trn_server *cur;
+    int n = current_ring(t, out, &cur);
+    trn_server *lost = trn_act_block(out, sizeof(trn_server) * (size_t)t->nparts);
+    int nlost = 0;
+    for (int i = 0; lost && i < t->nparts; i++)
+        if (!t->parts[i].alive) lost[nlost++] = t->parts[i].s;
+    trn_cmd *c = emit_cmd(t, out, p, TRN_CMD_PURGE, cur, n, now);
+    if (!c || !lost) return;
+    c->from = trn_act_ring(out, t->from, t->nfrom, &c->nfrom);
+    if (t->published_to) c->to = trn_act_ring(out, t->to, t->nto, &c->nto);
+    c->lost = trn_act_ring(out, lost, nlost, &c->nlost);
 }
 
 /* Sends p the command of the current phase and waits for its answer. */
@@ -138,33 +154,16 @@ static void send_phase_cmd(trn *t, trn_actions *out, trn_part *p, int64_t now) {
     p->answered = 0;
     switch (t->phase) {
     case TRN_COPY:
-        p->expect = TRN_CMD_COPY;
-        emit_cmd(t, out, p, TRN_CMD_COPY, t->to, t->nto, NULL, now);
-        break;
     case TRN_CATCHUP:
-        p->expect = TRN_CMD_CATCHUP;
-        emit_cmd(t, out, p, TRN_CMD_CATCHUP, t->to, t->nto, NULL, now);
-        break;
     case TRN_CLEANUP:
-        p->expect = TRN_CMD_CLEANUP;
-        emit_cmd(t, out, p, TRN_CMD_CLEANUP, t->to, t->nto, NULL, now);
+        p->expect = t->phase == TRN_COPY ? TRN_CMD_COPY : t->phase == TRN_CATCHUP ? TRN_CMD_CATCHUP : TRN_CMD_CLEANUP;
+        emit_cmd(t, out, p, p->expect, t->to, t->nto, now);
         break;
-    case TRN_ABORT: {
-        /* Stop, forget what the lost held or copied, then purge under C. */
-        if (p->source) emit_cmd(t, out, p, TRN_CMD_STOP, NULL, 0, NULL, now);
-        for (int i = 0; i < t->nparts; i++) {
-            const trn_part *x = &t->parts[i];
-            if (x->alive) continue;
-            if (x->source) emit_cmd(t, out, p, TRN_CMD_DROP, t->from, t->nfrom, x->s.addr, now);
-            if (x->in_to && t->published_to)
-                emit_cmd(t, out, p, TRN_CMD_DROP, t->to, t->nto, x->s.addr, now);
-        }
-        const trn_server *cur;
-        int n = current_ring(t, out, &cur);
+    case TRN_ABORT:
+        if (p->source) emit_cmd(t, out, p, TRN_CMD_STOP, t->to, t->nto, now);
         p->expect = TRN_CMD_PURGE;
-        emit_cmd(t, out, p, TRN_CMD_PURGE, cur, n, NULL, now);
+        emit_purge(t, out, p, now);
         break;
-    }
     default: break;
     }
 }

@@ -44,12 +44,15 @@
  *            holds again for R'.
  *   RETIRE   the servers of R that are not in R' are killed (by the caller).
  *   ABORT    a participant X ended during the transition. The ring without
- *            X is published at once (X's share is cold), every live
- *            participant stops copying, deletes every key whose owner under
- *            R or R' was X (X may have written copies, or been written to,
- *            that nothing can catch up any more), then purges under the ring
- *            now published. The invariant then holds for that ring; the
- *            caller begins a new transition if the fleet still differs.
+ *            X is published at once (X's share is cold), every live source
+ *            stops copying, and every live participant gets one PURGE: delete
+ *            every key it does not own under the ring now published, and
+ *            every key whose owner under R (or R', once R' was published)
+ *            was X (X may have copied, or been written to, what nothing can
+ *            catch up any more). One command, not a sequence: Mesos does not
+ *            promise the order of framework messages. The invariant then
+ *            holds for that ring; the caller begins a new transition if the
+ *            fleet still differs.
  *
  * Sources: a server of R that is not in R' (its keys all move), and, when R'
  * adds servers, every server of R (some of its keys move to a new server).
@@ -108,20 +111,21 @@ typedef enum trn_cmd_kind {
     TRN_CMD_COPY = 1,   /* ring = R', self: copy keys owned elsewhere under ring */
     TRN_CMD_CATCHUP,    /* re-copy/delete what changed since the copy (CAS-guarded) */
     TRN_CMD_CLEANUP,    /* final catch-up, then delete keys not owned under ring (R') */
-    TRN_CMD_STOP,       /* stop any copy for this transition */
-    TRN_CMD_DROP,       /* delete keys whose owner under ring is `owner` */
-    TRN_CMD_PURGE,      /* delete keys not owned by self under ring */
+    TRN_CMD_STOP,       /* stop any copy for this transition (undo what is still mcm's copy) */
+    TRN_CMD_PURGE,      /* delete keys not owned by self under ring, and every key
+                         * whose owner under `from` (or `to`, if given) is `lost` */
 } trn_cmd_kind;
 
-const char *trn_cmd_name(trn_cmd_kind k);   /* "copy", "catchup", ... */
+const char *trn_cmd_name(trn_cmd_kind k);   /* "copy", "catchup", "cleanup", "stop", "purge" */
 
 typedef struct trn_cmd {
     trn_cmd_kind kind;
     int64_t id;                    /* the transition's id */
     char self[TRN_ADDR_MAX];       /* the receiving server's own address */
-    char owner[TRN_ADDR_MAX];      /* DROP: the lost server */
-    const char *const *ring;       /* "host:port" list, valid until the list is cleared */
+    const char *const *ring;       /* "host:port" lists, valid until the action list is cleared */
     int nring;
+    const char *const *from, *const *to, *const *lost;   /* PURGE in ABORT; to only once R' was */
+    int nfrom, nto, nlost;                               /* published; NULL/0 otherwise */
     int64_t rate_bytes, budget_ms; /* COPY */
 } trn_cmd;
 

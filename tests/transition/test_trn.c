@@ -70,8 +70,14 @@ static const char *render(trn_actions *a) {
         }
         case TRN_A_SEND:
             cat("SEND:%s:%s", x->task_id, trn_cmd_name(x->cmd.kind));
-            if (x->cmd.owner[0]) cat(":%s%s", strchr(x->cmd.owner, ':') + 1, "");
             if (x->cmd.kind != TRN_CMD_STOP) ring_str(x->cmd.ring, x->cmd.nring);
+            if (x->cmd.nlost) {   /* PURGE in ABORT: lost ones, then the sizes of R and R' */
+                cat("%s%s", "-lost", "");
+                ring_str(x->cmd.lost, x->cmd.nlost);
+                char sizes[32];
+                snprintf(sizes, sizeof(sizes), "/R%d/R'%d", x->cmd.nfrom, x->cmd.nto);
+                cat("%s%s", sizes, "");
+            }
             break;
         case TRN_A_RETIRE: cat("RETIRE:%s%s", x->task_id, ""); break;
         }
@@ -279,8 +285,8 @@ START_TEST(test_trn_new_server_lost_in_copy_aborts_and_old_ring_stays) {
     trn *t = begin_up(&a);
     render(&a);
     ck_assert_int_eq(trn_on_lost(t, "c", T0 + 10, &a), 1);
-    ck_assert_str_eq(render(&a), "PERSIST:abort PUBLISH:[1001,1002] SEND:a:stop SEND:a:purge[1001,1002] "
-                                 "SEND:b:stop SEND:b:purge[1001,1002]");
+    ck_assert_str_eq(render(&a), "PERSIST:abort PUBLISH:[1001,1002] SEND:a:stop SEND:a:purge[1001,1002]-lost[1003]/R2/R'0 "
+                                 "SEND:b:stop SEND:b:purge[1001,1002]-lost[1003]/R2/R'0");
     say(t, "a", TRN_CMD_PURGE, T0 + 20, &a);
     ck_assert_str_eq(render(&a), "");
     say(t, "b", TRN_CMD_PURGE, T0 + 30, &a);
@@ -289,15 +295,15 @@ START_TEST(test_trn_new_server_lost_in_copy_aborts_and_old_ring_stays) {
 }
 END_TEST
 
-START_TEST(test_trn_source_lost_in_copy_drops_its_share_everywhere) {
+START_TEST(test_trn_source_lost_in_copy_forgets_its_share_everywhere) {
     trn_actions a;
     trn_actions_init(&a);
     trn *t = begin_down(&a);
     render(&a);
     trn_on_lost(t, "c", T0 + 10, &a);
     ck_assert_str_eq(render(&a), "PERSIST:abort PUBLISH:[1001,1002] "
-                                 "SEND:a:drop:1003[1001,1002,1003] SEND:a:purge[1001,1002] "
-                                 "SEND:b:drop:1003[1001,1002,1003] SEND:b:purge[1001,1002]");
+                                 "SEND:a:purge[1001,1002]-lost[1003]/R3/R'0 "
+                                 "SEND:b:purge[1001,1002]-lost[1003]/R3/R'0");
     say(t, "a", TRN_CMD_PURGE, T0 + 20, &a);
     say(t, "b", TRN_CMD_PURGE, T0 + 20, &a);
     ck_assert_str_eq(render(&a), "CLEAR");   /* c ended: nothing to retire */
@@ -305,7 +311,7 @@ START_TEST(test_trn_source_lost_in_copy_drops_its_share_everywhere) {
 }
 END_TEST
 
-START_TEST(test_trn_loss_after_publishing_drops_under_both_rings) {
+START_TEST(test_trn_loss_after_publishing_forgets_under_both_rings) {
     trn_actions a;
     trn_actions_init(&a);
     trn *t = begin_up(&a);
@@ -315,9 +321,8 @@ START_TEST(test_trn_loss_after_publishing_drops_under_both_rings) {
     trn_on_lost(t, "a", T0 + 500, &a);
     ck_assert_str_eq(render(&a),
                      "PERSIST:abort PUBLISH:[1002,1003] "
-                     "SEND:b:stop SEND:b:drop:1001[1001,1002] SEND:b:drop:1001[1001,1002,1003] "
-                     "SEND:b:purge[1002,1003] "
-                     "SEND:c:drop:1001[1001,1002] SEND:c:drop:1001[1001,1002,1003] SEND:c:purge[1002,1003]");
+                     "SEND:b:stop SEND:b:purge[1002,1003]-lost[1001]/R2/R'3 "
+                     "SEND:c:purge[1002,1003]-lost[1001]/R2/R'3");
     trn_free(t);
 }
 END_TEST
@@ -331,8 +336,8 @@ START_TEST(test_trn_abort_after_publishing_retires_the_leaving_server) {
     trn_on_lost(t, "b", T0 + 500, &a);   /* a staying server ends during the window */
     ck_assert_str_eq(render(&a),
                      "PERSIST:abort PUBLISH:[1001] "
-                     "SEND:a:drop:1002[1001,1002] SEND:a:purge[1001] "
-                     "SEND:c:stop SEND:c:drop:1002[1001,1002] SEND:c:purge[1001]");
+                     "SEND:a:purge[1001]-lost[1002]/R3/R'2 "
+                     "SEND:c:stop SEND:c:purge[1001]-lost[1002]/R3/R'2");
     say(t, "a", TRN_CMD_PURGE, T0 + 600, &a);
     say(t, "c", TRN_CMD_PURGE, T0 + 600, &a);
     ck_assert_str_eq(render(&a), "RETIRE:c CLEAR");
@@ -349,7 +354,7 @@ START_TEST(test_trn_second_loss_in_abort_shrinks_the_ring_again) {
     render(&a);
     ck_assert_int_eq(trn_on_lost(t, "b", T0 + 1, &a), 1);
     ck_assert_str_eq(render(&a), "PERSIST:abort PUBLISH:[1001] SEND:a:stop "
-                                 "SEND:a:drop:1002[1001,1002] SEND:a:purge[1001]");
+                                 "SEND:a:purge[1001]-lost[1002,1003]/R2/R'0");
     ck_assert_int_eq(trn_on_lost(t, "b", T0 + 2, &a), 0);
     trn_free(t);
 }
@@ -363,7 +368,8 @@ START_TEST(test_trn_abort_and_cleanup_end_at_their_timeout) {
     trn_on_lost(t, "c", T0, &a);
     render(&a);
     trn_tick(t, T0 + 5000, &a);   /* unanswered purges are resent */
-    ck_assert_str_eq(render(&a), "SEND:a:stop SEND:a:purge[1001,1002] SEND:b:stop SEND:b:purge[1001,1002]");
+    ck_assert_str_eq(render(&a), "SEND:a:stop SEND:a:purge[1001,1002]-lost[1003]/R2/R'0 "
+                                 "SEND:b:stop SEND:b:purge[1001,1002]-lost[1003]/R2/R'0");
     trn_tick(t, T0 + 30000, &a);
     ck_assert_str_eq(render(&a), "CLEAR");
     trn_free(t);
@@ -395,7 +401,7 @@ START_TEST(test_trn_new_leader_continues_the_stored_transition) {
 }
 END_TEST
 
-START_TEST(test_trn_stored_abort_resends_its_drops) {
+START_TEST(test_trn_stored_abort_resends_its_purges) {
     trn_actions a;
     trn_actions_init(&a);
     trn *t = begin_down(&a);
@@ -408,8 +414,8 @@ START_TEST(test_trn_stored_abort_resends_its_drops) {
     free(rec);
     trn_resume(n, T0 + 1, &a);
     ck_assert_str_eq(render(&a), "PUBLISH:[1001,1002] "
-                                 "SEND:a:drop:1003[1001,1002,1003] SEND:a:purge[1001,1002] "
-                                 "SEND:b:drop:1003[1001,1002,1003] SEND:b:purge[1001,1002]");
+                                 "SEND:a:purge[1001,1002]-lost[1003]/R3/R'0 "
+                                 "SEND:b:purge[1001,1002]-lost[1003]/R3/R'0");
     trn_free(n);
 }
 END_TEST
@@ -555,13 +561,13 @@ static Suite *suite(void) {
     tcase_add_test(tc, test_trn_source_without_meta_commands_is_cold_not_blocking);
     tcase_add_test(tc, test_trn_answers_of_another_transition_or_command_are_ignored);
     tcase_add_test(tc, test_trn_new_server_lost_in_copy_aborts_and_old_ring_stays);
-    tcase_add_test(tc, test_trn_source_lost_in_copy_drops_its_share_everywhere);
-    tcase_add_test(tc, test_trn_loss_after_publishing_drops_under_both_rings);
+    tcase_add_test(tc, test_trn_source_lost_in_copy_forgets_its_share_everywhere);
+    tcase_add_test(tc, test_trn_loss_after_publishing_forgets_under_both_rings);
     tcase_add_test(tc, test_trn_abort_after_publishing_retires_the_leaving_server);
     tcase_add_test(tc, test_trn_second_loss_in_abort_shrinks_the_ring_again);
     tcase_add_test(tc, test_trn_abort_and_cleanup_end_at_their_timeout);
     tcase_add_test(tc, test_trn_new_leader_continues_the_stored_transition);
-    tcase_add_test(tc, test_trn_stored_abort_resends_its_drops);
+    tcase_add_test(tc, test_trn_stored_abort_resends_its_purges);
     tcase_add_test(tc, test_trn_begin_refuses_bad_rings);
     tcase_add_test(tc, test_trn_load_refuses_out_of_range_and_contradictory_records);
     tcase_add_test(tc, test_trn_record_round_trips_every_phase);
