@@ -25,7 +25,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#define MIG_BATCH_KEYS 128              /* requests in one pipeline */
+#define MIG_BATCH_KEYS 512              /* requests in one pipeline (see mig.h, MIG_DEFAULT_RATE) */
 #define MIG_BATCH_BYTES (256 * 1024)    /* estimated value bytes in one pipeline */
 #define MIG_SLEEP_SLICE_MS 50           /* rate waits wake this often to see cancel */
 #define MIG_BUSY_RETRY_MS 200           /* metadump BUSY: retry after */
