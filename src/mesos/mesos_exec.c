@@ -328,7 +328,7 @@ static int post(mesos_exec *e, const uint8_t *body, size_t len, char *err, size_
     curl_easy_setopt(e->call, CURLOPT_WRITEDATA, &reply);
     CURLcode rc = curl_easy_perform(e->call);
     if (rc != CURLE_OK) {
-        snprintf(err, errlen, "POST %s: %s", e->cfg.agent_url, curl_easy_strerror(rc));
+        snprintf(err, errlen, "POST %s: %s", e->cfg.agent_url, mesos_http_curl_text(rc, NULL));
         return MCM_ERR;
     }
     curl_easy_getinfo(e->call, CURLINFO_RESPONSE_CODE, &code);
@@ -621,7 +621,7 @@ static void describe_end(stream *s, CURLcode rc, char *why, size_t len) {
         mesos_http_body_text(s->body, s->body_len, text, sizeof(text));
         snprintf(why, len, "SUBSCRIBE answered HTTP %ld%s%s", s->status, text[0] ? ": " : "", text);
     } else if (rc != CURLE_OK) {
-        snprintf(why, len, "agent %s: %s", s->e->cfg.agent_endpoint, curl_easy_strerror(rc));
+        snprintf(why, len, "agent %s: %s", s->e->cfg.agent_endpoint, mesos_http_curl_text(rc, NULL));
     } else {
         snprintf(why, len, "the agent closed the event stream");
     }

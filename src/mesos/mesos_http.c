@@ -83,6 +83,49 @@ char *mesos_http_resolve(const char *from, const char *loc) {
     return out;
 }
 
+typedef struct origin {
+    int https;
+    char host[256];
+    long port;
+} origin;
+
+/* MCM_OK if url is "http(s)://host[:port][/...]" without userinfo. */
+static int origin_of(const char *url, origin *o) {
+    size_t sl = scheme_len(url);
+    if (!sl || strncmp(url + sl, "//", 2) != 0) return MCM_ERR;
+    o->https = sl == 6;
+    const char *a = url + sl + 2, *end = a + strcspn(a, "/?#");
+    const char *hend = end, *colon = NULL;
+    if (memchr(a, '@', (size_t)(end - a))) return MCM_ERR;
+    if (*a == '[') {                                   /* [v6]:port */
+        const char *rb = memchr(a, ']', (size_t)(end - a));
+        if (!rb) return MCM_ERR;
+        colon = rb + 1 < end && rb[1] == ':' ? rb + 1 : NULL;
+        if (rb + 1 < end && !colon) return MCM_ERR;
+        hend = rb + 1;
+    } else {
+        colon = memchr(a, ':', (size_t)(end - a));
+        if (colon) hend = colon;
+    }
+    size_t hl = (size_t)(hend - a);
+    if (hl == 0 || hl >= sizeof(o->host)) return MCM_ERR;
+    for (size_t i = 0; i < hl; i++) o->host[i] = (char)tolower((unsigned char)a[i]);
+    o->host[hl] = '\0';
+    o->port = o->https ? 443 : 80;
+    if (colon) {
+        char *pe = NULL;
+        o->port = strtol(colon + 1, &pe, 10);
+        if (pe != end || o->port < 1 || o->port > 65535) return MCM_ERR;
+    }
+    return MCM_OK;
+}
+
+int mesos_http_same_origin(const char *a, const char *b) {
+    origin x, y;
+    if (!a || !b || origin_of(a, &x) != MCM_OK || origin_of(b, &y) != MCM_OK) return 0;
+    return x.https == y.https && x.port == y.port && strcmp(x.host, y.host) == 0;
+}
+
 int mesos_http_header(const char *line, size_t len, const char *name, char *out, size_t outlen) {
     size_t nl = strlen(name);
     if (len <= nl || line[nl] != ':' || strncasecmp(line, name, nl) != 0) return 0;
@@ -107,6 +150,13 @@ int mesos_http_status_line(const char *line, size_t len) {
         code = code * 10 + (sp[i] - '0');
     }
     return code;
+}
+
+const char *mesos_http_curl_text(int rc, const char *cerr) {
+    if (rc == CURLE_OUT_OF_MEMORY)
+        return "response headers too large (libcurl takes header lines of at most 100 KB; "
+               "CURLE_OUT_OF_MEMORY): not a Mesos master, or a hostile one";
+    return cerr && cerr[0] ? cerr : curl_easy_strerror((CURLcode)rc);
 }
 
 int mesos_http_is_protobuf(const char *ctype) {

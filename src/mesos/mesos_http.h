@@ -1,7 +1,8 @@
 /* mesos_http.h -- small HTTP helpers the Mesos clients share (no I/O here).
  *
  * Basic auth header, Location resolution for hand-followed 307s (Mesos sends
- * scheme-less `//host:port/path`), header-line parsing for libcurl header
+ * scheme-less `//host:port/path`), origin comparison (credentials go only to
+ * configured or detected masters), header-line parsing for libcurl header
  * callbacks, media-type checks, and the libcurl global init.
  * Threads: any; nothing here keeps state except mesos_http_global_init's once. */
 #ifndef MCM_MESOS_HTTP_H
@@ -32,12 +33,23 @@ char *mesos_http_basic_auth(const char *principal, const char *secret);
  * without a leading '/'. */
 char *mesos_http_resolve(const char *from, const char *location);
 
+/* 1 if absolute http(s) URLs a and b have the same origin: scheme, host
+ * (case-insensitive) and port (80/443 when absent) all equal. A URL with
+ * userinfo ("user@host") or that does not parse matches nothing. */
+int mesos_http_same_origin(const char *a, const char *b);
+
 /* If `line` (a raw header line, `len` bytes, with or without CRLF) is header
  * `name` (case-insensitive), copies its trimmed value into out and returns 1. */
 int mesos_http_header(const char *line, size_t len, const char *name, char *out, size_t outlen);
 
 /* Status code of an "HTTP/x.y NNN reason" line, or 0 if it is not one. */
 int mesos_http_status_line(const char *line, size_t len);
+
+/* Text for a failed transfer: libcurl's error buffer, or its strerror when
+ * empty; CURLE_OUT_OF_MEMORY (which is what libcurl 7.88 returns for a
+ * response header line over its 100 KB limit) is named as such. rc is a
+ * CURLcode. */
+const char *mesos_http_curl_text(int rc, const char *cerr);
 
 /* 1 if a Content-Type value names application/x-protobuf (case-insensitive,
  * parameters ignored). */

@@ -252,11 +252,23 @@ static long post_once(mesos_sched *s, const char *url, struct curl_slist *hdrs, 
     CURLcode rc = curl_easy_perform(e);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
     if (rc != CURLE_OK) {
-        snprintf(err, errlen, "POST %s: %s", url, cerr[0] ? cerr : curl_easy_strerror(rc));
+        snprintf(err, errlen, "POST %s: %s", url, mesos_http_curl_text(rc, cerr));
         return 0;
     }
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
     return status;
+}
+
+int mesos_sched_trusted(mesos_sched *s, const char *url) {
+    if (!s->auth) return 1;
+    for (int i = 0; i < s->nurls; i++)
+        if (mesos_http_same_origin(s->endpoints[i], url)) return 1;
+    char leader[512], base[600];
+    if (s->is_zk && s->det && mdet_leader(s->det, leader, sizeof(leader)) && leader[0]) {
+        snprintf(base, sizeof(base), "http://%s/", leader);
+        if (mesos_http_same_origin(base, url)) return 1;
+    }
+    return 0;
 }
 
 /* POSTs a packed Call, following 307s by hand; MCM_OK on 202. */
@@ -277,6 +289,12 @@ static int post_call(mesos_sched *s, const char *endpoint, const char *stream_id
             rc = MCM_OK;
         } else if (status == 307 && hop < MESOS_HTTP_MAX_HOPS && r.location[0]) {
             char *next = mesos_http_resolve(url, r.location);
+            if (next && !mesos_sched_trusted(s, next)) {
+                snprintf(err, errlen, "%s redirected the call to %s, which is not a configured or detected "
+                         "master: not followed (the principal's credentials go only to those)", url, next);
+                free(next);
+                break;
+            }
             log_info("call redirected by %s to %s", url, next ? next : r.location);
             free(url);
             url = next;

@@ -44,6 +44,13 @@ struct mesos_sched {
     atomic_int stopping;         /* set by stop(), cleared by start() */
     atomic_int failed_over;      /* ERROR "Framework failed over" seen: never re-subscribe */
 
+    /* stream thread only (one at a time: start/stop join it); kept across
+     * stop and start, so a new term does not SUBSCRIBE at once after a
+     * subscription that ended early (mesos_stream.c, BACKOFF) */
+    int failures;                /* consecutive rounds that failed or ended early */
+    int64_t sub_since_ms;        /* SUBSCRIBED of the current stream (monotonic), 0 if none */
+    int64_t round_end_ms;        /* when the last failed round ended (monotonic), 0 if none */
+
     pthread_mutex_t mu;
     pthread_cond_t cv;           /* wakes the backoff sleep on stop */
     /* under mu: */
@@ -54,6 +61,12 @@ struct mesos_sched {
     char last_good[1024];        /* endpoint that last answered SUBSCRIBE with 200 */
     CURLM *multi;                /* the stream's, for curl_multi_wakeup; NULL outside the thread */
 };
+
+/* 1 if the Authorization header may go to url: no credentials are
+ * configured, or url has the origin of a configured master or of the one
+ * ZooKeeper names as leader now (mesos_sched.c). A redirect elsewhere, or to
+ * another scheme, is not followed with credentials. */
+int mesos_sched_trusted(mesos_sched *s, const char *url);
 
 /* The stream thread's body (mesos_stream.c). */
 void *mesos_stream_main(void *arg);

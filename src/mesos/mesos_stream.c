@@ -18,8 +18,17 @@
  *          ├─ SUB_ENDED    a 200 stream ended (EOF, framing, bad Event, ERROR,
  *          │               watchdog, leader moved)
  *          └─ SUB_STOPPED  stop()
- *   then on_disconnected(why) and capped exponential backoff with jitter
- *   (reset after a round that reached SUBSCRIBED), and the next round.
+ *   then on_disconnected(why) and capped exponential backoff with jitter,
+ *   and the next round. BACKOFF: the failure count is reset only by a
+ *   subscription that lasted MESOS_SUB_STABLE_MS; one that ended sooner
+ *   (broken frame, ERROR "framework removed") counts as a failure. The
+ *   count lives in mesos_sched, so a stop and start (a new term) waits out
+ *   what is left of the backoff before its first SUBSCRIBE.
+ *
+ *   A 307 to a master that is neither configured nor detected (or to another
+ *   scheme) is not followed while credentials are configured
+ *   (mesos_sched_trusted): a master, or whoever writes the Mesos ZooKeeper
+ *   path, cannot collect the principal's secret by redirecting.
  *
  * Watchdog: until SUBSCRIBED arrives the whole attempt (connect, answer,
  * first event) must fit in subscribe_timeout_ms; after it, any event re-arms
@@ -48,6 +57,10 @@
 #include <time.h>
 
 #define POLL_MAX_MS 200
+/* A subscription that ends sooner than this after SUBSCRIBED counts as a
+ * failure for the backoff: a master that answers SUBSCRIBED and then a broken
+ * frame, or ERROR, must not get a SUBSCRIBE every backoff_min_ms forever. */
+#define MESOS_SUB_STABLE_MS 10000
 #define URL_MAX 1024
 #define WHY_MAX 512
 
@@ -123,6 +136,7 @@ static int on_subscribed(sub_xfer *x, const Event *ev) {
     if (x->silence_ms < 50) x->silence_ms = 50;
     x->subscribed = 1;
     x->deadline = util_now_ms() + x->silence_ms;
+    s->sub_since_ms = util_now_ms();
     pthread_mutex_lock(&s->mu);
     fmtbuf(s->framework_id, sizeof(s->framework_id), "%s", sub->framework_id->value);
     fmtbuf(s->stream_id, sizeof(s->stream_id), "%s", x->stream_id);
@@ -338,8 +352,7 @@ static sub_result run_subscribe(mesos_sched *s, CURLM *m, const char *url, const
     }
     CURLcode res = drive(m, &x);
     curl_multi_remove_handle(m, e);
-    if (!cerr[0]) fmtbuf(cerr, sizeof(cerr), "%s", curl_easy_strerror(res));
-    r = classify(&x, res, cerr, why, wl, next, nextlen);
+    r = classify(&x, res, mesos_http_curl_text(res, cerr), why, wl, next, nextlen);
 done:
     curl_slist_free_all(h);
     if (e) curl_easy_cleanup(e);
@@ -358,6 +371,11 @@ static sub_result subscribe_hops(mesos_sched *s, CURLM *m, const char *first, co
         if (r != SUB_REDIRECT) return r;
         if (hop >= MESOS_HTTP_MAX_HOPS) {
             fmtbuf(why, wl, "SUBSCRIBE: more than %d redirects (last %s -> %s)", MESOS_HTTP_MAX_HOPS, url, next);
+            return SUB_NEXT;
+        }
+        if (!mesos_sched_trusted(s, next)) {
+            fmtbuf(why, wl, "%s redirected SUBSCRIBE to %s, which is not a configured or detected master: "
+                   "not followed (the principal's credentials go only to those)", url, next);
             return SUB_NEXT;
         }
         log_info("%s is not the leader; redirected to %s", url, next);
@@ -400,12 +418,17 @@ static sub_result round_zk(mesos_sched *s, CURLM *m, const uint8_t *body, size_t
     return subscribe_hops(s, m, url, body, blen, leader, why, wl);
 }
 
-/* Sleeps backoff for the n-th consecutive failure, returning early on stop. */
-static void backoff_sleep(mesos_sched *s, int n) {
+/* The backoff for the n-th consecutive failure (equal jitter). */
+static int64_t backoff_ms(const mesos_sched *s, int n) {
     int64_t base = s->backoff_min_ms;
     for (int i = 0; i < n && base < s->backoff_max_ms; i++) base *= 2;
     if (base > s->backoff_max_ms) base = s->backoff_max_ms;
-    int64_t ms = (int64_t)((double)base * (0.5 + 0.5 * util_rand01()));   /* equal jitter */
+    return (int64_t)((double)base * (0.5 + 0.5 * util_rand01()));
+}
+
+/* Sleeps ms, returning early on stop. */
+static void backoff_sleep(mesos_sched *s, int64_t ms) {
+    if (ms <= 0) return;
     log_info("re-subscribing in %lld ms", (long long)ms);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -458,8 +481,9 @@ void *mesos_stream_main(void *arg) {
     pthread_mutex_lock(&s->mu);
     s->multi = m;
     pthread_mutex_unlock(&s->mu);
-    int failures = 0;
     atomic_store(&s->failed_over, 0);
+    if (m && s->failures > 0)      /* a new term after an early end: the backoff still holds */
+        backoff_sleep(s, backoff_ms(s, s->failures) - (util_now_ms() - s->round_end_ms));
     while (m && !atomic_load(&s->stopping)) {
         char why[WHY_MAX] = "unknown";
         int was = 0;
@@ -474,8 +498,9 @@ void *mesos_stream_main(void *arg) {
             park(s);
             break;
         }
-        failures = was ? 0 : failures + 1;
-        backoff_sleep(s, failures);
+        s->failures = was && util_now_ms() - s->sub_since_ms >= MESOS_SUB_STABLE_MS ? 0 : s->failures + 1;
+        s->round_end_ms = util_now_ms();
+        backoff_sleep(s, backoff_ms(s, s->failures));
     }
     if (!m) log_error("cannot create a curl multi handle: the Mesos stream is not running");
     pthread_mutex_lock(&s->mu);

@@ -16,6 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define T Mesos__V1__Scheduler__Call__Type
@@ -280,7 +283,10 @@ START_TEST(test_mesos_sched_follows_scheme_less_307_chain) {
     peer_set_default(a, &ra);
     peer_set_default(b, &rb);
     fixture f;
-    fx_init(&f, peer_url(a));
+    char masters[256];                                 /* credentials go to configured masters only */
+    snprintf(masters, sizeof(masters), "http://127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d", peer_port(a),
+             peer_port(b), peer_port(c));
+    fx_init(&f, masters);
     f.cfg.principal = "mcm";
     f.cfg.secret = "pw";
     fx_new(&f);
@@ -301,6 +307,145 @@ START_TEST(test_mesos_sched_follows_scheme_less_307_chain) {
     peer_free(a);
     peer_free(b);
     peer_free(c);
+}
+END_TEST
+
+/* A master (or whoever writes the Mesos ZooKeeper path) redirecting to a
+ * host of its choosing collected the principal's secret in HTTP Basic. Now a
+ * redirect to anything but a configured or detected master, or to another
+ * scheme, is not followed while credentials are configured. */
+START_TEST(test_mesos_sched_secret_never_reaches_a_redirect_target) {
+    peer *a = peer_start(), *evil = peer_start();
+    static char to_evil[128], to_https[128];
+    snprintf(to_evil, sizeof(to_evil), "//127.0.0.1:%d/api/v1/scheduler", peer_port(evil));
+    snprintf(to_https, sizeof(to_https), "https://127.0.0.1:%d/api/v1/scheduler", peer_port(a));
+    peer_answer r1 = {.kind = PEER_REDIRECT, .location = to_evil};
+    peer_answer r2 = {.kind = PEER_REDIRECT, .location = to_https};
+    peer_push(a, &r1);
+    peer_push(a, &r2);
+    peer_set_default(a, &r1);
+    fixture f;
+    fx_init(&f, peer_url(a));
+    f.cfg.principal = "mcm";
+    f.cfg.secret = "s3cret";
+    fx_new(&f);
+    ck_assert_int_eq(mesos_sched_start(f.s, NULL), MCM_OK);
+    wait_down(&f, 3);
+    ck_assert_msg(down_says(&f.r, "not a configured or detected master"), "%s", f.r.why[0]);
+    ck_assert_int_eq(peer_subscribes(evil), 0);
+    peer_req reqs[8];
+    int n = peer_requests(evil, reqs, 8);
+    ck_assert_int_eq(n, 0);                            /* never even asked, so never given the secret */
+    ck_assert_int_ge(peer_requests(a, reqs, 8), 3);
+    ck_assert_str_ne(reqs[0].auth, "");                /* the configured master did get it */
+    fx_free(&f);
+    peer_free(a);
+    peer_free(evil);
+}
+END_TEST
+
+/* Without credentials there is nothing to leak: redirects are followed. */
+START_TEST(test_mesos_sched_redirect_followed_without_credentials) {
+    peer *a = peer_start(), *b = peer_start();
+    static char to_b[128];
+    snprintf(to_b, sizeof(to_b), "//127.0.0.1:%d/api/v1/scheduler", peer_port(b));
+    peer_answer r = {.kind = PEER_REDIRECT, .location = to_b};
+    peer_set_default(a, &r);
+    fixture f;
+    fx_init(&f, peer_url(a));
+    fx_new(&f);
+    ck_assert_int_eq(mesos_sched_start(f.s, NULL), MCM_OK);
+    wait_subscribed(&f);
+    ck_assert_int_eq(peer_subscribes(b), 1);
+    fx_free(&f);
+    peer_free(a);
+    peer_free(b);
+}
+END_TEST
+
+/* A master that answers SUBSCRIBED and then ERROR got a SUBSCRIBE every
+ * backoff_min_ms forever (570 in 9 s with "framework removed"): a
+ * subscription that ends early now counts as a failure, and a new start
+ * (a new term) waits out the rest of the backoff too. */
+START_TEST(test_mesos_sched_early_end_backs_off_across_restarts) {
+    peer_answer a = {.kind = PEER_ERROR, .body = "Framework has been removed", .hb_interval_s = 15};
+    peer *p = peer_start();
+    peer_set_default(p, &a);
+    fixture f;
+    fx_init(&f, peer_url(p));
+    f.cfg.backoff_min_ms = 200;
+    f.cfg.backoff_max_ms = 5000;
+    fx_new(&f);
+    ck_assert_int_eq(mesos_sched_start(f.s, NULL), MCM_OK);
+    util_sleep_ms(3000);
+    int n = peer_subscribes(p);
+    fprintf(stderr, "SUBSCRIBEs in 3 s to a master answering SUBSCRIBED then ERROR: %d\n", n);
+    ck_assert_int_ge(n, 2);
+    ck_assert_int_le(n, 6);                            /* 200, 400, 800, 1600 ms (jittered down to half) */
+    mesos_sched_stop(f.s);
+    int before = peer_subscribes(p);
+    ck_assert_int_eq(mesos_sched_start(f.s, NULL), MCM_OK);
+    util_sleep_ms(300);
+    ck_assert_msg(peer_subscribes(p) == before, "a restart subscribed at once (%d -> %d)", before,
+                  peer_subscribes(p));
+    fx_free(&f);
+    peer_free(p);
+}
+END_TEST
+
+/* A 4 MB response header: libcurl gives up with CURLE_OUT_OF_MEMORY, which
+ * was logged as "Out of memory". A fake master on a raw socket sends it. */
+typedef struct bighdr {
+    int lfd, port;
+    pthread_t t;
+} bighdr;
+
+static void *bighdr_main(void *arg) {
+    bighdr *b = arg;
+    for (;;) {
+        int fd = accept(b->lfd, NULL, NULL);
+        if (fd < 0) return NULL;
+        char req[4096];
+        (void)!recv(fd, req, sizeof(req), 0);
+        const char *head = "HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nX-Big: ";
+        size_t big = 4u << 20;
+        char *line = malloc(big);
+        memset(line, 'a', big);
+        (void)!send(fd, head, strlen(head), MSG_NOSIGNAL);
+        for (size_t off = 0; off < big;) {
+            ssize_t w = send(fd, line + off, big - off, MSG_NOSIGNAL);
+            if (w <= 0) break;
+            off += (size_t)w;
+        }
+        free(line);
+        close(fd);
+    }
+}
+
+START_TEST(test_mesos_sched_huge_header_is_named) {
+    bighdr b;
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    socklen_t al = sizeof(a);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    b.lfd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_eq(bind(b.lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+    ck_assert_int_eq(listen(b.lfd, 8), 0);
+    getsockname(b.lfd, (struct sockaddr *)&a, &al);
+    b.port = ntohs(a.sin_port);
+    pthread_create(&b.t, NULL, bighdr_main, &b);
+    char master[64];
+    snprintf(master, sizeof(master), "http://127.0.0.1:%d", b.port);
+    fixture f;
+    fx_init(&f, master);
+    fx_new(&f);
+    ck_assert_int_eq(mesos_sched_start(f.s, NULL), MCM_OK);
+    wait_down(&f, 1);
+    fprintf(stderr, "4 MB header: %s\n", f.r.why[0]);
+    ck_assert_msg(down_says(&f.r, "response headers too large"), "%s", f.r.why[0]);
+    fx_free(&f);
+    shutdown(b.lfd, SHUT_RDWR);
+    close(b.lfd);
+    pthread_join(b.t, NULL);
 }
 END_TEST
 
@@ -657,6 +802,10 @@ int main(void) {
     tcase_add_test(tc, test_mesos_sched_call_timeout_is_bounded_and_clear);
     tcase_add_test(tc, test_mesos_sched_follows_scheme_less_307_chain);
     tcase_add_test(tc, test_mesos_sched_redirect_loop_gives_up_and_retries);
+    tcase_add_test(tc, test_mesos_sched_secret_never_reaches_a_redirect_target);
+    tcase_add_test(tc, test_mesos_sched_redirect_followed_without_credentials);
+    tcase_add_test(tc, test_mesos_sched_early_end_backs_off_across_restarts);
+    tcase_add_test(tc, test_mesos_sched_huge_header_is_named);
     tcase_add_test(tc, test_mesos_sched_master_list_skips_dead_and_remembers);
     tcase_add_test(tc, test_mesos_sched_all_masters_down_reports_and_backs_off);
     tcase_add_test(tc, test_mesos_sched_bad_length_prefix_reconnects);
