@@ -1,7 +1,14 @@
 /* queue.c -- mutex + condition variable FIFO (see queue.h).
  * Shape: a singly linked list with head and tail; producers append under the
  * mutex and signal; the single consumer waits on CLOCK_MONOTONIC deadlines.
- * Threads: any producer, one consumer. Invariant: tail is NULL iff head is. */
+ * The bound (queue.h, BOUND) applies only to droppable posts, so what must
+ * not be lost is never refused, and a flood of what may be lost (heartbeats)
+ * cannot grow the queue: at most one droppable message per type waits, and
+ * none once `limit` messages are queued. Counting queued droppable messages
+ * per type would need a table; a scan is enough because it stops at the
+ * first match and droppable posts are rare compared with takes.
+ * Threads: any producer, one consumer. Invariants: tail is NULL iff head is;
+ * len is the number of messages in the list. */
 #include "queue.h"
 #include "mcm.h"
 
@@ -15,6 +22,8 @@ struct cq {
     pthread_cond_t cv;
     cq_msg *head, *tail;
     int len;
+    int limit;                        /* droppable posts refused at this length; <= 0: none */
+    long dropped;
 };
 
 cq *cq_create(void) {
@@ -47,17 +56,35 @@ void cq_free(cq *q) {
     free(q);
 }
 
-int cq_post(cq *q, int type, void *data, void (*free_data)(void *), int64_t num) {
+static void drop_data(void *data, void (*free_data)(void *)) {
+    if (data) (free_data ? free_data : free)(data);
+}
+
+/* 1 if a droppable message of this type waits (q->mu held). */
+static int waiting(const cq *q, int type) {
+    for (const cq_msg *m = q->head; m; m = m->next)
+        if (m->droppable && m->type == type) return 1;
+    return 0;
+}
+
+static int post(cq *q, int type, void *data, void (*free_data)(void *), int64_t num, int droppable) {
     cq_msg *m = calloc(1, sizeof(*m));
     if (!m) {
-        if (data) (free_data ? free_data : free)(data);
+        drop_data(data, free_data);
         return MCM_ERR;
     }
     m->type = type;
     m->data = data;
     m->free_data = free_data;
     m->num = num;
+    m->droppable = droppable;
     pthread_mutex_lock(&q->mu);
+    if (droppable && ((q->limit > 0 && q->len >= q->limit) || waiting(q, type))) {
+        q->dropped++;
+        pthread_mutex_unlock(&q->mu);
+        cq_msg_free(m);
+        return CQ_DROPPED;
+    }
     if (q->tail) q->tail->next = m;
     else q->head = m;
     q->tail = m;
@@ -65,6 +92,27 @@ int cq_post(cq *q, int type, void *data, void (*free_data)(void *), int64_t num)
     pthread_cond_signal(&q->cv);
     pthread_mutex_unlock(&q->mu);
     return MCM_OK;
+}
+
+int cq_post(cq *q, int type, void *data, void (*free_data)(void *), int64_t num) {
+    return post(q, type, data, free_data, num, 0);
+}
+
+int cq_post_droppable(cq *q, int type, void *data, void (*free_data)(void *), int64_t num) {
+    return post(q, type, data, free_data, num, 1);
+}
+
+void cq_set_limit(cq *q, int limit) {
+    pthread_mutex_lock(&q->mu);
+    q->limit = limit;
+    pthread_mutex_unlock(&q->mu);
+}
+
+long cq_dropped(cq *q) {
+    pthread_mutex_lock(&q->mu);
+    long n = q->dropped;
+    pthread_mutex_unlock(&q->mu);
+    return n;
 }
 
 cq_msg *cq_take(cq *q, int64_t timeout_ms) {

@@ -21,6 +21,7 @@ typedef struct cq_msg {
     void *data;                       /* payload, owned by the message */
     void (*free_data)(void *data);    /* NULL: free() */
     int64_t num;                      /* small payloads need no allocation */
+    int droppable;                    /* posted with cq_post_droppable */
     struct cq_msg *next;
 } cq_msg;
 
@@ -31,6 +32,17 @@ void cq_free(cq *q);                  /* frees messages still queued; NULL-safe 
 int cq_post(cq *q, int type, void *data, void (*free_data)(void *), int64_t num);
 /* Waits up to timeout_ms (0: poll, <0: forever) for the next message; NULL on timeout. */
 cq_msg *cq_take(cq *q, int64_t timeout_ms);
+/* BOUND: a queue holds every message posted with cq_post (a status update
+ * must never be lost), but one posted with cq_post_droppable is refused --
+ * CQ_DROPPED, its data freed -- while the queue already holds `limit` or
+ * more messages, and also while a droppable message of the same type is
+ * still waiting (coalescing: a flood of heartbeats becomes one). limit <= 0
+ * (the default): droppable messages are refused only by coalescing. */
+#define CQ_DROPPED 1
+void cq_set_limit(cq *q, int limit);
+int cq_post_droppable(cq *q, int type, void *data, void (*free_data)(void *), int64_t num);
+/* Droppable messages refused so far. */
+long cq_dropped(cq *q);
 void cq_msg_free(cq_msg *m);
 int cq_length(cq *q);
 

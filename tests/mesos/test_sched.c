@@ -449,6 +449,27 @@ START_TEST(test_mesos_sched_huge_header_is_named) {
 }
 END_TEST
 
+/* A heartbeat every millisecond: the owner gets at most one a second. */
+START_TEST(test_mesos_sched_heartbeat_flood_coalesced) {
+    peer_answer a = {.kind = PEER_STREAM, .hb_interval_s = 15, .heartbeat_ms = 1};
+    peer *p = peer_start();
+    peer_set_default(p, &a);
+    fixture f;
+    fx_init(&f, peer_url(p));
+    fx_new(&f);
+    ck_assert_int_eq(mesos_sched_start(f.s, NULL), MCM_OK);
+    wait_subscribed(&f);
+    util_sleep_ms(2500);
+    int n = count_type(&f.r, E_HEARTBEAT);
+    fprintf(stderr, "heartbeats handed out in 2.5 s of a 1 ms flood: %d\n", n);
+    ck_assert_int_ge(n, 1);
+    ck_assert_int_le(n, 4);
+    ck_assert(mesos_sched_subscribed(f.s));
+    fx_free(&f);
+    peer_free(p);
+}
+END_TEST
+
 START_TEST(test_mesos_sched_redirect_loop_gives_up_and_retries) {
     peer *a = peer_start();
     snprintf(loc_self, sizeof(loc_self), "//127.0.0.1:%d/api/v1/scheduler", peer_port(a));
@@ -806,6 +827,7 @@ int main(void) {
     tcase_add_test(tc, test_mesos_sched_redirect_followed_without_credentials);
     tcase_add_test(tc, test_mesos_sched_early_end_backs_off_across_restarts);
     tcase_add_test(tc, test_mesos_sched_huge_header_is_named);
+    tcase_add_test(tc, test_mesos_sched_heartbeat_flood_coalesced);
     tcase_add_test(tc, test_mesos_sched_master_list_skips_dead_and_remembers);
     tcase_add_test(tc, test_mesos_sched_all_masters_down_reports_and_backs_off);
     tcase_add_test(tc, test_mesos_sched_bad_length_prefix_reconnects);
