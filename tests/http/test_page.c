@@ -88,12 +88,13 @@ static void setup(void) {
 static void teardown(void) { it_stop(C); }
 
 /* The page's DOM after its scripts ran, as chromium dumps it (malloc'd).
- * ?poll=off: the page re-reads /v1/servers with each refresh instead of
- * holding a long poll, which would stop chromium's virtual time (the
- * budget below) from ever running out. */
+ * ?wait=1s: the page's long poll waits 1 s instead of 25 s. A pending fetch
+ * holds chromium's virtual time (the budget), so with the default the dump
+ * would come only after minutes; with 1 s each poll (answered 304) lets
+ * about 2 s of virtual time pass, and the page really long-polls. */
 static char *dump_dom(int port) {
     char url[128], home[1200];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/?poll=off", port);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/?wait=1s", port);
     snprintf(home, sizeof(home), "--user-data-dir=%s/chromium-dom-%d", it_dir(C), port);
     char *argv[] = {"chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", home,
                     VIRTUAL_TIME, "--dump-dom", url, NULL};
@@ -108,7 +109,7 @@ static char *dump_dom(int port) {
 
 static void screenshot(int port, const char *name) {
     char url[128], home[1200], shot[1200], arg[1300];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/?poll=off", port);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/?wait=1s", port);
     snprintf(home, sizeof(home), "--user-data-dir=%s/chromium-shot-%d", it_dir(C), port);
     snprintf(shot, sizeof(shot), "%s/%s", it_dir(C), name);
     snprintf(arg, sizeof(arg), "--screenshot=%s", shot);
