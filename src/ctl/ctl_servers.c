@@ -145,10 +145,11 @@ static json_t *rows(json_t *list, json_t *tasks_doc, const ring *rg) {
             json_array_append_new(arr, row(NULL, e, rg));
     size_t n = json_array_size(arr);
     json_t **v = calloc(n ? n : 1, sizeof(*v));
-    for (i = 0; v && i < n; i++) v[i] = json_incref(json_array_get(arr, i));
-    if (v) qsort(v, n, sizeof(*v), cmp_rows);
+    if (!v) return arr;                              /* out of memory: unsorted */
+    for (i = 0; i < n; i++) v[i] = json_incref(json_array_get(arr, i));
+    qsort(v, n, sizeof(*v), cmp_rows);
     json_array_clear(arr);
-    for (i = 0; v && i < n; i++) json_array_append_new(arr, v[i]);
+    for (i = 0; i < n; i++) json_array_append_new(arr, v[i]);
     free(v);
     return arr;
 }
