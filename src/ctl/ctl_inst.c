@@ -34,12 +34,11 @@
 #define CTL_DEFAULT_URL "http://127.0.0.1:8080"
 #define CTL_TOKEN_MAX 4096
 
-/* Index of the replica whose origin equals url's, -1 if none. */
+/* Index of the replica whose origin equals url's, -1 if none (the Mesos
+ * client's rule: scheme, host case-insensitively, port; no userinfo). */
 static int find_origin(const ctl *c, const char *url) {
-    char a[CTL_URL_MAX], b[CTL_URL_MAX];
-    if (ctl_url_origin(url, a, sizeof(a)) != MCM_OK) return -1;
-    for (int i = 0; i < c->nrep; i++)
-        if (ctl_url_origin(c->rep[i].url, b, sizeof(b)) == MCM_OK && strcmp(a, b) == 0) return i;
+    for (int i = 0; url && i < c->nrep; i++)
+        if (mesos_http_same_origin(url, c->rep[i].url)) return i;
     return -1;
 }
 
@@ -205,10 +204,9 @@ static int same_identity(json_t *a, json_t *b) {
 /* Rule 2 of the header: target (an origin not in c->rep) is the leader that
  * `claimed` describes, confirmed by the target itself. Adds it to c->rep. */
 static int confirm_leader(ctl *c, const char *target, json_t *claimed) {
-    char why[CTL_ERR_MAX], a[CTL_URL_MAX], b[CTL_URL_MAX], e[CTL_ERR_MAX];
+    char why[CTL_ERR_MAX], b[CTL_URL_MAX], e[CTL_ERR_MAX];
     const char *cu = identity_url(claimed);
-    if (!cu || ctl_url_origin(cu, a, sizeof(a)) != MCM_OK || ctl_url_origin(target, b, sizeof(b)) != MCM_OK ||
-        strcmp(a, b) != 0)
+    if (!cu || !mesos_http_same_origin(cu, target) || ctl_url_origin(target, b, sizeof(b)) != MCM_OK)
         return MCM_ERR;
     json_t *self = leader_identity(c, b, why, sizeof(why), NULL);
     json_t *st = NULL;
