@@ -351,6 +351,42 @@ START_TEST(test_ctl_redirect_out_of_the_installation_keeps_the_token) {
 }
 END_TEST
 
+/* A replica that knows no leader (as during an election): everything 503 NO_LEADER. */
+static enum MHD_Result on_leaderless(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                     const char *v, const char *up, size_t *upsz, void **cc) {
+    if (!*cc) {
+        *cc = (void *)1;
+        return MHD_YES;
+    }
+    if (*upsz) {
+        *upsz = 0;
+        return MHD_YES;
+    }
+    if (strcmp(url, "/v1/status") == 0)
+        return fake_answer(c, 200, "{\"role\":\"follower\",\"leader_state\":\"follower\"}", NULL);
+    return fake_answer(c, 503, "{\"error\":\"NO_LEADER\",\"message\":\"no leader is known\"}", NULL);
+}
+
+START_TEST(test_ctl_leader_unknown_is_named) {
+    int p = th_free_port();
+    struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, (uint16_t)p, NULL, NULL, on_leaderless,
+                                            NULL, MHD_OPTION_END);
+    ck_assert_ptr_nonnull(d);
+    char flag[160], tok[1300];
+    snprintf(flag, sizeof(flag), "--url=http://127.0.0.1:%d", p);
+    snprintf(tok, sizeof(tok), "--admin-token-file=%s", good_tok);
+    ctl_run_out o;
+    ck_assert_int_eq(ctl(&o, NULL, flag, "status", NULL), 1);
+    ck_assert_ptr_nonnull(strstr(o.err, "mcmctl: leader unknown"));
+    ck_assert_ptr_nonnull(strstr(o.out, "UNKNOWN"));          /* the replicas are still shown */
+    ctl_run_free(&o);
+    ck_assert_int_eq(ctl(&o, NULL, flag, tok, "scale", "3", NULL), 1);
+    ck_assert_ptr_nonnull(strstr(o.err, "leader unknown"));
+    ctl_run_free(&o);
+    MHD_stop_daemon(d);
+}
+END_TEST
+
 /* --- operator calls, in order ---------------------------------------------------------- */
 
 START_TEST(test_ctl_scale_through_a_follower_waits_for_the_servers) {
@@ -501,6 +537,7 @@ int main(void) {
     tcase_add_test(tc, test_ctl_servers_table_and_json_agree_with_the_api);
     tcase_add_test(tc, test_ctl_token_refused_names_the_problem);
     tcase_add_test(tc, test_ctl_redirect_out_of_the_installation_keeps_the_token);
+    tcase_add_test(tc, test_ctl_leader_unknown_is_named);
     tcase_add_test(tc, test_ctl_scale_through_a_follower_waits_for_the_servers);
     tcase_add_test(tc, test_ctl_history_shows_the_operator_decision);
     tcase_add_test(tc, test_ctl_restart_waits_for_the_replacement);
