@@ -19,6 +19,7 @@
 #define LOG_COMPONENT "migrate"
 #include "exec_migrate.h"
 #include "log.h"
+#include "ring.h"
 #include "mcm.h"
 #include "util.h"
 
@@ -62,13 +63,84 @@ static void job_clear(job *j) {
     memset(j, 0, sizeof(*j));
 }
 
+static int list_copy(char ***dst, char *const *src, int n) {
+    *dst = NULL;
+    if (!src || n <= 0) return MCM_OK;
+    if (!(*dst = calloc((size_t)n, sizeof(**dst)))) return MCM_ERR;
+    for (int i = 0; i < n; i++)
+        if (!((*dst)[i] = strdup(src[i]))) return MCM_ERR;
+    return MCM_OK;
+}
+
+/* A deep copy (the command's lists belong to the message being handled). */
 static int cmd_copy(mig_cmd *dst, const mig_cmd *src) {
     *dst = *src;
-    dst->ring = calloc((size_t)src->nring, sizeof(*dst->ring));
-    if (!dst->ring) return MCM_ERR;
-    for (int i = 0; i < src->nring; i++)
-        if (!(dst->ring[i] = strdup(src->ring[i]))) { mig_cmd_clear(dst); return MCM_ERR; }
+    if (list_copy(&dst->ring, src->ring, src->nring) != MCM_OK || list_copy(&dst->from, src->from, src->nfrom) != MCM_OK ||
+        list_copy(&dst->to, src->to, src->nto) != MCM_OK || list_copy(&dst->lost, src->lost, src->nlost) != MCM_OK) {
+        mig_cmd_clear(dst);   /* frees what was copied: a list's missing tail is NULL */
+        return MCM_ERR;
+    }
     return MCM_OK;
+}
+
+/* --- purge: delete what self must not hold ------------------------------------------ */
+
+/* A purge deletes every key self does not own under the command's ring and,
+ * when servers were lost during a transition, every key whose owner under
+ * from (or to) is one of them. The engine deletes on S the keys its owner
+ * function places elsewhere; `sentinel` is an index past the ring that
+ * stands for "elsewhere" (the one-server ring has no other index). */
+typedef struct purge_rule {
+    ring *cur, *from, *to;
+    int self, sentinel;
+    char *const *lost;
+    int nlost;
+} purge_rule;
+
+static int is_lost(const purge_rule *r, const char *name) {
+    for (int i = 0; name && i < r->nlost; i++)
+        if (!strcmp(r->lost[i], name)) return 1;
+    return 0;
+}
+
+static int purge_owner(void *arg, const void *key, size_t len) {
+    const purge_rule *r = arg;
+    if (ring_owner(r->cur, key, len) != r->self) return r->sentinel;
+    if (r->from && is_lost(r, ring_owner_name(r->from, key, len))) return r->sentinel;
+    if (r->to && is_lost(r, ring_owner_name(r->to, key, len))) return r->sentinel;
+    return r->self;
+}
+
+static int run_purge(exec_mig *x, const mig_cmd *c, char *err, size_t errlen) {
+    purge_rule r = {0};
+    const char **names = calloc((size_t)c->nring + 1, sizeof(*names));
+    int rc = MCM_ERR;
+    r.cur = ring_new((const char *const *)c->ring, c->nring, err, errlen);
+    if (c->nfrom) r.from = ring_new((const char *const *)c->from, c->nfrom, err, errlen);
+    if (c->nto) r.to = ring_new((const char *const *)c->to, c->nto, err, errlen);
+    if (names && r.cur && (!c->nfrom || r.from) && (!c->nto || r.to)) {
+        for (int i = 0; i < c->nring; i++) names[i] = c->ring[i];
+        names[c->nring] = "forgotten.invalid:1";   /* the sentinel: never connected to */
+        r.self = ring_find(r.cur, c->self);
+        r.sentinel = c->nring;
+        r.lost = c->lost;
+        r.nlost = c->nlost;
+        mig_config cfg = {.source = x->source, .servers = names, .nservers = c->nring + 1, .self = r.self,
+                          .owner = purge_owner, .owner_arg = &r};
+        mig *m = mig_new(&cfg, err, errlen);
+        rc = m ? mig_cleanup(m, err, errlen) : MCM_ERR;
+        if (m) {
+            mig_progress p;
+            mig_progress_get(m, &p);
+            log_info("transition %lld: purge deleted %llu keys", (long long)c->id, (unsigned long long)p.deleted);
+        }
+        mig_free(m);
+    }
+    ring_free(r.cur);
+    ring_free(r.from);
+    ring_free(r.to);
+    free(names);
+    return rc;
 }
 
 /* --- worker ------------------------------------------------------------------ */
@@ -121,14 +193,16 @@ static void *worker(void *arg) {
         job j = x->pending;
         memset(&x->pending, 0, sizeof(x->pending));
         char err[256] = "";
-        mig *m = engine_for(x, &j.cmd, err, sizeof(err));
+        mig *m = j.cmd.phase == MIG_CMD_PURGE ? NULL : engine_for(x, &j.cmd, err, sizeof(err));   /* a purge has its own */
         x->running = 1;
         x->running_phase = j.cmd.phase;
         x->running_id = j.cmd.id;
         if (m) mig_uncancel(m);
         pthread_mutex_unlock(&x->lock);
         log_info("transition %lld: %s from %s", (long long)j.cmd.id, mig_cmd_phase_name(j.cmd.phase), x->source);
-        int rc = m ? run_phase(m, j.cmd.phase, err, sizeof(err)) : (j.cmd.phase == MIG_CMD_ABORT ? MCM_OK : MCM_ERR);
+        int rc = j.cmd.phase == MIG_CMD_PURGE ? run_purge(x, &j.cmd, err, sizeof(err))
+                 : m ? run_phase(m, j.cmd.phase, err, sizeof(err))
+                     : (j.cmd.phase == MIG_CMD_ABORT ? MCM_OK : MCM_ERR);
         pthread_mutex_lock(&x->lock);
         finish_job(x, &j.cmd, rc, err);
         job_clear(&j);

@@ -56,27 +56,53 @@ int mig_cmd_self_index(const mig_cmd *c) {
     return -1;
 }
 
+static void list_free(char ***l, int *n) {
+    for (int i = 0; *l && i < *n; i++) free((*l)[i]);
+    free(*l);
+    *l = NULL;
+    *n = 0;
+}
+
 void mig_cmd_clear(mig_cmd *c) {
     if (!c) return;
-    for (int i = 0; c->ring && i < c->nring; i++) free(c->ring[i]);
-    free(c->ring);
-    c->ring = NULL;
-    c->nring = 0;
+    list_free(&c->ring, &c->nring);
+    list_free(&c->from, &c->nfrom);
+    list_free(&c->to, &c->nto);
+    list_free(&c->lost, &c->nlost);
+}
+
+/* The JSON array of a list (NULL if a name is not host:port). */
+static json_t *list_json(char *const *l, int n) {
+    json_t *a = json_array();
+    for (int i = 0; a && i < n; i++)
+        if (!valid_addr(l[i]) || json_array_append_new(a, json_string(l[i])) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    return a;
 }
 
 char *mig_cmd_encode(const mig_cmd *c) {
     if (c->id < 1 || c->nring < 1 || c->nring > MIG_MSG_RING_MAX || !valid_addr(c->self) ||
         phase_parse(mig_cmd_phase_name(c->phase)) < 0)
         return NULL;
-    json_t *ring = json_array();
-    for (int i = 0; ring && i < c->nring; i++)
-        if (!valid_addr(c->ring[i]) || json_array_append_new(ring, json_string(c->ring[i])) != 0) {
-            json_decref(ring);
-            return NULL;
-        }
+    json_t *ring = list_json(c->ring, c->nring);
+    if (!ring) return NULL;
     json_t *doc = json_pack("{s:i, s:s, s:I, s:s, s:o, s:s, s:I, s:I}", "v", MIG_MSG_VERSION, "type", "migrate",
                             "id", (json_int_t)c->id, "phase", mig_cmd_phase_name(c->phase), "ring", ring,
                             "self", c->self, "rate", (json_int_t)c->rate, "budget_ms", (json_int_t)c->budget_ms);
+    if (doc && c->phase == MIG_CMD_PURGE && (c->nfrom || c->nto || c->nlost)) {
+        json_t *from = list_json(c->from, c->nfrom), *to = list_json(c->to, c->nto);
+        json_t *lost = list_json(c->lost, c->nlost);
+        if (!from || !to || !lost || c->nfrom > MIG_MSG_RING_MAX || c->nto > MIG_MSG_RING_MAX ||
+            c->nlost > MIG_MSG_RING_MAX) {
+            json_decref(from), json_decref(to), json_decref(lost), json_decref(doc);
+            return NULL;
+        }
+        json_object_set_new(doc, "from", from);
+        json_object_set_new(doc, "to", to);
+        json_object_set_new(doc, "lost", lost);
+    }
     char *s = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
     return s;
@@ -92,32 +118,37 @@ static int get_int(json_t *doc, const char *key, int64_t min, int64_t *out, char
     return MCM_OK;
 }
 
-static int decode_ring(json_t *ring, mig_cmd *out, char *err, size_t errlen) {
-    size_t n = json_array_size(ring);
-    if (!json_is_array(ring) || n < 1 || n > MIG_MSG_RING_MAX) {
-        snprintf(err, errlen, "'ring' must list 1 to %d servers", MIG_MSG_RING_MAX);
+/* A list of distinct "host:port" names: `ring` (1..MIG_MSG_RING_MAX) or
+ * the purge's optional `from`, `to` and `lost` (absent = empty). */
+static int decode_list(json_t *doc, const char *key, int required, char ***out, int *nout, char *err,
+                       size_t errlen) {
+    json_t *list = json_object_get(doc, key);
+    if (!list && !required) return MCM_OK;
+    size_t n = json_array_size(list);
+    if (!json_is_array(list) || n < (required ? 1u : 0u) || n > MIG_MSG_RING_MAX) {
+        snprintf(err, errlen, "'%s' must list %d to %d servers", key, required, MIG_MSG_RING_MAX);
         return MCM_ERR;
     }
-    if (!(out->ring = calloc(n, sizeof(*out->ring)))) {
+    if (!(*out = calloc(n ? n : 1, sizeof(**out)))) {
         snprintf(err, errlen, "out of memory");
         return MCM_ERR;
     }
     for (size_t i = 0; i < n; i++) {
-        const char *s = json_string_value(json_array_get(ring, i));
+        const char *s = json_string_value(json_array_get(list, i));
         if (!s || !valid_addr(s)) {
-            snprintf(err, errlen, "ring entry %zu is not host:port", i);
+            snprintf(err, errlen, "%s entry %zu is not host:port", key, i);
             return MCM_ERR;
         }
         for (size_t j = 0; j < i; j++)
-            if (!strcmp(out->ring[j], s)) {
-                snprintf(err, errlen, "ring lists %.80s twice", s);
+            if (!strcmp((*out)[j], s)) {
+                snprintf(err, errlen, "%s lists %.80s twice", key, s);
                 return MCM_ERR;
             }
-        if (!(out->ring[i] = strdup(s))) {
+        if (!((*out)[i] = strdup(s))) {
             snprintf(err, errlen, "out of memory");
             return MCM_ERR;
         }
-        out->nring = (int)i + 1;
+        *nout = (int)i + 1;
     }
     return MCM_OK;
 }
@@ -142,7 +173,13 @@ static int decode_cmd_fields(json_t *doc, mig_cmd *out, char *err, size_t errlen
         return MCM_ERR;
     }
     snprintf(out->self, sizeof(out->self), "%s", self);
-    return decode_ring(json_object_get(doc, "ring"), out, err, errlen);
+    if (decode_list(doc, "ring", 1, &out->ring, &out->nring, err, errlen) != MCM_OK) return MCM_ERR;
+    if (out->phase != MIG_CMD_PURGE) return MCM_OK;
+    return decode_list(doc, "from", 0, &out->from, &out->nfrom, err, errlen) == MCM_OK &&
+                   decode_list(doc, "to", 0, &out->to, &out->nto, err, errlen) == MCM_OK &&
+                   decode_list(doc, "lost", 0, &out->lost, &out->nlost, err, errlen) == MCM_OK
+               ? MCM_OK
+               : MCM_ERR;
 }
 
 /* The JSON object of a message of `type` (caller decrefs), or NULL with err. */

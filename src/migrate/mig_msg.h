@@ -13,6 +13,10 @@
  *   copy      mig_copy; catchup: mig_catchup; purge: mig_cleanup (delete what
  *   self does not own under ring); cleanup: a last mig_catchup (when there is
  *   a copy record) then purge; abort: stop whatever runs and mig_undo.
+ *   A purge may also carry "from", "to" (rings, "host:port" lists) and
+ *   "lost" (names): every key whose owner under from, or under to, is one of
+ *   lost is deleted too: the share of a server that ended during a
+ *   transition, whose copies nothing can catch up (src/transition/trn.h).
  *
  * Executor -> scheduler (executor MESSAGE call -> scheduler Event MESSAGE):
  *
@@ -67,6 +71,8 @@ typedef struct mig_cmd {
     char **ring;                 /* owned */
     int nring;
     char self[MIG_MSG_ADDR_MAX];
+    char **from, **to, **lost;   /* purge only, owned, may be empty: also delete every key */
+    int nfrom, nto, nlost;       /* whose owner under from (or to) is one of lost */
     uint64_t rate;
     int64_t budget_ms;
 } mig_cmd;

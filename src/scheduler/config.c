@@ -67,7 +67,10 @@ static opt_program *program(sched_config *c) {
         {"cooldown", OPT_DURATION, NULL, "5m", "DURATION", "Pause after every change of size before the next.", 0, 7 * DAY_MS, 0, NULL},
         {"report-max-age", OPT_DURATION, NULL, "30s", "DURATION", "Reports older than this are stale and block scaling decisions.", 1000, DAY_MS, 0, NULL},
         {"operator-pause", OPT_DURATION, NULL, "30m", "DURATION", "After POST /v1/scale, automatic decisions pause this long.", 0, 30 * DAY_MS, 0, NULL},
-        {"drain-time", OPT_DURATION, NULL, "30s", "DURATION", "On scale down, time between unpublishing a server and killing it.", 0, DAY_MS, 0, NULL},
+        {"drain-time", OPT_DURATION, NULL, NULL, "DURATION", "How long clients get to switch rings: a removed server is killed this long after it leaves the published list, and a warm transition catches up changed keys this long. Default 30s, or 90s with --discovery-listen (ElastiCache-style clients poll once a minute).", 0, DAY_MS, 0, NULL},
+        {"warm-transitions", OPT_BOOL, NULL, "true", NULL, "Change the ring warm: before a new list is published, the keys that change owner are copied to their new owners (off: new servers start empty).", 0, 0, 0, NULL},
+        {"migrate-rate", OPT_SIZE, NULL, "1MiB", "SIZE", "Copy rate of a warm transition per source server, bytes per second (0: unlimited; plain numbers are MiB).", 0, 1048576.0 * 1048576, OPT_PLAIN_MIB, NULL},
+        {"migrate-timeout", OPT_DURATION, NULL, "2m", "DURATION", "Copy budget of a warm transition: past it the new list is published anyway, cold for the keys not copied.", 1000, DAY_MS, 0, NULL},
     };
     /* Where each flag's value goes, keyed by the flag's name: rows in any order. */
     const struct { const char *flag; void *dst; } dst[] = {
@@ -91,7 +94,8 @@ static opt_program *program(sched_config *c) {
         {"scale-up-cpu", &c->scale_up_cpu}, {"scale-down-mem", &c->scale_down_mem},
         {"scale-down-window", &c->scale_down_window_ms}, {"cooldown", &c->cooldown_ms},
         {"report-max-age", &c->report_max_age_ms}, {"operator-pause", &c->operator_pause_ms},
-        {"drain-time", &c->drain_time_ms},
+        {"drain-time", &c->drain_time_ms}, {"warm-transitions", &c->warm_transitions},
+        {"migrate-rate", &c->migrate_rate}, {"migrate-timeout", &c->migrate_timeout_ms},
     };
     _Static_assert(MCM_ARRAY_LEN(specs) == MCM_ARRAY_LEN(dst), "one destination per flag");
     for (size_t i = 0; i < MCM_ARRAY_LEN(specs); i++) {
@@ -133,8 +137,12 @@ static int cross_check(const sched_config *c) {
     return 2;
 }
 
+#define DRAIN_DEFAULT_MS 30000
+#define DRAIN_DISCOVERY_MS 90000   /* ElastiCache-style clients poll once a minute */
+
 static void fill_defaults(sched_config *c) {
     char host[256];
+    if (c->drain_time_ms < 0) c->drain_time_ms = c->discovery_listen.host[0] ? DRAIN_DISCOVERY_MS : DRAIN_DEFAULT_MS;
     if (!c->hostname && gethostname(host, sizeof(host)) == 0) {
         host[sizeof(host) - 1] = '\0';
         c->hostname = strdup(host);
@@ -151,6 +159,7 @@ static void fill_defaults(sched_config *c) {
 
 int sched_config_parse(sched_config *c, int argc, char **argv) {
     memset(c, 0, sizeof(*c));
+    c->drain_time_ms = -1;   /* unset: fill_defaults chooses */
     int rc = opt_parse(program(c), argc, argv);
     if (rc != OPT_CONTINUE) return rc;
     if ((rc = cross_check(c)) != OPT_CONTINUE) return rc;

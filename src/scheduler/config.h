@@ -41,6 +41,10 @@ typedef struct sched_config {
     double scale_up_mem, scale_up_cpu, scale_up_evictions, scale_down_mem;
     int64_t scale_up_window_ms, scale_down_window_ms, cooldown_ms, report_max_age_ms;
     int64_t operator_pause_ms, drain_time_ms;
+    /* warm ring transitions */
+    int warm_transitions;
+    uint64_t migrate_rate;            /* bytes/s per source, 0 = unlimited */
+    int64_t migrate_timeout_ms;
 } sched_config;
 
 /* Parses argv/environment into cfg. Returns OPT_CONTINUE to run, or the exit

@@ -74,6 +74,33 @@ static int init_servers(core *c) {
     return MCM_OK;
 }
 
+/* The published list and the transition record the ring keeper continues
+ * from (fleet_ring.c), once the leader is LEADING. A record the keeper
+ * refuses is dropped there, with a warning; one ZooKeeper cannot read stops
+ * the start like any state read. */
+static int load_ring(core *c) {
+    char err[512], *rec = NULL;
+    size_t len = 0;
+    int n = c->published ? c->published->n : 0;
+    trn_server *pub = calloc((size_t)(n ? n : 1), sizeof(*pub));
+    int rc = pub ? state_read_transition(c->st, &rec, &len, err, sizeof(err)) : MCM_ERR;
+    if (rc == STATE_MALFORMED) {
+        log_warn("%s: dropped; the published list is the ring", err);
+        rc = MCM_OK;
+    } else if (rc != MCM_OK) {
+        log_warn("cannot read the ring transition record: %s", pub ? err : "out of memory");
+    }
+    for (int i = 0; rc == MCM_OK && i < n; i++) {
+        const srv_entry *e = &c->published->servers[i];
+        snprintf(pub[i].task_id, sizeof(pub[i].task_id), "%s", e->task_id ? e->task_id : "");
+        snprintf(pub[i].addr, sizeof(pub[i].addr), "%.*s:%d", (int)sizeof(pub[i].addr) - 8, e->host, e->port);
+    }
+    if (rc == MCM_OK && fleet_set_ring(c->fl, pub, n, rec, len) != MCM_OK) rc = MCM_ERR;
+    free(pub);
+    free(rec);
+    return rc;
+}
+
 /* The Mesos client is started once per term; if it cannot start (out of
  * threads, say) the tick tries again every few seconds. */
 static void start_mesos(core *c) {
@@ -113,6 +140,11 @@ void core_start_leading(core *c) {
                            "storing the desired count", err) != MCM_OK && c->role == ROLE_FOLLOWER)
         return;
     if (init_servers(c) != MCM_OK) return;
+    if (load_ring(c) != MCM_OK) {   /* ZooKeeper trouble: as for the state above */
+        core_step_down(c, "state not readable");
+        c->recheck_at_ms = util_now_ms() + LOAD_RETRY_MS;
+        return;
+    }
     if (c->framework_id[0]) metrics_inc(c->mm.failovers, NULL);
     log_notice("leading: framework %s, %d stored tasks, %d servers desired; subscribing to Mesos",
                c->framework_id[0] ? c->framework_id : "(new)", tt_count(fleet_table(c->fl)), desired);

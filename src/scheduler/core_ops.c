@@ -139,8 +139,15 @@ static http_hook_result do_restart(core *c, core_op *op) {
         snprintf(op->msg, sizeof(op->msg), "task %.255s is already being killed", op->arg);
         return HTTP_HOOK_CONFLICT;
     }
-    if (core_run_actions(c, &l, NULL, op) != CORE_RUN_DEFERRED) {
-        snprintf(op->msg, sizeof(op->msg), "KILL failed; see the scheduler log");
+    int warm = l.n > 0 && l.v[0].kind == FA_PUT_TASK;   /* a warm replacement: drained, no KILL yet */
+    int ran = core_run_actions(c, &l, NULL, op);
+    if (warm && ran == MCM_OK) {
+        snprintf(op->msg, sizeof(op->msg), "task %.255s is replaced warm: a new server starts, takes over its "
+                 "keys, and then it is killed", op->arg);
+        return HTTP_HOOK_ACCEPTED;
+    }
+    if (ran != CORE_RUN_DEFERRED) {
+        snprintf(op->msg, sizeof(op->msg), "%s failed; see the scheduler log", warm ? "storing the drain" : "KILL");
         return HTTP_HOOK_ERROR;
     }
     return OP_DEFERRED;

@@ -20,15 +20,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The ring the fleet publishes (fleet_ring.c): with warm transitions a new
+ * server joins it only once its keys are copied, a leaving one stays until
+ * they are on their new owners; a server that stopped serving is out at once. */
 static srvlist *running_list(core *c) {
     srvlist *l = srvlist_new();
-    if (!l) return NULL;
     tt *tasks = fleet_table(c->fl);
-    for (int i = 0; i < tt_count(tasks); i++) {
-        tt_task *t = tt_at(tasks, i);
-        if (tt_serving(t) && t->port > 0)
-            srvlist_add(l, t->hostname, t->port, t->id);
+    int cap = tt_count(tasks);
+    trn_server *ring = calloc((size_t)(cap ? cap : 1), sizeof(*ring));
+    if (!l || !ring) {
+        srvlist_free(l);
+        free(ring);
+        return NULL;
     }
+    int n = fleet_published(c->fl, ring, cap);
+    for (int i = 0; i < n; i++) {
+        const tt_task *t = tt_find(tasks, ring[i].task_id);
+        if (t && t->port > 0) srvlist_add(l, t->hostname, t->port, t->id);
+    }
+    free(ring);
     srvlist_sort(l);
     return l;
 }
@@ -197,6 +207,25 @@ static void task_metrics(core *c) {
     free(srv);
 }
 
+/* The ring transition under way ("phase":"idle" when none), for operators. */
+static json_t *transition_json(core *c) {
+    trn_status t;
+    fleet_ring_status(c->fl, core_clock(), &t);
+    json_t *o = json_pack("{s:s, s:b}", "phase", trn_phase_name(t.phase), "warm", c->cfg->warm_transitions);
+    if (!o || t.phase == TRN_IDLE) return o;
+    const struct { const char *k; int64_t v; } f[] = {
+        {"id", t.id}, {"started_ms", t.started_ms}, {"phase_since_ms", t.phase_since_ms},
+        {"deadline_ms", t.deadline_ms}, {"from", t.from}, {"to", t.to}, {"sources", t.sources},
+        {"sources_done", t.sources_done}, {"cold_sources", t.cold_sources},
+        {"keys_copied", (int64_t)t.keys_copied}, {"bytes_copied", (int64_t)t.bytes_copied},
+        {"keys_total", (int64_t)t.keys_total}, {"keys_left", (int64_t)t.keys_left},
+        {"errors", (int64_t)t.errors}, {"eta_ms", t.eta_ms},
+    };
+    for (size_t i = 0; i < MCM_ARRAY_LEN(f); i++) json_object_set_new(o, f[i].k, json_integer(f[i].v));
+    if (t.lost[0]) json_object_set_new(o, "lost", json_string(t.lost));
+    return o;
+}
+
 void core_publish_snapshot(core *c) {
     char master[256] = "", fw[STATE_ID_MAX] = "";
     mesos_sched_master_url(c->ms, master, sizeof(master));
@@ -217,6 +246,7 @@ void core_publish_snapshot(core *c) {
         json_object_set_new(doc, "term", json_pack("{s:I, s:I, s:I}", "elected_ms", (json_int_t)c->term_elected_ms,
                                                    "subscribed_ms", (json_int_t)c->term_subscribed_ms,
                                                    "reconciled_ms", (json_int_t)c->term_reconciled_ms));
+    if (doc && c->role != ROLE_FOLLOWER) json_object_set_new(doc, "transition", transition_json(c));
     char *s = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     if (s) http_set_status_json(c->http, s);
     free(s);

@@ -33,12 +33,20 @@
 
 fleet_clock core_clock(void) { return (fleet_clock){util_now_ms(), util_wall_ms()}; }
 
-static int is_persist(fleet_action_kind k) { return k == FA_PUT_TASK || k == FA_DELETE_TASK; }
+static int is_persist(fleet_action_kind k) {
+    return k == FA_PUT_TASK || k == FA_DELETE_TASK || k == FA_PUT_RING || k == FA_CLEAR_RING;
+}
 static int is_call(fleet_action_kind k) { return !is_persist(k) && k != FA_PUBLISH && k != FA_PHASE; }
 
 static int persist(core *c, const fleet_action *a) {
     char err[512];
     if (a->kind == FA_PUT_TASK) return core_persist_task(c, &a->task);
+    if (a->kind == FA_PUT_RING)
+        return core_fenced_result(c, state_put_transition(c->st, a->data, err, sizeof(err)),
+                                  "storing the ring transition", err);
+    if (a->kind == FA_CLEAR_RING)
+        return core_fenced_result(c, state_delete_transition(c->st, err, sizeof(err)),
+                                  "removing the ring transition record", err);
     int rc = state_delete_task(c->st, a->task.id, err, sizeof(err));
     return core_fenced_result(c, rc, "removing a task record", err);
 }

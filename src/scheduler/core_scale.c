@@ -87,6 +87,13 @@ int core_set_desired(core *c, int n, const char *why) {
 void core_on_report(core *c, const Mesos__V1__Scheduler__Event__Message *m) {
     char err[256];
     report r;
+    fleet_actions l;
+    fleet_actions_init(&l);
+    int ring_msg = m ? fleet_on_executor_message(c->fl, m->data.data, m->data.len, core_clock(), &l) : 0;
+    if (ring_msg) {   /* a transition's progress (or a malformed one, logged) */
+        core_run_actions(c, &l, NULL, NULL);
+        return;
+    }
     if (!m || report_decode((const char *)m->data.data, m->data.len, &r, err, sizeof(err)) != MCM_OK) {
         log_warn("unreadable executor message from %s: %s", m && m->executor_id ? m->executor_id->value : "?",
                  m ? err : "empty");

@@ -190,6 +190,16 @@ static int start_discovery(core *c, char *err, size_t errlen) {
     return c->srvwatch ? MCM_OK : MCM_ERR;
 }
 
+/* Warm ring transitions from the flags: the copy budget and rate, and the
+ * drain time as the catch-up window (trn.h). */
+static void ring_config(const sched_config *cfg, trn_keep_config *r) {
+    trn_keep_config_default(r);
+    r->warm = cfg->warm_transitions;
+    r->trn.copy_budget_ms = cfg->migrate_timeout_ms;
+    r->trn.rate_bytes = (int64_t)cfg->migrate_rate;
+    r->trn.drain_ms = cfg->drain_time_ms;
+}
+
 core *core_new(const sched_config *cfg, char *err, size_t errlen) {
     core *c = calloc(1, sizeof(*c));
     if (!c) return NULL;
@@ -198,7 +208,8 @@ core *core_new(const sched_config *cfg, char *err, size_t errlen) {
     c->q = cq_create();
     fleet_config fc = {cfg->cpus, (double)(cfg->mem_bytes >> 20), (int)cfg->max_per_agent, cfg->refuse_ms / 1000.0,
                        cfg->drain_time_ms, cfg->reconcile_interval_ms, cfg->relaunch_backoff_min_ms,
-                       cfg->relaunch_backoff_max_ms};
+                       cfg->relaunch_backoff_max_ms, {{0}, 0, 0}};
+    ring_config(cfg, &fc.ring);
     c->fl = fleet_new(&fc);
     if (!c->q || !c->fl) {
         snprintf(err, errlen, "out of memory");

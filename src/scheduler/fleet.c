@@ -29,6 +29,7 @@
  * never beyond the desired count nor max_per_agent. */
 #define LOG_COMPONENT "fleet"
 #include "fleet.h"
+#include "fleet_int.h"
 #include "backoff.h"
 #include "log.h"
 #include "mcm.h"
@@ -40,23 +41,7 @@
 #define START_FAILURE_WARN_FIRST 3   /* servers failing before running, in a row: warn... */
 #define START_FAILURE_WARN_EVERY 20  /* ...and again every this many */
 
-struct fleet {
-    fleet_config cfg;
-    tt *tasks;
-    backoff *bo;
-    int in_term;
-    int leading;               /* LEADING: every state known, launches allowed */
-    int desired;
-    int suppressed;            /* SUPPRESS sent (or in flight) */
-    int relaunch_due;          /* servers that ended unasked: the next launches replace them */
-    int start_failures;        /* servers in a row that failed before running */
-    /* the reconciliation run */
-    int recon_active;
-    int64_t recon_run;         /* +1 per run: an answer about an earlier run's RECONCILE is ignored */
-    int implicit_sent;         /* the implicit RECONCILE is in flight */
-    int64_t recon_started_ms, recon_next_ms, recon_delay_ms;
-    int64_t next_full_recon_ms;
-};
+
 
 /* --- action lists ------------------------------------------------------------ */
 
@@ -72,7 +57,7 @@ void fleet_actions_clear(fleet_actions *l) {
     fleet_actions_init(l);
 }
 
-static fleet_action *push(fleet_actions *l, fleet_action_kind k) {
+fleet_action *fleet_push(fleet_actions *l, fleet_action_kind k) {
     if (l->n == l->cap) {
         int cap = l->cap ? l->cap * 2 : 8;
         fleet_action *v = realloc(l->v, sizeof(*v) * (size_t)cap);
@@ -89,8 +74,8 @@ static fleet_action *push(fleet_actions *l, fleet_action_kind k) {
     return a;
 }
 
-static fleet_action *push_task(fleet_actions *l, fleet_action_kind k, const tt_task *t, const char *why) {
-    fleet_action *a = push(l, k);
+fleet_action *fleet_push_task(fleet_actions *l, fleet_action_kind k, const tt_task *t, const char *why) {
+    fleet_action *a = fleet_push(l, k);
     if (!a) return NULL;
     a->task = *t;
     snprintf(a->why, sizeof(a->why), "%s", why ? why : "");
@@ -103,6 +88,7 @@ const char *fleet_action_name(fleet_action_kind k) {
         {FA_LAUNCH, "LAUNCH"}, {FA_DECLINE, "DECLINE"}, {FA_KILL, "KILL"},
         {FA_REVIVE, "REVIVE"}, {FA_SUPPRESS, "SUPPRESS"}, {FA_RECONCILE, "RECONCILE"},
         {FA_MESSAGE, "MESSAGE"}, {FA_PUBLISH, "PUBLISH"}, {FA_PHASE, "PHASE"},
+        {FA_PUT_RING, "PUT_RING"}, {FA_CLEAR_RING, "CLEAR_RING"},
     };
     for (size_t i = 0; i < MCM_ARRAY_LEN(names); i++)
         if (names[i].k == k) return names[i].name;
@@ -117,7 +103,7 @@ fleet *fleet_new(const fleet_config *cfg) {
     f->cfg = *cfg;
     f->tasks = tt_create();
     f->bo = backoff_create(cfg->backoff_min_ms, cfg->backoff_max_ms);
-    if (!f->tasks || !f->bo) {
+    if (!f->tasks || !f->bo || fleet_ring_new(f) != MCM_OK) {
         fleet_free(f);
         return NULL;
     }
@@ -128,6 +114,7 @@ void fleet_free(fleet *f) {
     if (!f) return;
     tt_free(f->tasks);
     backoff_free(f->bo);
+    fleet_ring_free(f);
     free(f);
 }
 
@@ -145,6 +132,7 @@ void fleet_end_term(fleet *f) {
     f->in_term = f->leading = f->suppressed = 0;
     f->relaunch_due = 0;
     f->recon_active = f->implicit_sent = 0;
+    fleet_ring_end_term(f);
 }
 
 int fleet_in_term(const fleet *f) { return f->in_term; }
@@ -155,14 +143,14 @@ tt *fleet_table(fleet *f) { return f->tasks; }
 tt_task *fleet_find(fleet *f, const char *id) { return tt_find(f->tasks, id); }
 int fleet_recon_active(const fleet *f) { return f->recon_active; }
 
-static int is_active(const tt_task *t) {
+int fleet_is_active(const tt_task *t) {
     return !tt_state_is_final(t->state) && t->state != MESOS__V1__TASK_STATE__TASK_UNREACHABLE &&
            !t->drain_until_ms && !t->kill_sent_ms;
 }
 
 int fleet_active(const fleet *f) {
     int n = 0;
-    for (int i = 0; i < tt_count(f->tasks); i++) n += is_active(tt_at(f->tasks, i));
+    for (int i = 0; i < tt_count(f->tasks); i++) n += fleet_is_active(tt_at(f->tasks, i));
     return n;
 }
 
@@ -172,7 +160,7 @@ static void send_explicit(fleet *f, fleet_actions *out) {
     int n = tt_count(f->tasks), k = 0;
     for (int i = 0; i < n; i++) k += !tt_at(f->tasks, i)->confirmed;
     if (!k) return;
-    fleet_action *a = push(out, FA_RECONCILE);
+    fleet_action *a = fleet_push(out, FA_RECONCILE);
     if (!a) return;
     a->ids = calloc((size_t)k, sizeof(*a->ids));
     a->agents = calloc((size_t)k, sizeof(*a->agents));
@@ -198,7 +186,7 @@ static void send_explicit(fleet *f, fleet_actions *out) {
 static void recon_start(fleet *f, int periodic, fleet_clock now, fleet_actions *out) {
     if (!periodic) {
         f->leading = 0;
-        fleet_action *a = push(out, FA_PHASE);
+        fleet_action *a = fleet_push(out, FA_PHASE);
         if (a) a->phase = FLEET_RECONCILING;
     }
     f->recon_active = 1;
@@ -221,7 +209,7 @@ static void recon_tick(fleet *f, fleet_clock now, fleet_actions *out) {
     if (!f->recon_active || f->implicit_sent) return;
     int left = unconfirmed(f);
     if (left == 0 || now.mono_ms - f->recon_started_ms >= FLEET_RECON_PATIENCE_MS) {
-        fleet_action *a = push(out, FA_RECONCILE);   /* implicit: the run ends once it is sent */
+        fleet_action *a = fleet_push(out, FA_RECONCILE);   /* implicit: the run ends once it is sent */
         if (!a) return;
         a->n = 0;
         a->run = f->recon_run;
@@ -250,10 +238,11 @@ static void recon_finished(fleet *f, fleet_clock now, fleet_actions *out) {
     f->recon_active = f->implicit_sent = 0;
     if (f->leading) return;   /* a periodic run */
     f->leading = 1;
-    fleet_action *a = push(out, FA_PHASE);
+    fleet_action *a = fleet_push(out, FA_PHASE);
     if (a) a->phase = FLEET_LEADING;
     balance(f, now, out);     /* a surplus (say, a drain cut short by a failover) goes before publishing */
-    push(out, FA_PUBLISH);
+    fleet_ring_lead(f, now, out);   /* the stored transition goes on, or the stored list is the ring */
+    fleet_push(out, FA_PUBLISH);
 }
 
 void fleet_on_subscribed(fleet *f, fleet_clock now, fleet_actions *out) {
@@ -266,9 +255,9 @@ void fleet_on_unsubscribed(fleet *f) { f->leading = 0; }
 
 /* --- kills and drains ------------------------------------------------------------ */
 
-static void kill_task(fleet *f, tt_task *t, const char *why, fleet_clock now, fleet_actions *out) {
+void fleet_kill_task(fleet *f, tt_task *t, const char *why, fleet_clock now, fleet_actions *out) {
     (void)f;
-    fleet_action *a = push_task(out, FA_KILL, t, why);
+    fleet_action *a = fleet_push_task(out, FA_KILL, t, why);
     if (!a) return;
     a->prev_kill_ms = t->kill_sent_ms;
     t->kill_sent_ms = now.mono_ms;   /* in flight; undone by fleet_done(!ok) */
@@ -276,32 +265,38 @@ static void kill_task(fleet *f, tt_task *t, const char *why, fleet_clock now, fl
 
 static void drain(fleet *f, tt_task *t, const char *why, fleet_clock now, fleet_actions *out) {
     if (t->state != MESOS__V1__TASK_STATE__TASK_RUNNING) {
-        kill_task(f, t, why, now, out);
+        fleet_kill_task(f, t, why, now, out);
         return;
     }
-    fleet_action *a = push_task(out, FA_PUT_TASK, t, why);   /* a new leader must not publish it again */
+    fleet_action *a = fleet_push_task(out, FA_PUT_TASK, t, why);   /* a new leader must not publish it again */
     if (!a) return;
-    a->task.drain_until_ms = now.mono_ms + f->cfg.drain_time_ms;
-    push(out, FA_PUBLISH);
+    /* Warm: it leaves the ring when a transition has copied its keys and
+     * retires it; the deadline is then only a safety net. */
+    a->task.drain_until_ms = now.mono_ms + fleet_ring_drain_ms(f);
+    fleet_push(out, FA_PUBLISH);
 }
 
 void fleet_drain(fleet *f, const char *id, const char *why, fleet_clock now, fleet_actions *out) {
     tt_task *t = f->in_term ? tt_find(f->tasks, id) : NULL;
-    if (t && is_active(t)) drain(f, t, why, now, out);
+    if (t && fleet_is_active(t)) drain(f, t, why, now, out);
 }
 
 int fleet_restart(fleet *f, const char *id, fleet_clock now, fleet_actions *out) {
     tt_task *t = f->in_term ? tt_find(f->tasks, id) : NULL;
     if (!t) return FLEET_NOT_FOUND;
-    if (t->kill_sent_ms) return FLEET_CONFLICT;
-    kill_task(f, t, "operator restart", now, out);
+    if (t->kill_sent_ms || t->drain_until_ms) return FLEET_CONFLICT;
+    if (f->cfg.ring.warm && t->state == MESOS__V1__TASK_STATE__TASK_RUNNING) {
+        drain(f, t, "operator restart: replaced warm", now, out);   /* a replacement starts first */
+        return MCM_OK;
+    }
+    fleet_kill_task(f, t, "operator restart", now, out);
     if (out->n && out->v[out->n - 1].kind == FA_KILL) out->v[out->n - 1].replace = 1;
     return MCM_OK;
 }
 
 void fleet_forget_all(fleet *f, fleet_actions *out) {
     for (int i = 0; f->in_term && i < tt_count(f->tasks); i++)
-        push_task(out, FA_DELETE_TASK, tt_at(f->tasks, i), "the framework is gone");
+        fleet_push_task(out, FA_DELETE_TASK, tt_at(f->tasks, i), "the framework is gone");
 }
 
 /* --- balance ------------------------------------------------------------------------ */
@@ -309,7 +304,7 @@ void fleet_forget_all(fleet *f, fleet_actions *out) {
 static void offers_wanted(fleet *f, int active, fleet_actions *out) {
     int want = active < f->desired;
     if (want == !f->suppressed) return;
-    fleet_action *a = push(out, want ? FA_REVIVE : FA_SUPPRESS);
+    fleet_action *a = fleet_push(out, want ? FA_REVIVE : FA_SUPPRESS);
     if (!a) return;
     if (want) snprintf(a->why, sizeof(a->why), "%d more servers wanted", f->desired - active);
     else snprintf(a->why, sizeof(a->why), "the fleet is at its desired size (%d)", f->desired);
@@ -321,7 +316,7 @@ static tt_task *surplus_victim(fleet *f) {
     tt_task *best = NULL;
     for (int i = 0; i < tt_count(f->tasks); i++) {
         tt_task *t = tt_at(f->tasks, i);
-        if (!is_active(t)) continue;
+        if (!fleet_is_active(t)) continue;
         if (!best) {
             best = t;
             continue;
@@ -348,9 +343,9 @@ static void balance(fleet *f, fleet_clock now, fleet_actions *out) {
     for (int i = 0; i < tt_count(f->tasks); i++) {
         tt_task *t = tt_at(f->tasks, i);
         if (t->drain_until_ms && now.mono_ms >= t->drain_until_ms && !t->kill_sent_ms)
-            kill_task(f, t, "drain time over", now, out);
+            fleet_kill_task(f, t, "drain time over", now, out);
         else if (t->kill_sent_ms && now.mono_ms - t->kill_sent_ms >= FLEET_KILL_RESEND_MS)
-            kill_task(f, t, "no answer to KILL", now, out);
+            fleet_kill_task(f, t, "no answer to KILL", now, out);
     }
 }
 
@@ -360,13 +355,14 @@ void fleet_tick(fleet *f, fleet_clock now, fleet_actions *out) {
     if (!f->leading) return;
     if (now.mono_ms >= f->next_full_recon_ms && !f->recon_active) recon_start(f, 1, now, out);
     balance(f, now, out);
+    fleet_ring_tick(f, now, out);
 }
 
 /* --- status updates --------------------------------------------------------------------- */
 
 static void ack(const fleet_status *st, fleet_actions *out) {
     if (!st->uuid || !st->agent_id || st->uuid_len > FLEET_UUID_MAX) return;   /* master-made: nothing to acknowledge */
-    fleet_action *a = push(out, FA_ACK);
+    fleet_action *a = fleet_push(out, FA_ACK);
     if (!a) return;
     snprintf(a->task.id, sizeof(a->task.id), "%s", st->task_id);
     snprintf(a->task.agent_id, sizeof(a->task.agent_id), "%s", st->agent_id);
@@ -383,7 +379,7 @@ static void orphan(const fleet_status *st, fleet_actions *out) {
         t.state = st->state;
         log_warn("Mesos reports task %s (%s) that mcm does not know: killing it", st->task_id,
                  tt_state_name(st->state));
-        push_task(out, FA_KILL, &t, "unknown to mcm");
+        fleet_push_task(out, FA_KILL, &t, "unknown to mcm");
     }
     ack(st, out);
 }
@@ -394,7 +390,7 @@ static void orphan(const fleet_status *st, fleet_actions *out) {
 static int back_from_partition(const fleet *f, const tt_task *was, const tt_task *next) {
     if (was->state != MESOS__V1__TASK_STATE__TASK_UNREACHABLE || next->state != MESOS__V1__TASK_STATE__TASK_RUNNING)
         return 0;
-    return fleet_active(f) - is_active(was) + is_active(next) > f->desired;
+    return fleet_active(f) - fleet_is_active(was) + fleet_is_active(next) > f->desired;
 }
 
 void fleet_on_update(fleet *f, const fleet_status *st, fleet_clock now, fleet_actions *out) {
@@ -416,17 +412,19 @@ void fleet_on_update(fleet *f, const fleet_status *st, fleet_clock now, fleet_ac
     snprintf(next.reason, sizeof(next.reason), "%s", st->message ? st->message : "");
     int final = tt_state_is_final(next.state);
     int stale = back_from_partition(f, t, &next);
-    fleet_action *a = push_task(out, final ? FA_DELETE_TASK : FA_PUT_TASK, &next, final ? "ended" : "update");
+    fleet_action *a = fleet_push_task(out, final ? FA_DELETE_TASK : FA_PUT_TASK, &next, final ? "ended" : "update");
     if (!a) return;
     a->ended = final;
     ack(st, out);
     if (stale) {
-        fleet_action *k = push_task(out, FA_KILL, &next, "back from a partition after its replacement started: "
+        fleet_action *k = fleet_push_task(out, FA_KILL, &next, "back from a partition after its replacement started: "
                                                          "its data is stale");
         if (k) k->prev_kill_ms = t->kill_sent_ms;
         t->kill_sent_ms = now.mono_ms;   /* in flight (not stored: no ZooKeeper field) */
     }
-    push(out, FA_PUBLISH);
+    if (final || next.state == MESOS__V1__TASK_STATE__TASK_UNREACHABLE || stale)
+        fleet_ring_lost(f, next.id, now, out);   /* a transition it takes part in aborts */
+    fleet_push(out, FA_PUBLISH);
 }
 
 /* --- offers ---------------------------------------------------------------------------- */
@@ -459,8 +457,8 @@ static void launch(fleet *f, const fleet_offer *o, int idx, fleet_clock now, fle
     t.cpus = f->cfg.cpus;
     t.mem_mb = f->cfg.mem_mb;
     t.confirmed = 1;
-    if (!push_task(out, FA_PUT_TASK, &t, "new server")) return;
-    fleet_action *a = push_task(out, FA_LAUNCH, &t, "");
+    if (!fleet_push_task(out, FA_PUT_TASK, &t, "new server")) return;
+    fleet_action *a = fleet_push_task(out, FA_LAUNCH, &t, "");
     if (!a) return;
     a->offer = idx;
     a->port = o->port;
@@ -487,7 +485,7 @@ void fleet_on_offers(fleet *f, const fleet_offer *offers, int n, fleet_clock now
     }
     int nd = 0;
     for (int i = 0; i < n; i++) nd += !used[i];
-    fleet_action *d = nd ? push(out, FA_DECLINE) : NULL;
+    fleet_action *d = nd ? fleet_push(out, FA_DECLINE) : NULL;
     if (d && (d->ids = calloc((size_t)nd, sizeof(*d->ids)))) {
         for (int i = 0; i < n; i++)
             if (!used[i]) snprintf(d->ids[d->n++], TT_ID_MAX, "%s", offers[i].id);
@@ -497,7 +495,7 @@ void fleet_on_offers(fleet *f, const fleet_offer *offers, int n, fleet_clock now
         out->oom = 1;
     }
     for (int i = 0; i < launches.n; i++) {
-        fleet_action *a = push(out, launches.v[i].kind);
+        fleet_action *a = fleet_push(out, launches.v[i].kind);
         if (a) *a = launches.v[i];
     }
     free(launches.v);   /* the actions moved to out (launches own no arrays) */
@@ -547,6 +545,10 @@ static void record_update(tt_task *dst, const tt_task *src) {
 }
 
 void fleet_stored(fleet *f, const fleet_action *a, int ok, fleet_clock now) {
+    if (a->kind == FA_PUT_RING || a->kind == FA_CLEAR_RING) {
+        fleet_ring_stored(f, a, ok);
+        return;
+    }
     if (!ok || !f->in_term) return;   /* the table stays as it was: Mesos resends, ticks decide again */
     tt_task *t = tt_find(f->tasks, a->task.id);
     if (a->kind == FA_DELETE_TASK) {
@@ -581,7 +583,7 @@ static void launch_failed(fleet *f, const fleet_action *a, const char *err, flee
     if (!t) return;
     if (refused(err)) {
         log_warn("LAUNCH of %s on %s refused: %s", a->task.id, a->task.hostname, err);
-        push_task(out, FA_DELETE_TASK, t, "LAUNCH refused");
+        fleet_push_task(out, FA_DELETE_TASK, t, "LAUNCH refused");
         return;
     }
     log_warn("LAUNCH of %s on %s may or may not have reached the master (%s): asking Mesos about it", a->task.id,

@@ -37,6 +37,7 @@
 
 #include "report.h"
 #include "tasks.h"
+#include "trn_keep.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -61,6 +62,7 @@ typedef struct fleet_config {
     int64_t drain_time_ms;
     int64_t reconcile_interval_ms;
     int64_t backoff_min_ms, backoff_max_ms;
+    trn_keep_config ring;        /* warm ring transitions (trn_keep.h) */
 } fleet_config;
 
 /* The vocabulary. Persists first, then Mesos calls, in list order. */
@@ -77,6 +79,8 @@ typedef enum fleet_action_kind {
     FA_MESSAGE,        /* framework MESSAGE `data` to the executor of task.id */
     FA_PUBLISH,        /* the server list follows the table (published if changed) */
     FA_PHASE,          /* the leadership phase moves to `phase` */
+    FA_PUT_RING,       /* store the transition record `data` (fenced); a failure stops the list */
+    FA_CLEAR_RING,     /* delete the transition record; a failure stops the list */
 } fleet_action_kind;
 
 typedef enum fleet_phase {
@@ -174,6 +178,23 @@ void fleet_forget_all(fleet *f, fleet_actions *out);
 void fleet_stored(fleet *f, const fleet_action *a, int ok, fleet_clock now);
 /* err: the failure ("<HTTP status> <body>", a transport error, or "not run"). */
 void fleet_done(fleet *f, fleet_action *a, int ok, const char *err, fleet_clock now, fleet_actions *out);
+
+/* --- the published ring (fleet_ring.c) ------------------------------------- */
+/* What the term starts from: the stored server list (task id, "host:port")
+ * and the stored transition record (NULL if none). Copied; handed to the
+ * ring keeper when the leader starts LEADING (every state known). */
+int fleet_set_ring(fleet *f, const trn_server *published, int n, const char *record, size_t len);
+/* An executor's answer to a transition command. */
+void fleet_on_ring_progress(fleet *f, const trn_progress *p, fleet_clock now, fleet_actions *out);
+/* A framework MESSAGE from an executor: 1 if it was a transition's progress
+ * (handled), -1 if it claimed to be one but is malformed (logged), 0 if it is
+ * something else (a utilisation report) for the caller. */
+int fleet_on_executor_message(fleet *f, const void *data, size_t len, fleet_clock now, fleet_actions *out);
+/* The list to publish now (the keeper's ring less servers that stopped
+ * serving): fills out (capacity cap), returns the count. */
+int fleet_published(fleet *f, trn_server *out, int cap);
+/* The transition under way, for /v1/status and /metrics. */
+void fleet_ring_status(fleet *f, fleet_clock now, trn_status *out);
 
 /* --- state (read) ---------------------------------------------------------- */
 int fleet_desired(const fleet *f);

@@ -426,6 +426,52 @@ int state_delete_task(state *s, const char *task_id, char *err, size_t errlen) {
     return ret;
 }
 
+/* --- the warm ring transition's record (state/transition) ------------------ */
+
+int state_put_transition(state *s, const char *json, char *err, size_t errlen) {
+    return put_node(s, "state/transition", json, strlen(json), err, errlen);
+}
+
+int state_delete_transition(state *s, char *err, size_t errlen) {
+    char path[STATE_PATH_MAX];
+    path_of(s, "state/transition", path);
+    zbatch *b = zbatch_new();
+    if (!b || zbatch_delete(b, path, -1) != MCM_OK) {
+        zbatch_free(b);
+        snprintf(err, errlen, "out of memory");
+        return MCM_ERR;
+    }
+    int op, rc, ret = state_fenced_exec(s, b, &op, &rc, err, errlen);
+    zbatch_free(b);
+    if (ret == MCM_ERR && op == 0 && rc == ZNONODE) return MCM_OK;     /* already gone */
+    return ret;
+}
+
+int state_read_transition(state *s, char **out, size_t *len, char *err, size_t errlen) {
+    char path[STATE_PATH_MAX], *data = NULL;
+    int n = 0;
+    *out = NULL;
+    *len = 0;
+    path_of(s, "state/transition", path);
+    int rc = zks_get(s->z, path, STATE_DOC_MAX, &data, &n, NULL);
+    if (rc == ZNONODE) return MCM_OK;
+    if (rc == ZKS_TOO_LARGE) {   /* mcm never writes that much: refused like any malformed record */
+        snprintf(err, errlen, "%s: %d bytes, more than mcm writes (%d)", path, n, STATE_DOC_MAX);
+        return STATE_MALFORMED;
+    }
+    if (rc != ZOK) {
+        snprintf(err, errlen, "read %s: %s", path, zks_strerror(rc));
+        return MCM_ERR;
+    }
+    if (n <= 0) {
+        free(data);
+        return MCM_OK;
+    }
+    *out = data;
+    *len = (size_t)n;
+    return MCM_OK;
+}
+
 int state_set_desired(state *s, int instances, const char *autoscale_json, char *err, size_t errlen) {
     json_error_t je;
     json_t *a = NULL;

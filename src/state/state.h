@@ -5,6 +5,7 @@
  *   state/tasks/<task_id>    one task record (state_task as JSON)
  *   state/desired            {"instances": N, "autoscale": <history JSON or null>}
  *   state/version            decimal; +1 with every write (optimistic check)
+ *   state/transition         the warm ring transition under way, if any (trn_record.c)
  *   servers                  srvlist JSON clients watch (srvlist.h); written only when
  *                            the list changes; its version only grows
  *   serverset/member_<seq>   ServerSet member per server: {"serviceEndpoint":
@@ -130,6 +131,13 @@ int state_clear_framework_id(state *s, char *err, size_t errlen);   /* after TEA
 int state_put_task(state *s, const state_task *t, char *err, size_t errlen);
 int state_delete_task(state *s, const char *task_id, char *err, size_t errlen);
 int state_set_desired(state *s, int instances, const char *autoscale_json, char *err, size_t errlen);
+/* state/transition: the record of the warm ring transition under way
+ * (src/transition/trn_record.c's JSON; the state module stores it as given).
+ * Read: *out is the record (malloc'd, caller frees) or NULL if there is none;
+ * MCM_ERR on a read error, STATE_MALFORMED if it is larger than mcm writes. */
+int state_put_transition(state *s, const char *json, char *err, size_t errlen);
+int state_delete_transition(state *s, char *err, size_t errlen);   /* none is fine */
+int state_read_transition(state *s, char **out, size_t *len, char *err, size_t errlen);
 /* Publishes the list if its servers differ from the stored one: servers znode
  * (version = stored + 1, updated = now; l's own version and updated are
  * ignored) and the serverset members (stable shards by host:port), in one

@@ -35,7 +35,7 @@ const char *trn_cmd_name(trn_cmd_kind k) {
 
 void trn_config_default(trn_config *cfg) {
     cfg->copy_budget_ms = 2 * 60 * 1000;        /* = MIG_DEFAULT_BUDGET_MS */
-    cfg->rate_bytes = 20 * 1024 * 1024;         /* = MIG_DEFAULT_RATE */
+    cfg->rate_bytes = 1024 * 1024;              /* = MIG_DEFAULT_RATE: client p99 within 2x (bench_migrate) */
     cfg->drain_ms = 60 * 1000;
     cfg->catchup_every_ms = 1000;
     cfg->resend_ms = 5000;

@@ -18,7 +18,7 @@
 #define WALL0 1700000000000LL
 
 static fleet_config cfg_test(void) {
-    fleet_config c = {0.5, 128, 1, 30.0, 30 * SEC, 3600 * SEC, 10 * SEC, 60 * SEC};
+    fleet_config c = {0.5, 128, 1, 30.0, 30 * SEC, 3600 * SEC, 10 * SEC, 60 * SEC, {{0}, 0, 0}};   /* cold ring */
     return c;
 }
 
