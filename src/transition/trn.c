@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define TRN_COPY_MARGIN_MS 2000   /* executors stop copying this long before R' is published */
+
 static const char *const phase_names[TRN_PHASE_COUNT] = {"idle", "copy", "catchup", "cleanup",
                                                          "abort"};
 static const char *const cmd_names[] = {"", "copy", "catchup", "cleanup", "stop", "purge"};
@@ -126,8 +128,14 @@ static trn_cmd *emit_cmd(trn *t, trn_actions *out, trn_part *p, trn_cmd_kind kin
     snprintf(a->cmd.self, sizeof(a->cmd.self), "%s", p->s.addr);
     a->cmd.ring = trn_act_ring(out, ring, nring, &a->cmd.nring);
     if (kind == TRN_CMD_COPY) {
+        /* The executor's budget ends before ours: past it the machine
+         * publishes R', and a copy still in flight then could overwrite a
+         * value a client wrote on the new owner (a late delete only costs a
+         * miss). The command also travels: half the time left at most. */
+        int64_t left = t->deadline_ms > now ? t->deadline_ms - now : 0;
+        int64_t margin = left / 2 < TRN_COPY_MARGIN_MS ? left / 2 : TRN_COPY_MARGIN_MS;
         a->cmd.rate_bytes = t->cfg.rate_bytes;
-        a->cmd.budget_ms = t->deadline_ms > now ? t->deadline_ms - now : 0;
+        a->cmd.budget_ms = left - margin;
     }
     return &a->cmd;
 }
