@@ -25,7 +25,9 @@
  * item N" (item 1: a returned agent's UNREACHABLE record keeps the fleet
  * short -- the bench then fails the leader over to recover; item 3: the
  * zoo_amulti leak, its log kept aside; item 4: a resumed ex-leader briefly
- * saying "leading"), every other one as a violation.
+ * saying "leading"; item 2, noted only: a replacement later than 10 s), every
+ * other one as a violation. The long mode declines offers with mcm's default
+ * 30 s filter, where item 2 shows; the short one with the harness's 2 s.
  *
  * Output: one line per cycle, then one line of name=value pairs: seed,
  * cycles, violations, known counts, and per fault kind the number of
@@ -66,6 +68,7 @@
 #define ZK_SESSION_MS 15000           /* the benchmark's own reader survives a restart */
 #define GIVE_UP_AFTER 3               /* unrecovered cycles in a row */
 #define COMBO F_NKINDS                /* the stats slot of two-fault cycles */
+#define SLOW_REPLACE_MS 10000         /* a lost server back later than this: issue 17 item 2's symptom */
 
 static int opt_seed = -1, opt_cycles = 100, opt_minutes = LONG_MINUTES, opt_short, opt_sabotage;
 
@@ -134,6 +137,11 @@ static int has_kind(const cycle *cy, ch_kind k) {
     for (int i = 0; i < cy->n; i++)
         if (cy->f[i].kind == k) return 1;
     return 0;
+}
+
+/* A fault that makes the scheduler launch a replacement. */
+static int replaces(const cycle *cy) {
+    return has_kind(cy, F_MEMCACHED_KILL) || has_kind(cy, F_EXECUTOR_KILL) || has_kind(cy, F_AGENT_DOWN_UP);
 }
 
 static int leader_only(const cycle *cy) {
@@ -309,6 +317,8 @@ static void one_cycle(chaos *ch, cycle *cy) {
     } else {
         not_recovered_run = 0;
         int slot = cy->n == 1 ? (int)cy->f[0].kind : COMBO;
+        if (took > SLOW_REPLACE_MS && replaces(cy))
+            KNOWN(cy, KNOWN_ITEM2, "known, issue 17 item 2: replacement took %lld ms", (long long)took);
         if (nrec[slot] < MAX_CYCLES) rec[slot][nrec[slot]++] = took;
         if (stored == before.n) check_servers(ch, cy, &before, key, val);
         else VIOLATION(cy, "key stored on %d of %d servers before the faults", stored, before.n);
@@ -329,9 +339,12 @@ static it_cluster *start(chaos *ch) {
     char hb[16];
     snprintf(hb, sizeof(hb), "%ds", CH_HEARTBEAT_S);
     setenv("MCM_HEARTBEAT_INTERVAL", hb, 1);   /* mcm-sim's --heartbeat-interval; the replicas have no such flag */
+    /* The long mode declines with mcm's default filter (30 s), as an installation
+     * does; the short mode keeps the harness's 2 s so it stays short. */
     it_opts o = {.agents = CH_AGENTS, .instances = CH_BASE_SERVERS, .replicas = CH_REPLICAS,
                  .session_timeout_ms = CH_SESSION_MS,
-                 .extra = {"--heartbeat-misses", "3", "--drain-time", "1s", "--no-autoscale", NULL}};
+                 .extra = {"--heartbeat-misses", "3", "--drain-time", "1s", "--no-autoscale", "--refuse-time",
+                           ch->short_mode ? "2s" : "30s", NULL}};
     _Static_assert(CH_HEARTBEAT_MISSES == 3, "the flag above");
     it_cluster *c = it_start(&o);
     ch->c = c;
@@ -355,9 +368,10 @@ static int cmp64(const void *a, const void *b) {
 }
 
 static void figures(chaos *ch, int cycles, int64_t ms) {
-    printf("seed=%d cycles=%d violations=%d known_item1=%d known_item3=%d known_item4=%d stale_refused=%d "
-           "silence_resubscribed=%d minutes=%.1f", opt_seed, cycles, ch->violations, ch->known[KNOWN_ITEM1],
-           ch->known[KNOWN_ITEM3], ch->known[KNOWN_ITEM4], stale_refused, silence_subs, (double)ms / 60000.0);
+    printf("seed=%d cycles=%d violations=%d known_item1=%d known_item2=%d known_item3=%d known_item4=%d "
+           "stale_refused=%d silence_resubscribed=%d minutes=%.1f", opt_seed, cycles, ch->violations,
+           ch->known[KNOWN_ITEM1], ch->known[KNOWN_ITEM2], ch->known[KNOWN_ITEM3], ch->known[KNOWN_ITEM4],
+           stale_refused, silence_subs, (double)ms / 60000.0);
     for (int k = 0; k <= F_NKINDS; k++) {
         const char *name = k == COMBO ? "combo" : ch_kind_name((ch_kind)k);
         qsort(rec[k], (size_t)nrec[k], sizeof(rec[k][0]), cmp64);
