@@ -204,7 +204,7 @@ int mig_copy(mig *m, char *err, size_t errlen) {
     mig_conn *src = NULL;
     int rc = mig_collect(m, &m->rec, err, errlen);
     if (rc == MCM_OK) {
-        qsort(m->rec.e, m->rec.n, sizeof(*m->rec.e), hotter);
+        if (m->rec.n) qsort(m->rec.e, m->rec.n, sizeof(*m->rec.e), hotter);   /* an empty list has no array */
         pthread_mutex_lock(&m->lock);
         m->prog.keys_total = m->rec.n;
         pthread_mutex_unlock(&m->lock);
