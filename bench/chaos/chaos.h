@@ -52,6 +52,7 @@ typedef struct ch_srv {
     int port;
     pid_t pid;                       /* memcached, from /proc */
     char agent[128];                 /* agent ID (simulator) */
+    char key[64];                    /* a key this server owns on the ring (ch_store_owned) */
 } ch_srv;
 
 typedef struct ch_snap {
@@ -100,10 +101,12 @@ void ch_fault_end(chaos *ch, ch_fault *f);
 /* --- chaos_check.c ----------------------------------------------------------- */
 /* The leader's published servers with their memcached pids; 0 if unreadable. */
 int ch_snapshot(chaos *ch, ch_snap *out);
-/* Stores key=value on every server of the snapshot; the count stored. */
-int ch_store_key(const ch_snap *s, const char *key, const char *value);
-/* 1 if server (host, port) returns value for key. */
-int ch_has_key(const ch_srv *s, const char *key, const char *value);
+/* For every server of the snapshot a key "<prefix>-<n>" it owns on mcm's
+ * ring (src/ring, what clients compute), stored there with value, as a
+ * client would store it; the count stored. */
+int ch_store_owned(ch_snap *s, const char *prefix, const char *value);
+/* 1 if key reads back value from its owner on the ring of the list now. */
+int ch_key_readable(const ch_snap *now, const char *key, const char *value);
 /* One pass of the recovery conditions; 1 if all hold. why gets the first
  * failed one. Also notes two replicas leading at once (*two_leaders). */
 int ch_recovered(chaos *ch, char *why, size_t len, int *two_leaders, int *leader_out);

@@ -16,6 +16,7 @@
 
 #include "common.h"
 #include "harness.h"
+#include "ring.h"
 
 #include <check.h>
 #include <errno.h>
@@ -32,6 +33,7 @@
 #define MC_TIMEOUT_MS 2000
 #define LINE_MAX_LEN 4096
 #define LEAK_WINDOW_LINES 400         /* lines of one LeakSanitizer report we judge */
+#define KEY_TRIES 10000               /* candidate keys until one lands on a given server */
 
 int64_t ch_mono_ms(void) {
     struct timespec ts;
@@ -88,21 +90,49 @@ int ch_snapshot(chaos *ch, ch_snap *out) {
     return ok;
 }
 
-int ch_store_key(const ch_snap *s, const char *key, const char *value) {
-    int stored = 0;
+/* mcm's ring over the snapshot's servers, index i = s->s[i]; NULL if none. */
+static ring *ring_of(const ch_snap *s) {
+    char names[CH_MAX_SERVERS][96];
+    const char *v[CH_MAX_SERVERS];
+    char err[256];
     for (int i = 0; i < s->n; i++) {
+        snprintf(names[i], sizeof(names[i]), "%s:%d", s->s[i].host, s->s[i].port);
+        v[i] = names[i];
+    }
+    ring *r = s->n ? ring_new(v, s->n, err, sizeof(err)) : NULL;
+    if (s->n && !r) fprintf(stderr, "chaos: ring: %s\n", err);
+    return r;
+}
+
+int ch_store_owned(ch_snap *s, const char *prefix, const char *value) {
+    ring *r = ring_of(s);
+    int stored = 0;
+    for (int i = 0; r && i < s->n; i++) {
+        s->s[i].key[0] = 0;
+        for (int n = 0; n < KEY_TRIES && !s->s[i].key[0]; n++) {
+            char k[64];
+            snprintf(k, sizeof(k), "%s-%d", prefix, n);
+            if (ring_owner(r, k, strlen(k)) == i) snprintf(s->s[i].key, sizeof(s->s[i].key), "%s", k);
+        }
         char cmd[512], reply[256];
-        snprintf(cmd, sizeof(cmd), "set %s 0 0 %zu\r\n%s\r\n", key, strlen(value), value);
-        stored += th_mc_cmd(s->s[i].host, s->s[i].port, cmd, reply, sizeof(reply), MC_TIMEOUT_MS) > 0 &&
+        snprintf(cmd, sizeof(cmd), "set %s 0 0 %zu\r\n%s\r\n", s->s[i].key, strlen(value), value);
+        stored += s->s[i].key[0] &&
+                  th_mc_cmd(s->s[i].host, s->s[i].port, cmd, reply, sizeof(reply), MC_TIMEOUT_MS) > 0 &&
                   strstr(reply, "STORED") != NULL;
     }
+    ring_free(r);
     return stored;
 }
 
-int ch_has_key(const ch_srv *s, const char *key, const char *value) {
+int ch_key_readable(const ch_snap *now, const char *key, const char *value) {
+    ring *r = ring_of(now);
+    int o = r ? ring_owner(r, key, strlen(key)) : -1;
+    ring_free(r);
+    if (o < 0) return 0;
     char cmd[512], reply[512];
     snprintf(cmd, sizeof(cmd), "get %s\r\n", key);
-    return th_mc_cmd(s->host, s->port, cmd, reply, sizeof(reply), MC_TIMEOUT_MS) > 0 && strstr(reply, value);
+    return th_mc_cmd(now->s[o].host, now->s[o].port, cmd, reply, sizeof(reply), MC_TIMEOUT_MS) > 0 &&
+           strstr(reply, value) != NULL;
 }
 
 /* --- recovery conditions ------------------------------------------------------- */
@@ -170,7 +200,7 @@ static int servers_ok(chaos *ch, char *why, size_t len) {
 
 int ch_recovered(chaos *ch, char *why, size_t len, int *two_leaders, int *leader_out) {
     int leaders = 0, leader = -1, desired = -2;
-    char rid[128] = "", fw[256] = "";
+    char rid[128] = "", fw[256] = "", phase[64] = "";
     *leader_out = -1;
     for (int i = 0; i < CH_REPLICAS; i++) {
         json_t *s = it_replica_alive(ch->c, i) ? it_get_json(it_replica_port(ch->c, i), "/v1/status") : NULL;
@@ -184,6 +214,8 @@ int ch_recovered(chaos *ch, char *why, size_t len, int *two_leaders, int *leader
             snprintf(rid, sizeof(rid), "%s", ch_jstr(s, "replica"));
             snprintf(fw, sizeof(fw), "%s", ch_jstr(s, "framework_id"));
             desired = (int)json_integer_value(json_object_get(s, "desired"));
+            json_t *t = json_object_get(s, "transition");   /* absent before warm transitions */
+            snprintf(phase, sizeof(phase), "%s", t ? ch_jstr(t, "phase") : "idle");
         }
         json_decref(s);
     }
@@ -195,6 +227,7 @@ int ch_recovered(chaos *ch, char *why, size_t len, int *two_leaders, int *leader
     if (strcmp(low, rid) != 0) return snprintf(why, len, "leader %s is not the lowest member %s", rid, low), 0;
     if (strcmp(fw, ch->fw) != 0) return snprintf(why, len, "framework ID %s, not %s", fw, ch->fw), 0;
     if (desired != ch->desired) return snprintf(why, len, "desired %d, not %d", desired, ch->desired), 0;
+    if (strcmp(phase, "idle") != 0) return snprintf(why, len, "ring transition in phase %s", phase), 0;
     return servers_ok(ch, why, len);
 }
 
