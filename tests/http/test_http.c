@@ -553,7 +553,7 @@ START_TEST(test_http_malformed_requests_table) {
         const char *code;
     } t[] = {
         {"GET", "/nope", NULL, NULL, 404, "NOT_FOUND"},
-        {"GET", "/", NULL, NULL, 404, "NOT_FOUND"},
+        {"GET", "/v1", NULL, NULL, 404, "NOT_FOUND"},        /* "/" is the status page now */
         {"GET", "/v1/servers/", NULL, NULL, 404, "NOT_FOUND"},
         {"GET", "/v1/serversX", NULL, NULL, 404, "NOT_FOUND"},
         {"POST", "/v1/tasks//restart", NULL, auth_hdr, 404, "NOT_FOUND"},
