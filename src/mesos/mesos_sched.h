@@ -44,7 +44,11 @@
  * FrameworkInfo sent: user, name, id (when known), failover_timeout,
  * checkpoint=true, roles=[role] with capabilities MULTI_ROLE,
  * TASK_KILLING_STATE and PARTITION_AWARE, hostname, principal (if set),
- * webui_url (if set). Basic auth when principal and secret are set. */
+ * webui_url (if set). Basic auth when principal and secret are set; then a
+ * 307 is followed only to a master of the --master list (same scheme, host
+ * and port) or the one ZooKeeper names, never elsewhere: with credentials
+ * and an http:// list, list every master under the name Mesos redirects to
+ * (its MasterInfo hostname or IP), or use zk://. */
 #ifndef MCM_MESOS_SCHED_H
 #define MCM_MESOS_SCHED_H
 
