@@ -9,14 +9,15 @@
  *   teardown       the published list is empty and nothing runs
  * polling every CTL_WAIT_POLL_MS until --timeout. On a terminal the
  * progress is one redrawn line with a bar; otherwise one plain line per
- * change. A warm ring transition (keys copied, ETA) is shown only when the
- * leader's /v1/status carries "transition" (no release publishes it yet).
+ * change. A warm ring transition under way (/v1/status "transition" with a
+ * phase other than "idle": keys copied of keys_total, ETA) is shown too.
  * Exit status: 0 done; 1 refused, unreachable or timed out; 2 bad arguments.
  * Thread: main. */
 #include "ctl.h"
 #include "mcm.h"
 #include "util.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,14 +83,21 @@ static int list_has(json_t *list, const char *task) {
     return 0;
 }
 
-/* A warm transition's progress, when the leader reports one. */
+static int clip_int(json_int_t v) {
+    return v < 0 ? 0 : v > INT_MAX ? INT_MAX : (int)v;
+}
+
+/* A warm ring transition's progress, when the leader reports one under way
+ * (/v1/status "transition": phase, keys_copied, keys_total, eta_ms). */
 static void show_transition(ctl *c, const view *v, int64_t elapsed) {
-    if (!v->transition) return;
-    json_t *copied = json_object_get(v->transition, "keys_copied"), *total = json_object_get(v->transition, "keys_total");
-    char what[128];
     const char *phase = json_string_value(json_object_get(v->transition, "phase"));
-    snprintf(what, sizeof(what), "ring transition %s: keys copied", phase ? phase : "");
-    ctl_progress(c, what, (int)json_integer_value(copied), total ? (int)json_integer_value(total) : 0, elapsed);
+    if (!phase || strcmp(phase, "idle") == 0) return;
+    char what[160], eta[32] = "?";
+    json_int_t e = json_integer_value(json_object_get(v->transition, "eta_ms"));
+    if (e >= 0 && json_object_get(v->transition, "eta_ms")) parse_format_duration(e, eta, sizeof(eta));
+    snprintf(what, sizeof(what), "ring transition (%s, ETA %s): keys copied", phase, eta);
+    ctl_progress(c, what, clip_int(json_integer_value(json_object_get(v->transition, "keys_copied"))),
+                 clip_int(json_integer_value(json_object_get(v->transition, "keys_total"))), elapsed);
 }
 
 /* --- scale ---------------------------------------------------------------------------- */
@@ -113,8 +121,8 @@ int ctl_cmd_scale(ctl *c, int argc, char **argv) {
     for (;;) {
         look(c, &v);
         int64_t el = util_now_ms() - start;
-        ctl_progress(c, what, v.listed < 0 ? 0 : v.listed, v.listed > n ? 0 : (int)n, el);   /* no bar down */
         show_transition(c, &v, el);
+        ctl_progress(c, what, v.listed < 0 ? 0 : v.listed, v.listed > n ? 0 : (int)n, el);   /* no bar down */
         if (scale_done(&v, (int)n) || el >= c->timeout_ms) break;
         util_sleep_ms(CTL_WAIT_POLL_MS);
     }

@@ -3,8 +3,9 @@
  * What: the leader (GET /v1/leader), then every known replica's GET
  * /v1/status and /readyz (role, leadership state, ZooKeeper session, Mesos
  * subscription, uptime), and from the leader's status the framework ID,
- * desired and running counts, the server-list version and, when /v1/status
- * carries one, the current ring transition. Text or --json.
+ * desired and running counts, the server-list version and the ring
+ * transition under way ("transition" with a phase other than "idle"; every
+ * field it carries is printed). Text or --json.
  * Exit status: 0 when a leader is known; 1 when none is (printed anyway,
  * with "leader unknown" on stderr) or no replica answered.
  * Thread: main. */
@@ -98,10 +99,12 @@ static void print_replicas(json_t *reps) {
         if (json_object_get(r, "error")) printf("  %s\n", str(r, "error", ""));
 }
 
-/* The transition object, whatever its fields, as "k=v k=v". */
+/* The ring transition: "none" when absent or idle, else its fields. */
 static void print_transition(json_t *tr) {
-    if (!json_is_object(tr)) {
-        printf("%-12s none\n", "transition");
+    const char *phase = json_string_value(json_object_get(tr, "phase"));
+    if (!json_is_object(tr) || (phase && strcmp(phase, "idle") == 0)) {
+        printf("%-12s none%s\n", "transition",
+               json_is_false(json_object_get(tr, "warm")) ? " (warm transitions off)" : "");
         return;
     }
     printf("%-12s", "transition");
