@@ -209,7 +209,7 @@ static int configure(sim *s, int *usage, char *err, size_t errlen) {
         snprintf(err, errlen, "--agents must be at least 1");
         return MCM_ERR;
     }
-    if (make_agents(s, err, errlen) != MCM_OK) return MCM_ERR;
+    if (make_agents(s, err, errlen) != MCM_OK || sim_attr_setup(s, err, errlen) != MCM_OK) return MCM_ERR;
     if (s->cfg.redirect_to && parse_redirect(s, err, errlen) != MCM_OK) {
         char why[256];
         snprintf(why, sizeof(why), "%s", err);
@@ -282,7 +282,7 @@ static void free_objects(sim *s) {
         if (fw->info) mesos__v1__framework_info__free_unpacked(fw->info, NULL);
         free(fw);
     }
-    for (int i = 0; s->agents && i < s->nagents; i++) sim_res_free(s->agents[i].total);
+    for (int i = 0; s->agents && i < s->nagents; i++) sim_res_free(s->agents[i].total), free(s->agents[i].attributes);
     free(s->agents);
 }
 

@@ -63,6 +63,9 @@ typedef struct sim_config {
     int64_t update_retry_ms;          /* first resend of an unacknowledged update */
     int64_t shutdown_grace_ms;        /* default executor shutdown grace period */
     const char *credentials_file;     /* "principal secret" lines; NULL: no authentication */
+    const char *agent_attributes;     /* Mesos --attributes per agent, "|"-separated, agent i
+                                       * takes set i % count; NULL: none (see sim_attr.c) */
+    const char *agent_domains;        /* "region/zone|..." the same way; NULL: no fault domains */
 } sim_config;
 
 typedef struct sim sim;

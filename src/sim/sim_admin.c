@@ -72,8 +72,9 @@ static json_t *agent_json(sim *s, sim_agent *a) {
     sim_res_format(fr, avail, sizeof(avail));
     sim_res_free(fr);
     snprintf(ep, sizeof(ep), "%s:%d", s->host, a->port);
-    return json_pack("{s:i, s:s, s:i, s:s, s:b, s:s, s:s}", "index", a->idx, "id", a->id, "port", a->port, "endpoint",
-                     ep, "gone", a->gone, "resources", total, "free", avail);
+    return json_pack("{s:i, s:s, s:i, s:s, s:b, s:s, s:s, s:s, s:s, s:s}", "index", a->idx, "id", a->id, "port",
+                     a->port, "endpoint", ep, "gone", a->gone, "resources", total, "free", avail, "attributes",
+                     a->attributes ? a->attributes : "", "region", a->region, "zone", a->zone);
 }
 
 static const char *ex_state(sim_exec_state st) {
@@ -204,6 +205,25 @@ static char *kill_executor(sim *s, struct MHD_Connection *c, unsigned *code) {
     return err_json("no running executor with that framework and executor ID");
 }
 
+/* /sim/agent/info?agent=I[&attributes=ATTRS][&domain=REGION/ZONE]: an
+ * empty value clears (sim_attr_set). */
+static char *agent_info(sim *s, struct MHD_Connection *c, unsigned *code) {
+    int i = agent_arg(s, c);
+    const char *at = arg(c, "attributes"), *dom = arg(c, "domain");
+    char err[256];
+    if (i < 0 || (!at && !dom)) {
+        *code = 400;
+        return err_json("agent=<index or agent ID> and attributes= and/or domain= required");
+    }
+    if (sim_attr_set(s, i, at, dom, err, sizeof(err)) != MCM_OK) {
+        *code = 400;
+        return err_json(err);
+    }
+    log_notice("admin: agent %s attributes '%s' domain '%s%s%s'", s->agents[i].id, s->agents[i].attributes,
+               s->agents[i].region, s->agents[i].region[0] ? "/" : "", s->agents[i].zone);
+    return ok_json("agent info set");
+}
+
 /* POST endpoints; NULL if url is not one. */
 static char *post(sim *s, struct MHD_Connection *c, const char *url, unsigned *code) {
     if (strcmp(url, "/sim/drop-stream") == 0) return drop_stream(s, c, code);
@@ -232,6 +252,7 @@ static char *post(sim *s, struct MHD_Connection *c, const char *url, unsigned *c
         return ok_json("call delay set");
     }
     if (strcmp(url, "/sim/kill-executor") == 0) return kill_executor(s, c, code);
+    if (strcmp(url, "/sim/agent/info") == 0) return agent_info(s, c, code);
     return NULL;
 }
 

@@ -10,6 +10,9 @@
  * those resources on that agent for refuse_seconds; an offer is held back
  * while what it would contain fits in a live filter. REVIVE clears them.
  * With MULTI_ROLE the offer and each resource carry allocation_info{role}.
+ * Offers carry the agent's attributes and, if it has one, its DomainInfo
+ * (sim_attr.c); an agent in a region other than the master's is offered
+ * only to REGION_AWARE frameworks (Mesos' isRemoteSlave).
  * Threads: loop thread (alloc_run) and MHD threads, all under s->mu. */
 #include "sim_int.h"
 
@@ -139,6 +142,9 @@ static Mesos__V1__Offer *make_offer(sim *s, sim_arena *a, sim_fw *fw, int agent,
     p->hostname = sim_arena_strdup(a, s->cfg.agent_hostname);
     const char *role = fw->multi_role ? fw->role : NULL;
     p->resources = sim_res_to_pb(o->res, role, sim_arena_alloc, a, &p->n_resources);
+    char err[256];
+    p->attributes = sim_attr_to_pb(a, s->agents[agent].attributes, &p->n_attributes, err, sizeof(err));
+    p->domain = sim_domain_to_pb(a, s->agents[agent].region, s->agents[agent].zone);
     if (role) {
         p->allocation_info = sim_arena_alloc(a, sizeof(*p->allocation_info));
         mesos__v1__resource__allocation_info__init(p->allocation_info);
@@ -178,6 +184,7 @@ void sim_alloc_run(sim *s, int64_t now) {
             int idx = (int)((s->rr + ag + k) % nfw);
             sim_fw *fw = order[idx];
             if (!allocatable(avail) || !eligible(fw) || filtered(fw, ag, avail, now)) continue;
+            if (sim_agent_remote(s, ag) && !sim_fw_region_aware(fw)) continue;   /* Mesos: remote regions */
             if (!per[idx]) per[idx] = sim_arena_alloc(a, sizeof(void *) * (size_t)s->nagents);
             per[idx][nper[idx]++] = make_offer(s, a, fw, ag, avail);
             avail = NULL;

@@ -46,6 +46,7 @@
 #define SIM_SEEN_UUIDS 16
 #define SIM_DONE_MAX 1000
 #define SIM_CALLS_MAX 20000
+#define SIM_DOMAIN_MAX 128
 
 typedef struct sim sim;
 typedef struct sim_fw sim_fw;
@@ -132,6 +133,8 @@ typedef struct sim_agent {
     int port;
     sim_res *total;
     int gone;
+    char *attributes;                 /* Mesos --attributes text, "" none (sim_attr.c) */
+    char region[SIM_DOMAIN_MAX], zone[SIM_DOMAIN_MAX];   /* fault domain; "" none */
 } sim_agent;
 
 typedef struct sim_call_rec {
@@ -179,6 +182,7 @@ struct sim {
     struct sim_zk *zk;
     char *own_work_dir;               /* temp dir we made and remove */
     char *credentials;                /* "principal secret\n..." contents; NULL = open */
+    char master_region[SIM_DOMAIN_MAX]; /* the first agent region; "" if no agent has a domain */
 };
 
 /* --- sim.c --------------------------------------------------------------- */
@@ -287,6 +291,23 @@ int sim_proc_launch(sim *s, sim_exec *ex, char *err, size_t errlen);
 enum MHD_Result sim_admin_handle(sim *s, struct MHD_Connection *c, sim_req *r);
 void sim_call_log(sim *s, const char *remote, const char *fw, const char *stream, const char *type,
                   int status);
+
+/* --- sim_attr.c (attributes, fault domains) ----------------------------- */
+/* Per-agent attributes and domains from cfg (agent_attributes/agent_domains
+ * are only read here, during sim_new); the master region. */
+int sim_attr_setup(sim *s, char *err, size_t errlen);
+int sim_attr_check(const char *text, char *err, size_t errlen);
+Mesos__V1__Attribute **sim_attr_to_pb(sim_arena *a, const char *text, size_t *n, char *err, size_t errlen);
+/* "region/zone" ("" or NULL: none) into region and zone (cap bytes each). */
+int sim_domain_parse(const char *text, char *region, char *zone, size_t cap, char *err, size_t errlen);
+Mesos__V1__DomainInfo *sim_domain_to_pb(sim_arena *a, const char *region, const char *zone);
+/* 1 if the agent's region differs from the master's (Mesos isRemoteSlave). */
+int sim_agent_remote(const sim *s, int agent);
+/* 1 if the framework has the REGION_AWARE capability. */
+int sim_fw_region_aware(const sim_fw *fw);
+/* Admin: new attributes and/or domain for an agent (NULL: unchanged); its
+ * outstanding offers are rescinded. MCM_ERR with err. */
+int sim_attr_set(sim *s, int agent, const char *attributes, const char *domain, char *err, size_t errlen);
 
 /* --- sim_zk.c ------------------------------------------------------------ */
 struct sim_zk *sim_zk_new(sim *s, char *err, size_t errlen);

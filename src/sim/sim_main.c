@@ -20,6 +20,7 @@ typedef struct cfg {
     parse_hostport listen;
     int64_t agents;
     char *resources, *agent_hostname, *work_dir, *redirect_to, *credentials;
+    char *attributes, *domains;
     int64_t offer_ms, heartbeat_ms, reg_timeout_ms, retry_ms, grace_ms;
     parse_zk zk;
 } cfg;
@@ -39,6 +40,13 @@ static int parse_cfg(int argc, char **argv) {
          10, 3600000, 0, NULL},
         {"heartbeat-interval", OPT_DURATION, &C.heartbeat_ms, "15s", "DURATION",
          "HEARTBEAT event interval (Mesos: 15s).", 10, 3600000, 0, NULL},
+        {"attributes", OPT_STR, &C.attributes, NULL, "ATTRS",
+         "Agent attributes, Mesos syntax (rack:r1;zone:a;tier:cache); several sets separated by '|': agent i "
+         "takes set i modulo their number.", 0, 0, 0, NULL},
+        {"domains", OPT_STR, &C.domains, NULL, "REGION/ZONE",
+         "Agent fault domains (DomainInfo), e.g. 'us-east/a|us-east/b|us-east/c': agent i takes domain i modulo "
+         "their number. The master's region is the first agent's; agents in other regions are offered only to "
+         "REGION_AWARE frameworks.", 0, 0, 0, NULL},
         {"agent-hostname", OPT_STR, &C.agent_hostname, "127.0.0.1", "HOST", "Hostname in offers and AgentInfo.",
          0, 0, 0, NULL},
         {"work-dir", OPT_STR, &C.work_dir, NULL, "DIR",
@@ -72,6 +80,8 @@ static void free_cfg(void) {
     free(C.work_dir);
     free(C.redirect_to);
     free(C.credentials);
+    free(C.attributes);
+    free(C.domains);
     parse_zk_free(&C.zk);
 }
 
@@ -101,6 +111,7 @@ int main(int argc, char **argv) {
         .agent_hostname = C.agent_hostname, .work_dir = C.work_dir, .zk_hosts = C.zk.hosts,
         .zk_path = C.zk.path, .redirect_to = C.redirect_to, .registration_timeout_ms = C.reg_timeout_ms,
         .update_retry_ms = C.retry_ms, .shutdown_grace_ms = C.grace_ms, .credentials_file = C.credentials,
+        .agent_attributes = C.attributes, .agent_domains = C.domains,
     };
     char err[512];
     int usage = 0;
