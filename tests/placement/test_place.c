@@ -3,6 +3,7 @@
  * spread, the per-agent limit and step-down victims. Pure: no server.
  * Cases follow Marathon's ConstraintsTest.scala where it has one. */
 #include "place.h"
+#include "place_mesos.h"
 
 #include "mcm.h"
 
@@ -525,6 +526,64 @@ START_TEST(test_place_victim_misplaced_first_and_caller_order) {
 }
 END_TEST
 
+/* --- offers as the scheduler gets them ------------------------------------ */
+
+START_TEST(test_place_agent_from_offer_formats_like_marathon) {
+    Mesos__V1__Value__Text tx = MESOS__V1__VALUE__TEXT__INIT;
+    tx.value = "r1";
+    Mesos__V1__Value__Scalar sc = MESOS__V1__VALUE__SCALAR__INIT;
+    sc.value = 1.50;
+    Mesos__V1__Value__Range r1 = MESOS__V1__VALUE__RANGE__INIT, r2 = MESOS__V1__VALUE__RANGE__INIT;
+    r1.begin = 5, r1.end = 9, r2.begin = 1, r2.end = 2;
+    Mesos__V1__Value__Range *rs[] = {&r1, &r2};
+    Mesos__V1__Value__Ranges rg = MESOS__V1__VALUE__RANGES__INIT;
+    rg.n_range = 2, rg.range = rs;
+    char *items[] = {"b", "a"};
+    Mesos__V1__Value__Set st = MESOS__V1__VALUE__SET__INIT;
+    st.n_item = 2, st.item = items;
+    Mesos__V1__Attribute a[4];
+    for (int i = 0; i < 4; i++) mesos__v1__attribute__init(&a[i]);
+    a[0].name = "rack", a[0].type = MESOS__V1__VALUE__TYPE__TEXT, a[0].text = &tx;
+    a[1].name = "level", a[1].type = MESOS__V1__VALUE__TYPE__SCALAR, a[1].scalar = &sc;
+    a[2].name = "slots", a[2].type = MESOS__V1__VALUE__TYPE__RANGES, a[2].ranges = &rg;
+    a[3].name = "gpu", a[3].type = MESOS__V1__VALUE__TYPE__SET, a[3].set = &st;
+    Mesos__V1__Attribute *ap[] = {&a[0], &a[1], &a[2], &a[3]};
+    Mesos__V1__DomainInfo__FaultDomain__RegionInfo reg = MESOS__V1__DOMAIN_INFO__FAULT_DOMAIN__REGION_INFO__INIT;
+    Mesos__V1__DomainInfo__FaultDomain__ZoneInfo zone = MESOS__V1__DOMAIN_INFO__FAULT_DOMAIN__ZONE_INFO__INIT;
+    reg.name = "us-east", zone.name = "b";
+    Mesos__V1__DomainInfo__FaultDomain fd = MESOS__V1__DOMAIN_INFO__FAULT_DOMAIN__INIT;
+    fd.region = &reg, fd.zone = &zone;
+    Mesos__V1__DomainInfo dom = MESOS__V1__DOMAIN_INFO__INIT;
+    dom.fault_domain = &fd;
+    Mesos__V1__AgentID aid = MESOS__V1__AGENT_ID__INIT;
+    aid.value = "S7";
+    Mesos__V1__Offer o = MESOS__V1__OFFER__INIT;
+    o.agent_id = &aid, o.hostname = "agent7", o.n_attributes = 4, o.attributes = ap, o.domain = &dom;
+    static place_agent_buf b;
+    ck_assert_int_eq(place_agent_from_offer(&o, &b), MCM_OK);
+    ck_assert_str_eq(b.agent.agent_id, "S7");
+    ck_assert_str_eq(b.agent.hostname, "agent7");
+    ck_assert_str_eq(b.agent.region, "us-east");
+    ck_assert_str_eq(b.agent.zone, "b");
+    ck_assert_int_eq(b.agent.nattrs, 4);
+    ck_assert_str_eq(b.attrs[0].value, "r1");
+    ck_assert_str_eq(b.attrs[1].value, "1.5");
+    ck_assert_str_eq(b.attrs[2].value, "[1-2,5-9]");
+    ck_assert_str_eq(b.attrs[3].value, "{a,b}");
+    fleet f = {0};
+    ck_assert(fits("slots:CLUSTER:[1-2,5-9]", &f, b.agent));
+    ck_assert(fits("gpu:LIKE:\\{a,b\\}", &f, b.agent));
+    ck_assert(fits("level:IS:1.50", &f, b.agent));
+    ck_assert(fits("@zone:IS:b", &f, b.agent));
+    ck_assert(!fits("@region:UNLIKE:us-.*", &f, b.agent));
+    ck_assert(r1.begin == 5);        /* the offer is not reordered */
+    o.domain = NULL;
+    ck_assert_int_eq(place_agent_from_offer(&o, &b), MCM_OK);
+    ck_assert_ptr_null(b.agent.zone);
+    ck_assert(fits("@zone:UNLIKE:b", &f, b.agent));
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("placement");
     TCase *tc = tcase_create("place");
@@ -545,6 +604,7 @@ int main(void) {
     tcase_add_test(tc, test_place_victim_fullest_zone_first);
     tcase_add_test(tc, test_place_victim_keeps_group_by);
     tcase_add_test(tc, test_place_victim_misplaced_first_and_caller_order);
+    tcase_add_test(tc, test_place_agent_from_offer_formats_like_marathon);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
