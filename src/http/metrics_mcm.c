@@ -42,6 +42,11 @@ static const struct fam {
     {METRICS_GAUGE, "mcm_memcached_evictions", "Evictions since the memcached server started.", "task_id,server", SLOT(mc_evictions)},
     {METRICS_GAUGE, "mcm_memcached_hit_ratio", "get hits / (hits + misses), 0..1.", "task_id,server", SLOT(mc_hit_ratio)},
     {METRICS_GAUGE, "mcm_memcached_connections", "Open memcached connections.", "task_id,server", SLOT(mc_connections)},
+    {METRICS_GAUGE, "mcm_ring_transition_phase", "1 for the phase of the ring transition under way (idle, copy, catchup, cleanup, abort), 0 for the others.", "phase", SLOT(trn_phase)},
+    {METRICS_GAUGE, "mcm_ring_transition_keys_copied", "Keys copied by the ring transition under way.", NULL, SLOT(trn_keys_copied)},
+    {METRICS_GAUGE, "mcm_ring_transition_bytes_copied", "Bytes copied by the ring transition under way.", NULL, SLOT(trn_bytes_copied)},
+    {METRICS_GAUGE, "mcm_ring_transition_keys_left", "Keys the ring transition under way has still to copy.", NULL, SLOT(trn_keys_left)},
+    {METRICS_GAUGE, "mcm_ring_transition_eta_seconds", "Estimated time to the end of the copy, -1 if unknown.", NULL, SLOT(trn_eta)},
 };
 
 int metrics_mcm_register(metrics *m, metrics_mcm *out) {

@@ -34,6 +34,11 @@
  * | mcm_memcached_evictions | gauge | task_id, server | evictions since the server started |
  * | mcm_memcached_hit_ratio | gauge | task_id, server | get_hits / (get_hits + get_misses), 0..1 |
  * | mcm_memcached_connections | gauge | task_id, server | open connections (`curr_connections`) |
+ * | mcm_ring_transition_phase | gauge | phase | 1 for the phase of the warm ring transition under way (idle, copy, catchup, cleanup, abort) |
+ * | mcm_ring_transition_keys_copied | gauge | | keys copied by the transition under way |
+ * | mcm_ring_transition_bytes_copied | gauge | | bytes copied by the transition under way |
+ * | mcm_ring_transition_keys_left | gauge | | keys still to copy |
+ * | mcm_ring_transition_eta_seconds | gauge | | estimated end of the copy, -1 unknown |
  * | mcm_http_requests_total | counter | route, code | HTTP requests answered, by route name (/v1/servers, /v1/tasks/:id/restart, other, ...) and status code |
  *
  * Threads: metrics_mcm_register() from any one thread at start; the handles
@@ -52,6 +57,7 @@ typedef struct metrics_mcm {
     metrics_family *zk_events, *zk_connected;
     metrics_family *servers_version, *servers;
     metrics_family *mc_bytes, *mc_limit, *mc_evictions, *mc_hit_ratio, *mc_connections;
+    metrics_family *trn_phase, *trn_keys_copied, *trn_bytes_copied, *trn_keys_left, *trn_eta;
 } metrics_mcm;
 
 /* Registers every family above (idempotent), sets build_info and start_time.

@@ -118,7 +118,7 @@ void core_start_leading(core *c) {
     metrics_inc(c->mm.leadership_changes, to);
     int rc = state_init(c->st, err, sizeof(err));
     if (rc == MCM_OK) rc = state_load(c->st, &snap, err, sizeof(err));
-    if (rc == STATE_MALFORMED) {
+    if (rc == STATE_MALFORMED || rc == STATE_CONTRADICTION) {   /* an operator must repair it: say so */
         refuse_to_lead(c, err);
         return;
     }

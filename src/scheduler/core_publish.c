@@ -207,10 +207,21 @@ static void task_metrics(core *c) {
     free(srv);
 }
 
-/* The ring transition under way ("phase":"idle" when none), for operators. */
+static void transition_metrics(core *c, const trn_status *t) {
+    for (int p = 0; p < TRN_PHASE_COUNT; p++)
+        metrics_set(c->mm.trn_phase, METRICS_L(trn_phase_name((trn_phase)p)), p == (int)t->phase);
+    metrics_set(c->mm.trn_keys_copied, NULL, (double)t->keys_copied);
+    metrics_set(c->mm.trn_bytes_copied, NULL, (double)t->bytes_copied);
+    metrics_set(c->mm.trn_keys_left, NULL, (double)t->keys_left);
+    metrics_set(c->mm.trn_eta, NULL, t->eta_ms < 0 ? -1.0 : (double)t->eta_ms / 1000.0);
+}
+
+/* The ring transition under way ("phase":"idle" when none), for operators;
+ * the same figures go to /metrics. */
 static json_t *transition_json(core *c) {
     trn_status t;
     fleet_ring_status(c->fl, core_clock(), &t);
+    transition_metrics(c, &t);
     json_t *o = json_pack("{s:s, s:b}", "phase", trn_phase_name(t.phase), "warm", c->cfg->warm_transitions);
     if (!o || t.phase == TRN_IDLE) return o;
     const struct { const char *k; int64_t v; } f[] = {

@@ -141,6 +141,7 @@ static int start_zk(core *c, const char *auth, char *err, size_t errlen) {
         snprintf(err, errlen, "out of memory");
         return MCM_ERR;
     }
+    state_set_instances_max(c->st, (int)c->cfg->instances_max);   /* a stored desired count above it is capped */
     return state_init(c->st, err, errlen);
 }
 
