@@ -89,7 +89,10 @@ static void send_subscribed(sim *s, sim_exec *ex) {
     Mesos__V1__Executor__Event__Subscribed sub = MESOS__V1__EXECUTOR__EVENT__SUBSCRIBED__INIT;
     Mesos__V1__AgentInfo ai = MESOS__V1__AGENT_INFO__INIT;
     Mesos__V1__ContainerID cid = MESOS__V1__CONTAINER_ID__INIT;
-    ai.hostname = (char *)s->cfg.agent_hostname;
+    ai.hostname = ag->hostname;
+    char aerr[256];
+    ai.attributes = sim_attr_to_pb(a, ag->attributes, &ai.n_attributes, aerr, sizeof(aerr));
+    ai.domain = sim_domain_to_pb(a, ag->region, ag->zone);
     ai.has_port = 1;
     ai.port = ag->port;
     ai.id = sim_pb_agentid(a, ag->id);

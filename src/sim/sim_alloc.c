@@ -139,7 +139,7 @@ static Mesos__V1__Offer *make_offer(sim *s, sim_arena *a, sim_fw *fw, int agent,
     p->id = sim_pb_offerid(a, o->id);
     p->framework_id = sim_pb_fwid(a, fw->id);
     p->agent_id = sim_pb_agentid(a, s->agents[agent].id);
-    p->hostname = sim_arena_strdup(a, s->cfg.agent_hostname);
+    p->hostname = sim_arena_strdup(a, s->agents[agent].hostname);
     const char *role = fw->multi_role ? fw->role : NULL;
     p->resources = sim_res_to_pb(o->res, role, sim_arena_alloc, a, &p->n_resources);
     char err[256];

@@ -10,7 +10,9 @@
  * non-negative number is SCALAR, anything else TEXT; sets ('{') are refused
  * as Mesos refuses them for attributes. Order is kept.
  * A domain is `region/zone` here (Mesos takes JSON {"fault_domain":...}).
- * Per agent: several sets separated by '|'; agent i takes set i % count.
+ * Per agent: several sets separated by '|'; agent i takes set i % count;
+ * --agent-hostname works the same way. The executor's SUBSCRIBED AgentInfo
+ * carries the same hostname, attributes and domain.
  *
  * Threads: any; no shared state. Ownership: pb arrays come from the
  * caller's allocator (an arena), strings are copied into it. */
@@ -203,6 +205,10 @@ int sim_attr_setup(sim *s, char *err, size_t errlen) {
             return snprintf(err, errlen, "--attributes: %s", why), MCM_ERR;
         a->attributes = strdup(item);
         if (!a->attributes) abort();
+        if (sim_list_item(s->cfg.agent_hostname, i, item, sizeof(item)) < 0 || !item[0] ||
+            strlen(item) >= sizeof(a->hostname))
+            return snprintf(err, errlen, "--agent-hostname: an empty or too long host name"), MCM_ERR;
+        snprintf(a->hostname, sizeof(a->hostname), "%s", item);
         if (sim_list_item(s->cfg.agent_domains, i, item, sizeof(item)) < 0 ||
             sim_domain_parse(item, a->region, a->zone, sizeof(a->region), why, sizeof(why)) != MCM_OK)
             return snprintf(err, errlen, "--domains: %s", why), MCM_ERR;

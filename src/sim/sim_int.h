@@ -135,6 +135,7 @@ typedef struct sim_agent {
     int gone;
     char *attributes;                 /* Mesos --attributes text, "" none (sim_attr.c) */
     char region[SIM_DOMAIN_MAX], zone[SIM_DOMAIN_MAX];   /* fault domain; "" none */
+    char hostname[256];               /* Offer.hostname, AgentInfo.hostname (--agent-hostname) */
 } sim_agent;
 
 typedef struct sim_call_rec {

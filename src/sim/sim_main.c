@@ -47,7 +47,8 @@ static int parse_cfg(int argc, char **argv) {
          "Agent fault domains (DomainInfo), e.g. 'us-east/a|us-east/b|us-east/c': agent i takes domain i modulo "
          "their number. The master's region is the first agent's; agents in other regions are offered only to "
          "REGION_AWARE frameworks.", 0, 0, 0, NULL},
-        {"agent-hostname", OPT_STR, &C.agent_hostname, "127.0.0.1", "HOST", "Hostname in offers and AgentInfo.",
+        {"agent-hostname", OPT_STR, &C.agent_hostname, "127.0.0.1", "HOST",
+         "Hostname in offers and AgentInfo; several separated by '|': agent i takes name i modulo their number.",
          0, 0, 0, NULL},
         {"work-dir", OPT_STR, &C.work_dir, NULL, "DIR",
          "Where executor sandboxes go (default: a temporary directory removed at exit).", 0, 0, 0, NULL},

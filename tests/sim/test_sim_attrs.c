@@ -95,7 +95,7 @@ static char *upstream_text(const Mesos__V1__Offer *o) {
 START_TEST(test_sim_offers_carry_attributes_and_domain) {
     const char *args[] = {"--agents", "3", "--offer-interval", "100ms",
                           "--attributes", "rack:r1;tier:cache|rack:r2;level:0.5|rack:r3;slots:[1-2,5-9]",
-                          "--domains", "us-east/a|us-east/b", NULL};
+                          "--domains", "us-east/a|us-east/b", "--agent-hostname", "127.0.0.1|127.0.0.2", NULL};
     S = simc_start(args);
     Mesos__V1__FrameworkInfo *fi = simc_fi("attrs", NULL, 1, 3600);
     simc_sub *sub = subscribe(fi);
@@ -103,6 +103,9 @@ START_TEST(test_sim_offers_carry_attributes_and_domain) {
     collect(sub, 7, got, 3, 10000);
     for (int i = 0; i < 3; i++) ck_assert_msg(got[i] != NULL, "no offer from agent %d", i);
     /* our decoding */
+    ck_assert_str_eq(got[0]->hostname, "127.0.0.1");
+    ck_assert_str_eq(got[1]->hostname, "127.0.0.2");
+    ck_assert_str_eq(got[2]->hostname, "127.0.0.1");
     ck_assert_str_eq(attr_text(got[0], "rack"), "r1");
     ck_assert_str_eq(attr_text(got[0], "tier"), "cache");
     ck_assert_uint_eq(got[1]->n_attributes, 2);
@@ -233,7 +236,7 @@ END_TEST
 START_TEST(test_sim_bad_attribute_flags_are_usage_errors) {
     static const char *const bad[][2] = {{"--attributes", "rack"}, {"--attributes", "rack:{a,b}"},
                                          {"--attributes", "slots:[1-x]"}, {"--domains", "us-east"},
-                                         {"--domains", "us/a/b"}};
+                                         {"--domains", "us/a/b"}, {"--agent-hostname", "a||b"}};
     char sim[1024];
     snprintf(sim, sizeof(sim), "%s/src/sim/mcm-sim", getenv("MCM_BUILD_DIR") ? getenv("MCM_BUILD_DIR") : ".");
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
