@@ -55,6 +55,19 @@ static int zone_size(const place_view *v, int i) {
     return n;
 }
 
+/* 1 if the placed servers are in more than one zone (a server without a
+ * fault domain is in none). */
+static int several_zones(const place_view *v) {
+    const char *first = NULL;
+    for (int i = 0; i < v->nplaced; i++) {
+        const char *z = v->placed[i].agent.zone;
+        if (!z) continue;
+        if (first && strcmp(first, z)) return 1;
+        first = z;
+    }
+    return 0;
+}
+
 /* Keeps only the candidates for which keep[i]; unless none would remain. */
 static int narrow(int *cand, const int *keep, int n) {
     int any = 0;
@@ -140,7 +153,7 @@ int place_victim(const place_rules *r, const place_view *v, place_verdict *out) 
         for (int i = 0; i < n; i++) keep[i] = keeps_group_by(r, v, i);
         grouped = narrow(cand, keep, n);
     }
-    if (place_rules_spreads_zones(r)) {
+    if (place_rules_spreads_zones(r) && several_zones(v)) {
         for (int i = 0; i < n; i++)
             if (cand[i] && v->placed[i].agent.zone && zone_size(v, i) > top) top = zone_size(v, i);
         for (int i = 0; i < n; i++) keep[i] = v->placed[i].agent.zone && zone_size(v, i) == top;

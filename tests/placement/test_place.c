@@ -467,6 +467,11 @@ START_TEST(test_place_victim_fullest_zone_first) {
     ck_assert_int_eq(i, 1);             /* first of zone b, in the caller's order */
     ck_assert_int_eq(out.rule, PLACE_RULE_ZONE_SPREAD);
     ck_assert_msg(strstr(out.text, "mc-1: zone b is the fullest (2)") != NULL, "%s", out.text);
+    fleet one = {0};            /* one zone: nothing to say about zones */
+    put(&one, agent("h", NULL, "r/a"));
+    put(&one, agent("h", NULL, "r/a"));
+    ck_assert_int_eq(victim(NULL, &one, 1, &out), 0);
+    ck_assert_int_eq(out.rule, PLACE_RULE_NONE);
     fleet none = {0};
     ck_assert_int_eq(victim(NULL, &none, 0, &out), -1);
     ck_assert(!out.ok);
