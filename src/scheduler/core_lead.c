@@ -131,6 +131,8 @@ void core_start_leading(core *c) {
     snprintf(c->framework_id, sizeof(c->framework_id), "%s", snap.framework_id);
     int desired = snap.desired >= 0 ? snap.desired : (int)c->cfg->instances;
     load_tasks(c, &snap, desired);
+    if (fleet_set_quarantine(c->fl, (const char (*)[TT_ID_MAX])snap.skipped, snap.nskipped) != MCM_OK)
+        log_error("out of memory noting %d unreadable task records", snap.nskipped);
     c->servers_version = 0;
     core_scale_load(c, snap.autoscale_json);
     int stored_desired = snap.desired;

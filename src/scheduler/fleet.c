@@ -115,6 +115,7 @@ void fleet_free(fleet *f) {
     tt_free(f->tasks);
     backoff_free(f->bo);
     fleet_ring_free(f);
+    free(f->quarantine);
     free(f);
 }
 
@@ -370,8 +371,28 @@ static void ack(const fleet_status *st, fleet_actions *out) {
     a->uuid_len = st->uuid_len;
 }
 
-static void orphan(const fleet_status *st, fleet_actions *out) {
-    if (!tt_state_is_final(st->state)) {
+int fleet_set_quarantine(fleet *f, const char (*ids)[TT_ID_MAX], int n) {
+    free(f->quarantine);
+    f->quarantine = NULL;
+    f->nquarantine = 0;
+    if (n <= 0) return MCM_OK;
+    if (!(f->quarantine = calloc((size_t)n, sizeof(*f->quarantine)))) return MCM_ERR;
+    memcpy(f->quarantine, ids, sizeof(*f->quarantine) * (size_t)n);
+    f->nquarantine = n;
+    return MCM_OK;
+}
+
+static int quarantined(const fleet *f, const char *id) {
+    for (int i = 0; i < f->nquarantine; i++)
+        if (!strcmp(f->quarantine[i], id)) return 1;
+    return 0;
+}
+
+static void orphan(const fleet *f, const fleet_status *st, fleet_actions *out) {
+    if (quarantined(f, st->task_id)) {   /* its record is corrupt, not absent: never kill what may serve */
+        log_warn("Mesos reports task %s (%s) whose stored record is corrupt: left running, not published; repair "
+                 "or delete state/tasks/%s", st->task_id, tt_state_name(st->state), st->task_id);
+    } else if (!tt_state_is_final(st->state)) {
         tt_task t;
         memset(&t, 0, sizeof(t));
         snprintf(t.id, sizeof(t.id), "%s", st->task_id);
@@ -397,7 +418,7 @@ void fleet_on_update(fleet *f, const fleet_status *st, fleet_clock now, fleet_ac
     if (!f->in_term) return;
     tt_task *t = tt_find(f->tasks, st->task_id);
     if (!t) {
-        orphan(st, out);
+        orphan(f, st, out);
         return;
     }
     t->confirmed = 1;   /* heard from during this reconciliation */
@@ -565,8 +586,10 @@ void fleet_stored(fleet *f, const fleet_action *a, int ok, fleet_clock now) {
         f->start_failures = 0;
     }
     if (a->task.drain_until_ms && !t->drain_until_ms)
-        log_notice("draining %s on %s:%d (%s): unpublished now, killed in %lld ms", t->id, t->hostname, t->port,
-                   a->why, (long long)f->cfg.drain_time_ms);
+        log_notice(f->cfg.ring.warm ? "draining %s on %s:%d (%s): its keys move to their new owners first, then it "
+                                      "leaves the list and is killed (within %lld ms at the latest)"
+                                    : "draining %s on %s:%d (%s): unpublished now, killed in %lld ms",
+                   t->id, t->hostname, t->port, a->why, (long long)fleet_ring_drain_ms(f));
     record_update(t, &a->task);
 }
 

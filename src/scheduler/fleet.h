@@ -153,6 +153,11 @@ void fleet_free(fleet *f);                      /* NULL-safe */
 /* A term begins with the stored records (copied) and desired count; it ends
  * (step-down) by forgetting everything but the backoff. */
 int fleet_begin_term(fleet *f, const tt_task *tasks, int n, int desired);
+/* Task IDs whose stored record exists but could not be read (a corrupt
+ * znode): Mesos may still run them. They are never killed as unknown (the
+ * operator repairs or deletes the record: the warning says which); their
+ * updates are acknowledged. Copied; replaced at each call. */
+int fleet_set_quarantine(fleet *f, const char (*ids)[TT_ID_MAX], int n);
 void fleet_end_term(fleet *f);
 int fleet_in_term(const fleet *f);
 int fleet_leading(const fleet *f);

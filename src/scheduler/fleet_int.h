@@ -31,6 +31,9 @@ struct fleet {
     char *stored_record;
     size_t stored_len;
     int ring_started;          /* the keeper has begun this term */
+    /* tasks whose stored record exists but did not decode: left alone */
+    char (*quarantine)[TT_ID_MAX];
+    int nquarantine;
 };
 
 /* fleet.c helpers the ring glue uses. */

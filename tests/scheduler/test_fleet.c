@@ -7,6 +7,7 @@
  * as stored/sent (or failed, for the kind and error a test names), stops at
  * a failed persist reporting the rest as not run, and runs follow-ups. */
 #include "fleet.h"
+#include "mig_msg.h"
 #include "mcm.h"
 
 #include <check.h>
@@ -274,6 +275,159 @@ START_TEST(test_fleet_orphan_killed) {
 }
 END_TEST
 
+START_TEST(test_fleet_quarantined_task_is_never_killed) {
+    tt_task t[] = {task("t1", "a1", RUNNING)};
+    fleet *f = leading_fleet(t, 1, 1);
+    char q[1][TT_ID_MAX] = {"x9"};
+    ck_assert_int_eq(fleet_set_quarantine(f, (const char (*)[TT_ID_MAX])q, 1), MCM_OK);
+    fleet_status s = update("x9", "a7", RUNNING);
+    RUN(f, fleet_on_update(f, &s, at(T0 + SEC), &l_), at(T0 + SEC), "ACK(x9)");   /* its record is corrupt */
+    fleet_status o = update("y1", "a7", RUNNING);
+    RUN(f, fleet_on_update(f, &o, at(T0 + SEC), &l_), at(T0 + SEC), "KILL(y1) ACK(y1)");   /* truly unknown */
+    fleet_free(f);
+}
+END_TEST
+
+/* --- warm ring transitions (fleet_ring.c) ---------------------------------------------- */
+
+/* Like leading_fleet, with warm transitions and `pub` as the stored list. */
+static fleet *warm_fleet(const tt_task *tasks, int n, int desired, const char *const *pub, int npub) {
+    fleet_config c = cfg_test();
+    trn_keep_config_default(&c.ring);
+    c.ring.trn.drain_ms = 10 * SEC;
+    fleet *f = fleet_new(&c);
+    trn_server p[8];
+    memset(p, 0, sizeof(p));
+    for (int i = 0; i < npub; i++)
+        for (int j = 0; j < n; j++)
+            if (!strcmp(tasks[j].id, pub[i])) {
+                snprintf(p[i].task_id, sizeof(p[i].task_id), "%s", tasks[j].id);
+                snprintf(p[i].addr, sizeof(p[i].addr), "%s:%d", tasks[j].hostname, tasks[j].port);
+            }
+    ck_assert_int_eq(fleet_set_ring(f, p, npub, NULL, 0), MCM_OK);
+    ck_assert_int_eq(fleet_begin_term(f, tasks, n, desired), MCM_OK);
+    fleet_actions l;
+    fleet_actions_init(&l);
+    fleet_on_subscribed(f, at(T0), &l);
+    outcome(f, &l, at(T0), 0, NULL);
+    fleet_actions_clear(&l);
+    for (int i = 0; i < n; i++) {
+        fleet_status s = update(tasks[i].id, tasks[i].agent_id, tasks[i].state);
+        fleet_on_update(f, &s, at(T0), &l);
+        outcome(f, &l, at(T0), 0, NULL);
+        fleet_actions_clear(&l);
+    }
+    fleet_tick(f, at(T0 + 60 * SEC), &l);   /* the reconciliation's patience: LEADING */
+    outcome(f, &l, at(T0 + 60 * SEC), 0, NULL);
+    fleet_actions_clear(&l);
+    return f;
+}
+
+static const char *published_ids(fleet *f) {
+    static char buf[256];
+    trn_server l[8];
+    int n = fleet_published(f, l, 8);
+    buf[0] = 0;
+    for (int i = 0; i < n; i++) {
+        strcat(buf, i ? "," : "");
+        strcat(buf, l[i].task_id);
+    }
+    return buf;
+}
+
+/* The executor of task answers "done" to phase of the current transition. */
+static void answer(fleet *f, const char *task_id, mig_cmd_phase phase, fleet_clock now, fleet_actions *out) {
+    trn_status st;
+    fleet_ring_status(f, now, &st);
+    mig_msg_progress m;
+    memset(&m, 0, sizeof(m));
+    snprintf(m.task_id, sizeof(m.task_id), "%s", task_id);
+    m.id = st.id;
+    m.phase = phase;
+    m.done = 1;
+    char buf[MIG_MSG_PROGRESS_MAX];
+    int n = mig_progress_encode(&m, buf, sizeof(buf));
+    ck_assert_int_gt(n, 0);
+    ck_assert_int_eq(fleet_on_executor_message(f, buf, (size_t)n, now, out), 1);
+}
+
+static void assert_phase(const fleet_action *a, const char *phase) {
+    char want[64];
+    snprintf(want, sizeof(want), "\"phase\":\"%s\"", phase);
+    ck_assert_msg(a->data && strstr(a->data, want), "%s not in %s", want, a->data ? a->data : "(null)");
+}
+
+START_TEST(test_fleet_warm_new_server_published_after_its_keys_are_copied) {
+    tt_task t[] = {task("t1", "a1", RUNNING), task("t2", "a2", RUNNING), task("t3", "a3", RUNNING)};
+    const char *pub[] = {"t1", "t2"};
+    fleet *f = warm_fleet(t, 3, 3, pub, 2);
+    ck_assert_str_eq(published_ids(f), "t1,t2");   /* t3 runs, but holds none of its keys yet */
+    fleet_actions l;
+    fleet_actions_init(&l);
+    fleet_tick(f, at(T0 + 61 * SEC), &l);
+    ck_assert_str_eq(render(&l), "PUT_RING() MESSAGE(t1) MESSAGE(t2)");
+    assert_phase(&l.v[1], "copy");
+    fleet_actions_clear(&l);
+    answer(f, "t1", MIG_CMD_COPY, at(T0 + 62 * SEC), &l);
+    ck_assert_str_eq(render(&l), "");
+    answer(f, "t2", MIG_CMD_COPY, at(T0 + 62 * SEC), &l);
+    ck_assert_str_eq(render(&l), "PUT_RING() PUBLISH MESSAGE(t1) MESSAGE(t2)");   /* stored, published, caught up */
+    assert_phase(&l.v[2], "catchup");
+    ck_assert_str_eq(published_ids(f), "t1,t2,t3");
+    fleet_actions_clear(&l);
+    fleet_free(f);
+}
+END_TEST
+
+START_TEST(test_fleet_warm_drained_server_stays_published_until_its_keys_moved) {
+    tt_task t[] = {task("t1", "a1", RUNNING), task("t2", "a2", RUNNING), task("t3", "a3", RUNNING)};
+    const char *pub[] = {"t1", "t2", "t3"};
+    fleet *f = warm_fleet(t, 3, 2, pub, 3);
+    fleet_actions l;
+    fleet_actions_init(&l);
+    /* LEADING (in warm_fleet) drained the surplus: the least used, t1 (all equal, first). */
+    ck_assert(fleet_find(f, "t1")->drain_until_ms > 0);
+    ck_assert_str_eq(published_ids(f), "t1,t2,t3");   /* still: its keys are only there */
+    fleet_tick(f, at(T0 + 62 * SEC), &l);
+    ck_assert_str_eq(render(&l), "PUT_RING() MESSAGE(t1)");   /* a step down: only t1's keys move */
+    fleet_actions_clear(&l);
+    answer(f, "t1", MIG_CMD_COPY, at(T0 + 63 * SEC), &l);
+    ck_assert_str_eq(render(&l), "PUT_RING() PUBLISH MESSAGE(t1)");
+    ck_assert_str_eq(published_ids(f), "t2,t3");
+    fleet_actions_clear(&l);
+    fleet_tick(f, at(T0 + 73 * SEC), &l);   /* the drain window (10 s) is over */
+    ck_assert_str_eq(render(&l), "PUT_RING() MESSAGE(t1)");
+    assert_phase(&l.v[1], "cleanup");
+    fleet_actions_clear(&l);
+    answer(f, "t1", MIG_CMD_CLEANUP, at(T0 + 74 * SEC), &l);
+    ck_assert_str_eq(render(&l), "KILL(t1) CLEAR_RING()");
+    fleet_actions_clear(&l);
+    fleet_free(f);
+}
+END_TEST
+
+START_TEST(test_fleet_warm_loss_mid_copy_publishes_without_it_and_purges) {
+    tt_task t[] = {task("t1", "a1", RUNNING), task("t2", "a2", RUNNING), task("t3", "a3", RUNNING)};
+    const char *pub[] = {"t1", "t2"};
+    fleet *f = warm_fleet(t, 3, 3, pub, 2);
+    fleet_actions l;
+    fleet_actions_init(&l);
+    fleet_tick(f, at(T0 + 61 * SEC), &l);
+    fleet_actions_clear(&l);
+    fleet_status gone = update("t2", "a2", MESOS__V1__TASK_STATE__TASK_FAILED);
+    fleet_on_update(f, &gone, at(T0 + 62 * SEC), &l);
+    ck_assert_str_eq(render(&l), "DELETE_TASK(t2) ACK(t2) PUT_RING() PUBLISH MESSAGE(t1) MESSAGE(t1) MESSAGE(t3) "
+                                 "PUBLISH");
+    assert_phase(&l.v[4], "abort");
+    assert_phase(&l.v[5], "purge");
+    ck_assert(strstr(l.v[5].data, "\"lost\":[\"host-a2:31000\"]"));
+    outcome(f, &l, at(T0 + 62 * SEC), 0, NULL);
+    fleet_actions_clear(&l);
+    ck_assert_str_eq(published_ids(f), "t1");
+    fleet_free(f);
+}
+END_TEST
+
 /* --- back from a partition ----------------------------------------------------------- */
 
 START_TEST(test_fleet_back_from_partition_after_replacement_killed) {
@@ -486,6 +640,10 @@ int main(void) {
     tcase_add_test(tc, test_fleet_launch_stored_first);
     tcase_add_test(tc, test_fleet_launch_refused_forgets_timeout_keeps);
     tcase_add_test(tc, test_fleet_orphan_killed);
+    tcase_add_test(tc, test_fleet_quarantined_task_is_never_killed);
+    tcase_add_test(tc, test_fleet_warm_new_server_published_after_its_keys_are_copied);
+    tcase_add_test(tc, test_fleet_warm_drained_server_stays_published_until_its_keys_moved);
+    tcase_add_test(tc, test_fleet_warm_loss_mid_copy_publishes_without_it_and_purges);
     tcase_add_test(tc, test_fleet_back_from_partition_after_replacement_killed);
     tcase_add_test(tc, test_fleet_kill_resent_after_30s);
     tcase_add_test(tc, test_fleet_surplus_not_running_first_then_least_memory);
