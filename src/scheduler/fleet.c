@@ -458,12 +458,48 @@ static int planned_on(const fleet_actions *out, int from, const char *agent_id) 
     return n;
 }
 
-static int usable(fleet *f, const fleet_offer *o, const fleet_actions *out, int from, fleet_clock now) {
+/* Servers that hold a place on agent_id: an UNREACHABLE one does not (its
+ * agent is offering again, so it came back, with the task or without). */
+static int placed_on(const fleet *f, const char *agent_id) {
+    int n = 0;
+    for (int i = 0; i < tt_count(f->tasks); i++) {
+        const tt_task *t = tt_at(f->tasks, i);
+        n += !strcmp(t->agent_id, agent_id) && !tt_state_is_final(t->state) &&
+             t->state != MESOS__V1__TASK_STATE__TASK_UNREACHABLE;
+    }
+    return n;
+}
+
+/* The UNREACHABLE tasks of an agent that offers again: ask Mesos about
+ * them now (at most every FLEET_UNREACHABLE_ASK_MS), not at the next full
+ * reconciliation: an agent back without them leaves records nobody runs. */
+static void ask_about_unreachable(fleet *f, const char *agent_id, fleet_clock now, fleet_actions *out) {
+    for (int i = 0; i < tt_count(f->tasks); i++) {
+        tt_task *t = tt_at(f->tasks, i);
+        if (strcmp(t->agent_id, agent_id) || t->state != MESOS__V1__TASK_STATE__TASK_UNREACHABLE ||
+            (t->recon_asked_ms && now.mono_ms - t->recon_asked_ms < FLEET_UNREACHABLE_ASK_MS))
+            continue;
+        fleet_action *a = fleet_push(out, FA_RECONCILE);
+        if (!a || !(a->ids = calloc(1, sizeof(*a->ids))) || !(a->agents = calloc(1, sizeof(*a->agents)))) {
+            out->oom = 1;
+            return;
+        }
+        snprintf(a->ids[0], TT_ID_MAX, "%s", t->id);
+        snprintf(a->agents[0], TT_ID_MAX, "%s", t->agent_id);
+        a->n = 1;
+        snprintf(a->why, sizeof(a->why), "%.100s is unreachable but its agent offers again", t->id);
+        t->recon_asked_ms = now.mono_ms;
+    }
+}
+
+/* 1 if one more server can go on o; *wait: the relaunch backoff left, if that is all that stops it. */
+static int usable(fleet *f, const fleet_offer *o, const fleet_actions *out, int from, fleet_clock now, int64_t *wait) {
+    *wait = 0;
     if (!o->fits || !o->new_task_id || !o->agent_id) return 0;
-    if (tt_on_agent(f->tasks, o->agent_id) + planned_on(out, from, o->agent_id) >= f->cfg.max_per_agent) return 0;
-    int64_t wait = backoff_wait_ms(f->bo, o->agent_id, now.mono_ms);
-    if (wait > 0) log_verbose("agent %s in relaunch backoff for %lld ms", o->hostname, (long long)wait);
-    return wait <= 0;
+    if (placed_on(f, o->agent_id) + planned_on(out, from, o->agent_id) >= f->cfg.max_per_agent) return 0;
+    *wait = backoff_wait_ms(f->bo, o->agent_id, now.mono_ms);
+    if (*wait > 0) log_verbose("agent %s in relaunch backoff for %lld ms", o->hostname, (long long)*wait);
+    return *wait <= 0;
 }
 
 static void launch(fleet *f, const fleet_offer *o, int idx, fleet_clock now, fleet_actions *out) {
@@ -486,41 +522,62 @@ static void launch(fleet *f, const fleet_offer *o, int idx, fleet_clock now, fle
     a->refuse_s = f->cfg.refuse_s;
 }
 
-/* The DECLINE goes first: a failed store of a launch below stops the list,
- * and offers neither used nor declined would be held until rescinded. */
+/* One DECLINE of the offers marked in `which`, with filter refuse_s. */
+static void decline(const fleet_offer *offers, int n, const char *which, double refuse_s, fleet_actions *out) {
+    int nd = 0;
+    for (int i = 0; i < n; i++) nd += which[i];
+    fleet_action *d = nd ? fleet_push(out, FA_DECLINE) : NULL;
+    if (d && (d->ids = calloc((size_t)nd, sizeof(*d->ids)))) {
+        for (int i = 0; i < n; i++)
+            if (which[i]) snprintf(d->ids[d->n++], TT_ID_MAX, "%s", offers[i].id);
+        d->refuse_s = refuse_s;
+    } else if (d) {
+        out->n--;
+        out->oom = 1;
+    }
+}
+
+/* The DECLINEs go first: a failed store of a launch below stops the list,
+ * and offers neither used nor declined would be held until rescinded. An
+ * offer declined only because its agent is in relaunch backoff is filtered
+ * for no longer than the backoff has left (the documented
+ * --relaunch-backoff-min is then what a user sees, not --refuse-time). */
 void fleet_on_offers(fleet *f, const fleet_offer *offers, int n, fleet_clock now, fleet_actions *out) {
     if (!f->in_term || n <= 0) return;
     fleet_actions launches;
     fleet_actions_init(&launches);
     int need = f->leading ? f->desired - fleet_active(f) : 0;
-    char *used = calloc((size_t)n, 1);
-    if (!used) {
+    char *plain = calloc((size_t)n, 1), *backed_off = calloc((size_t)n, 1);
+    if (!plain || !backed_off) {
+        free(plain);
+        free(backed_off);
         out->oom = 1;
         return;
     }
-    for (int i = 0; i < n && need > 0; i++) {
-        if (!usable(f, &offers[i], &launches, 0, now)) continue;
-        launch(f, &offers[i], i, now, &launches);
-        used[i] = 1;
-        need--;
+    int64_t min_wait = 0;
+    for (int i = 0; i < n; i++) {
+        int64_t wait = 0;
+        if (f->leading && offers[i].agent_id) ask_about_unreachable(f, offers[i].agent_id, now, out);
+        if (need > 0 && usable(f, &offers[i], &launches, 0, now, &wait)) {
+            launch(f, &offers[i], i, now, &launches);
+            need--;
+        } else if (need > 0 && wait > 0) {
+            backed_off[i] = 1;
+            min_wait = !min_wait || wait < min_wait ? wait : min_wait;
+        } else {
+            plain[i] = 1;
+        }
     }
-    int nd = 0;
-    for (int i = 0; i < n; i++) nd += !used[i];
-    fleet_action *d = nd ? fleet_push(out, FA_DECLINE) : NULL;
-    if (d && (d->ids = calloc((size_t)nd, sizeof(*d->ids)))) {
-        for (int i = 0; i < n; i++)
-            if (!used[i]) snprintf(d->ids[d->n++], TT_ID_MAX, "%s", offers[i].id);
-        d->refuse_s = f->leading ? f->cfg.refuse_s : FLEET_NOT_LEADING_REFUSE_S;
-    } else if (d) {
-        out->n--;
-        out->oom = 1;
-    }
+    double refuse = f->leading ? f->cfg.refuse_s : FLEET_NOT_LEADING_REFUSE_S;
+    decline(offers, n, plain, refuse, out);
+    decline(offers, n, backed_off, (double)min_wait / 1000.0 < refuse ? (double)min_wait / 1000.0 : refuse, out);
     for (int i = 0; i < launches.n; i++) {
         fleet_action *a = fleet_push(out, launches.v[i].kind);
         if (a) *a = launches.v[i];
     }
     free(launches.v);   /* the actions moved to out (launches own no arrays) */
-    free(used);
+    free(plain);
+    free(backed_off);
 }
 
 /* --- outcomes --------------------------------------------------------------------------------- */

@@ -36,6 +36,7 @@ typedef struct tt_task {
     int has_report;
     report last, prev;            /* the two latest executor reports */
     int64_t report_rx_ms;         /* monotonic time the latest arrived */
+    int64_t recon_asked_ms;       /* UNREACHABLE: when its agent's offer last made us ask Mesos about it */
 } tt_task;
 
 typedef struct tt tt;

@@ -182,9 +182,25 @@ START_TEST(test_fleet_ended_task_deleted_then_replaced) {
     fleet_actions_init(&l);
     fleet_on_offers(f, o, 2, at(T0 + 2 * SEC), &l);
     ck_assert_str_eq(render(&l), "DECLINE(o0) PUT_TASK(n1) LAUNCH(n1@1)");
+    /* filtered only for what the backoff has left, not --refuse-time (30 s) */
+    ck_assert_msg(l.v[0].refuse_s > 0 && l.v[0].refuse_s <= 10.0, "refuse %.1f s", l.v[0].refuse_s);
     outcome(f, &l, at(T0 + 2 * SEC), 0, NULL);
     ck_assert_ptr_nonnull(fleet_find(f, "n1"));
     fleet_actions_clear(&l);
+    fleet_free(f);
+}
+END_TEST
+
+/* An agent back without its task (issue 17 item 1): its UNREACHABLE record
+ * does not hold the place, and Mesos is asked about it at once. */
+START_TEST(test_fleet_agent_back_empty_is_used_and_its_task_asked_about) {
+    tt_task t[] = {task("t1", "a1", RUNNING), task("t2", "a2", UNREACHABLE)};
+    fleet *f = leading_fleet(t, 2, 2);
+    fleet_offer o[] = {offer("o0", "a2", "n0")};
+    RUN(f, fleet_on_offers(f, o, 1, at(T0 + 61 * SEC), &l_), at(T0 + 61 * SEC),
+        "RECONCILE(t2) PUT_TASK(n0) LAUNCH(n0@0)");
+    fleet_offer o2[] = {offer("o1", "a2", "n1")};
+    RUN(f, fleet_on_offers(f, o2, 1, at(T0 + 62 * SEC), &l_), at(T0 + 62 * SEC), "DECLINE(o1)");   /* asked 1 s ago */
     fleet_free(f);
 }
 END_TEST
@@ -640,6 +656,7 @@ int main(void) {
     tcase_add_test(tc, test_fleet_launch_stored_first);
     tcase_add_test(tc, test_fleet_launch_refused_forgets_timeout_keeps);
     tcase_add_test(tc, test_fleet_orphan_killed);
+    tcase_add_test(tc, test_fleet_agent_back_empty_is_used_and_its_task_asked_about);
     tcase_add_test(tc, test_fleet_quarantined_task_is_never_killed);
     tcase_add_test(tc, test_fleet_warm_new_server_published_after_its_keys_are_copied);
     tcase_add_test(tc, test_fleet_warm_drained_server_stays_published_until_its_keys_moved);
