@@ -406,13 +406,9 @@ int state_put_task(state *s, const state_task *t, char *err, size_t errlen) {
     return ret;
 }
 
-int state_delete_task(state *s, const char *task_id, char *err, size_t errlen) {
-    char rel[STATE_ID_MAX + 16], path[STATE_PATH_MAX];
-    if (!state_valid_id(task_id)) {
-        snprintf(err, errlen, "task ID \"%s\" is not a valid znode name", task_id);
-        return MCM_ERR;
-    }
-    snprintf(rel, sizeof(rel), "state/tasks/%s", task_id);
+/* A fenced delete of <root>/rel; a znode already gone is fine. */
+static int delete_node(state *s, const char *rel, char *err, size_t errlen) {
+    char path[STATE_PATH_MAX];
     path_of(s, rel, path);
     zbatch *b = zbatch_new();
     if (!b || zbatch_delete(b, path, -1) != MCM_OK) {
@@ -426,6 +422,16 @@ int state_delete_task(state *s, const char *task_id, char *err, size_t errlen) {
     return ret;
 }
 
+int state_delete_task(state *s, const char *task_id, char *err, size_t errlen) {
+    char rel[STATE_ID_MAX + 16];
+    if (!state_valid_id(task_id)) {
+        snprintf(err, errlen, "task ID \"%s\" is not a valid znode name", task_id);
+        return MCM_ERR;
+    }
+    snprintf(rel, sizeof(rel), "state/tasks/%s", task_id);
+    return delete_node(s, rel, err, errlen);
+}
+
 /* --- the warm ring transition's record (state/transition) ------------------ */
 
 int state_put_transition(state *s, const char *json, char *err, size_t errlen) {
@@ -433,18 +439,7 @@ int state_put_transition(state *s, const char *json, char *err, size_t errlen) {
 }
 
 int state_delete_transition(state *s, char *err, size_t errlen) {
-    char path[STATE_PATH_MAX];
-    path_of(s, "state/transition", path);
-    zbatch *b = zbatch_new();
-    if (!b || zbatch_delete(b, path, -1) != MCM_OK) {
-        zbatch_free(b);
-        snprintf(err, errlen, "out of memory");
-        return MCM_ERR;
-    }
-    int op, rc, ret = state_fenced_exec(s, b, &op, &rc, err, errlen);
-    zbatch_free(b);
-    if (ret == MCM_ERR && op == 0 && rc == ZNONODE) return MCM_OK;     /* already gone */
-    return ret;
+    return delete_node(s, "state/transition", err, errlen);
 }
 
 int state_read_transition(state *s, char **out, size_t *len, char *err, size_t errlen) {
