@@ -87,17 +87,19 @@ static int clip_int(json_int_t v) {
     return v < 0 ? 0 : v > INT_MAX ? INT_MAX : (int)v;
 }
 
-/* A warm ring transition's progress, when the leader reports one under way
- * (/v1/status "transition": phase, keys_copied, keys_total, eta_ms). */
-static void show_transition(ctl *c, const view *v, int64_t elapsed) {
+/* A warm ring transition's progress after `prefix` (what the wait is
+ * about), when the leader reports one under way (/v1/status "transition":
+ * phase, keys_copied, keys_total, eta_ms); 0 if none is. */
+static int show_transition(ctl *c, const char *prefix, const view *v, int64_t elapsed) {
     const char *phase = json_string_value(json_object_get(v->transition, "phase"));
-    if (!phase || strcmp(phase, "idle") == 0) return;
-    char what[160], eta[32] = "?";
+    if (!phase || strcmp(phase, "idle") == 0) return 0;
+    char what[600], eta[32] = "?";
     json_int_t e = json_integer_value(json_object_get(v->transition, "eta_ms"));
     if (e >= 0 && json_object_get(v->transition, "eta_ms")) parse_format_duration(e, eta, sizeof(eta));
-    snprintf(what, sizeof(what), "ring transition (%s, ETA %s): keys copied", phase, eta);
+    snprintf(what, sizeof(what), "%s; ring transition %s, ETA %s: keys copied", prefix, phase, eta);
     ctl_progress(c, what, clip_int(json_integer_value(json_object_get(v->transition, "keys_copied"))),
                  clip_int(json_integer_value(json_object_get(v->transition, "keys_total"))), elapsed);
+    return 1;
 }
 
 /* --- scale ---------------------------------------------------------------------------- */
@@ -121,8 +123,10 @@ int ctl_cmd_scale(ctl *c, int argc, char **argv) {
     for (;;) {
         look(c, &v);
         int64_t el = util_now_ms() - start;
-        show_transition(c, &v, el);
-        ctl_progress(c, what, v.listed < 0 ? 0 : v.listed, v.listed > n ? 0 : (int)n, el);   /* no bar down */
+        char pre[160];
+        snprintf(pre, sizeof(pre), "scale to %lld: %d listed", (long long)n, v.listed);
+        if (!show_transition(c, pre, &v, el))      /* one line, the transition's bar while it runs */
+            ctl_progress(c, what, v.listed < 0 ? 0 : v.listed, v.listed > n ? 0 : (int)n, el);   /* no bar down */
         if (scale_done(&v, (int)n) || el >= c->timeout_ms) break;
         util_sleep_ms(CTL_WAIT_POLL_MS);
     }
@@ -180,7 +184,7 @@ int ctl_cmd_restart(ctl *c, int argc, char **argv) {
         int64_t el = util_now_ms() - start;
         done = v.list && !list_has(v.list, task) && v.listed >= want;
         if (done || el >= c->timeout_ms) break;
-        ctl_progress(c, what, 0, -1, el);
+        if (!show_transition(c, what, &v, el)) ctl_progress(c, what, 0, -1, el);
         util_sleep_ms(CTL_WAIT_POLL_MS);
     }
     ctl_progress_end(c);

@@ -107,6 +107,17 @@ static void print_transition(json_t *tr) {
                json_is_false(json_object_get(tr, "warm")) ? " (warm transitions off)" : "");
         return;
     }
+    json_t *total = json_object_get(tr, "keys_total");
+    if (json_is_integer(total)) {
+        json_int_t t = json_integer_value(total), k = json_integer_value(json_object_get(tr, "keys_copied"));
+        json_int_t eta = json_integer_value(json_object_get(tr, "eta_ms"));
+        char e[32] = "?";
+        if (eta >= 0) parse_format_duration(eta, e, sizeof(e));
+        printf("%-12s %s, %lld -> %lld servers, %lld of %lld keys copied (%.0f%%), ETA %s\n", "transition", phase,
+               (long long)json_integer_value(json_object_get(tr, "from")), (long long)json_integer_value(json_object_get(tr, "to")),
+               (long long)k, (long long)t, t > 0 ? 100.0 * (double)k / (double)t : 0.0, e);
+        return;
+    }
     printf("%-12s", "transition");
     const char *k;
     json_t *v;
