@@ -28,7 +28,8 @@
  * item N" (item 1: a returned agent's UNREACHABLE record keeps the fleet
  * short -- the bench then fails the leader over to recover; item 3: the
  * zoo_amulti leak, its log kept aside; item 4: a resumed ex-leader briefly
- * saying "leading"; item 2, noted only: a replacement later than 10 s), every
+ * saying "leading"; item 2, noted only: a replacement later than 10 s after
+ * a single memcached, executor or agent fault), every
  * other one as a violation. The long mode declines offers with mcm's default
  * 30 s filter, where item 2 shows; the short one with the harness's 2 s.
  *
@@ -161,10 +162,13 @@ static int wait_recovered(chaos *ch, cycle *cy, char *why, size_t len) {
     int64_t t0 = ch_mono_ms();
     int ok = 0;
     while (!(ok = ch_recovered(ch, why, len, &two, &leader)) && ch_mono_ms() - t0 < RECOVER_MS) ch_sleep_ms(POLL_MS);
-    if (two && (has_kind(cy, F_LEADER_STOP_SHORT) || has_kind(cy, F_LEADER_STOP_LONG)))
-        KNOWN(cy, KNOWN_ITEM4, "known, issue 17 item 4: two replicas said leading after SIGCONT");
+    int resumed = -1;   /* the replica a SIGSTOP fault paused, if any */
+    for (int i = 0; i < cy->n; i++)
+        if (cy->f[i].kind == F_LEADER_STOP_SHORT || cy->f[i].kind == F_LEADER_STOP_LONG) resumed = cy->f[i].replica;
+    if (two && resumed >= 0 && (two & (1 << resumed)))
+        KNOWN(cy, KNOWN_ITEM4, "known, issue 17 item 4: resumed replica %d said leading next to another", resumed);
     else if (two)
-        VIOLATION(cy, "two replicas leading at once");
+        VIOLATION(cy, "two replicas leading at once (mask %d)", two);
     return ok ? leader : -1;
 }
 
@@ -286,17 +290,31 @@ static void sabotage(chaos *ch, cycle *cy, const ch_snap *before) {
 }
 
 static void run_faults(chaos *ch, cycle *cy, const ch_snap *before) {
-    int hold = 0;
-    for (int i = 0; i < cy->n; i++) {
+    for (int i = 0; i < cy->n; i++)
         if (!ch_fault_aim(ch, &cy->f[i], before)) {   /* nothing to hit: a stream drop instead */
             cy->f[i].kind = F_STREAM_DROP;
             ch_fault_aim(ch, &cy->f[i], before);
         }
-        if (cy->f[i].hold_ms > hold) hold = cy->f[i].hold_ms;
+    /* A signalled leader goes last: the other faults' begins read the
+     * leader's HTTP API, which a stopped process would hold up. */
+    int order[CH_MAX_FAULTS], n = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < cy->n; i++)
+            if (ch_kind_leader_process(cy->f[i].kind) == pass) order[n++] = i;
+    int64_t t0 = ch_mono_ms();
+    for (int k = 0; k < n; k++) ch_fault_begin(ch, &cy->f[order[k]]);
+    /* Each fault ends after its own hold (a short stop stays short). */
+    for (int done = 0, held = 0; done < cy->n; done++) {
+        int next = -1;
+        for (int i = 0; i < cy->n; i++)
+            if (cy->f[i].hold_ms >= held && !cy->f[i].ended && (next < 0 || cy->f[i].hold_ms < cy->f[next].hold_ms))
+                next = i;
+        int64_t wait = t0 + cy->f[next].hold_ms - ch_mono_ms();
+        if (wait > 0) ch_sleep_ms((int)wait);
+        held = cy->f[next].hold_ms;
+        ch_fault_end(ch, &cy->f[next]);
+        cy->f[next].ended = 1;
     }
-    for (int i = 0; i < cy->n; i++) ch_fault_begin(ch, &cy->f[i]);
-    if (hold) ch_sleep_ms(hold);
-    for (int i = cy->n - 1; i >= 0; i--) ch_fault_end(ch, &cy->f[i]);
     if (opt_sabotage) sabotage(ch, cy, before);
 }
 
@@ -320,7 +338,7 @@ static void one_cycle(chaos *ch, cycle *cy) {
     } else {
         not_recovered_run = 0;
         int slot = cy->n == 1 ? (int)cy->f[0].kind : COMBO;
-        if (took > SLOW_REPLACE_MS && replaces(cy))
+        if (took > SLOW_REPLACE_MS && cy->n == 1 && replaces(cy) && !cy->known[KNOWN_ITEM1])
             KNOWN(cy, KNOWN_ITEM2, "known, issue 17 item 2: replacement took %lld ms", (long long)took);
         if (nrec[slot] < MAX_CYCLES) rec[slot][nrec[slot]++] = took;
         if (stored == before.n) check_servers(ch, cy, &before, val);

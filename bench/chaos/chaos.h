@@ -69,6 +69,7 @@ typedef struct ch_fault {
     int agent_idx;
     int scale_to;                    /* F_SCALE: the count asked for (0: refused) */
     int hold_ms;                     /* between begin and end */
+    int ended;
     int64_t wall_begin, wall_end;    /* wall clock ms, for the call log */
 } ch_fault;
 
@@ -108,7 +109,8 @@ int ch_store_owned(ch_snap *s, const char *prefix, const char *value);
 /* 1 if key reads back value from its owner on the ring of the list now. */
 int ch_key_readable(const ch_snap *now, const char *key, const char *value);
 /* One pass of the recovery conditions; 1 if all hold. why gets the first
- * failed one. Also notes two replicas leading at once (*two_leaders). */
+ * failed one. Two replicas leading at once add their bits (1 << index) to
+ * *two_leaders. */
 int ch_recovered(chaos *ch, char *why, size_t len, int *two_leaders, int *leader_out);
 /* The leader's task table has an UNREACHABLE task on an agent the simulator
  * has back (issue 17 item 1). */

@@ -199,7 +199,7 @@ static int servers_ok(chaos *ch, char *why, size_t len) {
 }
 
 int ch_recovered(chaos *ch, char *why, size_t len, int *two_leaders, int *leader_out) {
-    int leaders = 0, leader = -1, desired = -2;
+    int leaders = 0, leader = -1, desired = -2, mask = 0;
     char rid[128] = "", fw[256] = "", phase[64] = "";
     *leader_out = -1;
     for (int i = 0; i < CH_REPLICAS; i++) {
@@ -210,6 +210,7 @@ int ch_recovered(chaos *ch, char *why, size_t len, int *two_leaders, int *leader
         }
         if (strcmp(ch_jstr(s, "leader_state"), "leading") == 0) {
             leaders++;
+            mask |= 1 << i;
             leader = i;
             snprintf(rid, sizeof(rid), "%s", ch_jstr(s, "replica"));
             snprintf(fw, sizeof(fw), "%s", ch_jstr(s, "framework_id"));
@@ -219,7 +220,7 @@ int ch_recovered(chaos *ch, char *why, size_t len, int *two_leaders, int *leader
         }
         json_decref(s);
     }
-    if (leaders > 1) *two_leaders = 1;
+    if (leaders > 1) *two_leaders |= mask;
     if (leaders != 1) return snprintf(why, len, "%d replicas leading", leaders), 0;
     *leader_out = leader;
     char low[128];
