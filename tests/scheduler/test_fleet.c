@@ -12,6 +12,7 @@
 
 #include <check.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define SEC 1000LL
@@ -444,6 +445,56 @@ START_TEST(test_fleet_warm_loss_mid_copy_publishes_without_it_and_purges) {
 }
 END_TEST
 
+START_TEST(test_fleet_warm_new_leader_continues_the_stored_transition) {
+    tt_task t[] = {task("t1", "a1", RUNNING), task("t2", "a2", RUNNING), task("t3", "a3", RUNNING)};
+    const char *pub[] = {"t1", "t2", "t3"};
+    fleet *f = warm_fleet(t, 3, 2, pub, 3);   /* t1 drained on LEADING */
+    fleet_actions l;
+    fleet_actions_init(&l);
+    fleet_tick(f, at(T0 + 62 * SEC), &l);
+    fleet_actions_clear(&l);
+    answer(f, "t1", MIG_CMD_COPY, at(T0 + 63 * SEC), &l);   /* PUT_RING(catchup) PUBLISH MESSAGE */
+    ck_assert_int_eq(l.v[0].kind, FA_PUT_RING);
+    char *rec = strdup(l.v[0].data);
+    fleet_actions_clear(&l);
+    tt_task now[3] = {t[0], t[1], t[2]};
+    now[0].drain_until_ms = fleet_find(f, "t1")->drain_until_ms;
+    fleet_free(f);
+
+    /* The new leader read the published list (t2, t3) and the record. */
+    fleet_config c = cfg_test();
+    trn_keep_config_default(&c.ring);
+    c.ring.trn.drain_ms = 10 * SEC;
+    f = fleet_new(&c);
+    trn_server p[2];
+    memset(p, 0, sizeof(p));
+    snprintf(p[0].task_id, sizeof(p[0].task_id), "t2");
+    snprintf(p[0].addr, sizeof(p[0].addr), "host-a2:31000");
+    snprintf(p[1].task_id, sizeof(p[1].task_id), "t3");
+    snprintf(p[1].addr, sizeof(p[1].addr), "host-a3:31000");
+    ck_assert_int_eq(fleet_begin_term(f, now, 3, 2), MCM_OK);
+    ck_assert_int_eq(fleet_set_ring(f, p, 2, rec, strlen(rec)), MCM_OK);
+    free(rec);
+    fleet_on_subscribed(f, at(T0 + 64 * SEC), &l);
+    outcome(f, &l, at(T0 + 64 * SEC), 0, NULL);
+    fleet_actions_clear(&l);
+    for (int i = 0; i < 3; i++) {
+        fleet_status s = update(now[i].id, now[i].agent_id, RUNNING);
+        fleet_on_update(f, &s, at(T0 + 64 * SEC), &l);
+        outcome(f, &l, at(T0 + 64 * SEC), 0, NULL);
+        fleet_actions_clear(&l);
+    }
+    fleet_tick(f, at(T0 + 65 * SEC), &l);   /* the implicit RECONCILE */
+    outcome(f, &l, at(T0 + 65 * SEC), 0, NULL);
+    trn_status st;
+    fleet_ring_status(f, at(T0 + 65 * SEC), &st);
+    ck_assert_str_eq(trn_phase_name(st.phase), "catchup");
+    ck_assert_str_eq(published_ids(f), "t2,t3");
+    fleet_actions_clear(&l);
+    fleet_free(f);
+}
+END_TEST
+
 /* --- back from a partition ----------------------------------------------------------- */
 
 START_TEST(test_fleet_back_from_partition_after_replacement_killed) {
@@ -661,6 +712,7 @@ int main(void) {
     tcase_add_test(tc, test_fleet_warm_new_server_published_after_its_keys_are_copied);
     tcase_add_test(tc, test_fleet_warm_drained_server_stays_published_until_its_keys_moved);
     tcase_add_test(tc, test_fleet_warm_loss_mid_copy_publishes_without_it_and_purges);
+    tcase_add_test(tc, test_fleet_warm_new_leader_continues_the_stored_transition);
     tcase_add_test(tc, test_fleet_back_from_partition_after_replacement_killed);
     tcase_add_test(tc, test_fleet_kill_resent_after_30s);
     tcase_add_test(tc, test_fleet_surplus_not_running_first_then_least_memory);
