@@ -128,5 +128,12 @@ int http_set_tasks_json(http_server *h, const char *json);
 int http_set_status_json(http_server *h, const char *json);
 /* ZooKeeper session state, for /readyz. */
 void http_set_zk_connected(http_server *h, int connected);
+/* The core's loop clock (monotonic ms, written by the core at every turn of
+ * its loop, read here with atomic loads; it must outlive h). While it is
+ * older than limit_ms (the core's own pause limit) the process may have been
+ * stopped and its leadership lost without its knowing: GET /v1/status then
+ * claims none ("role":"unknown", "leader_state":"unproven") until the core
+ * has run again and decided, as core_may_act() would. NULL: no such check. */
+void http_set_liveness(http_server *h, const _Atomic int64_t *core_loop_ms, int64_t limit_ms);
 
 #endif

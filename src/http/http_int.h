@@ -62,6 +62,8 @@ struct http_server {
     char *status_json;
     char *framework_id;               /* from status_json */
     int zk_connected;
+    const _Atomic int64_t *core_loop_ms;   /* http_set_liveness; NULL: none */
+    int64_t core_loop_limit_ms;
 };
 
 /* --- http_server.c: replies (each counts the request in the metrics) --------- */

@@ -23,6 +23,7 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
@@ -159,6 +160,24 @@ enum MHD_Result http_get_tasks(http_server *h, struct MHD_Connection *c, http_re
 
 /* --- GET /v1/status ---------------------------------------------------------------- */
 
+/* A leader's snapshot is only as good as the core's last turn: after a stop
+ * (SIGSTOP, a VM pause) longer than the core's pause limit, the session may
+ * be gone, and the core says so only once it runs again. Until then the
+ * answer claims no leadership (see http_set_liveness). */
+static void unproven(http_server *h, json_t *doc) {
+    pthread_mutex_lock(&h->mu);
+    const _Atomic int64_t *loop = h->core_loop_ms;
+    int64_t limit = h->core_loop_limit_ms;
+    pthread_mutex_unlock(&h->mu);
+    const char *role = json_string_value(json_object_get(doc, "role"));
+    if (!loop || !role || strcmp(role, "leader") != 0) return;
+    int64_t idle = util_now_ms() - atomic_load(loop);
+    if (idle < limit) return;
+    json_object_set_new(doc, "role", json_string("unknown"));
+    json_object_set_new(doc, "leader_state", json_string("unproven"));
+    json_object_set_new(doc, "core_idle_ms", json_integer(idle));
+}
+
 enum MHD_Result http_get_status(http_server *h, struct MHD_Connection *c, http_req *r) {
     char *json = http_snap_strdup(h, &h->status_json);
     json_t *doc = json ? json_loads(json, 0, NULL) : NULL;
@@ -168,6 +187,7 @@ enum MHD_Result http_get_status(http_server *h, struct MHD_Connection *c, http_r
         doc = json_pack("{s:s}", "role", "unknown");
     }
     if (!doc) return MHD_NO;
+    unproven(h, doc);
     if (!json_object_get(doc, "uptime_s"))
         json_object_set_new(doc, "uptime_s", json_integer((util_now_ms() - h->start_ms) / 1000));
     if (!json_object_get(doc, "version")) json_object_set_new(doc, "version", json_string(MCM_VERSION));

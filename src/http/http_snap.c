@@ -146,3 +146,10 @@ void http_snap_free(http_server *h) {
     free(h->status_json);
     free(h->framework_id);
 }
+
+void http_set_liveness(http_server *h, const _Atomic int64_t *core_loop_ms, int64_t limit_ms) {
+    pthread_mutex_lock(&h->mu);
+    h->core_loop_ms = core_loop_ms;
+    h->core_loop_limit_ms = limit_ms;
+    pthread_mutex_unlock(&h->mu);
+}

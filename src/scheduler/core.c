@@ -289,11 +289,14 @@ static void check_pause(core *c, int64_t waited_since, int64_t now) {
 }
 
 int core_run(core *c) {
+    atomic_store(&c->loop_ms, util_now_ms());
+    http_set_liveness(c->http, &c->loop_ms, pause_limit_ms(c));
     rejoin(c);
     while (!c->stopping) {
         int64_t waited_since = util_now_ms();
         cq_msg *m = cq_take(c->q, 100);
-        check_pause(c, waited_since, util_now_ms());
+        check_pause(c, waited_since, util_now_ms());   /* a stop is noticed (and published) first... */
+        atomic_store(&c->loop_ms, util_now_ms());      /* ...then HTTP may believe the snapshot again */
         if (m) {
             /* A lost session outranks whatever else is queued. */
             if (!atomic_load(&c->acting) && c->role != ROLE_FOLLOWER)

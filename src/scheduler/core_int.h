@@ -89,6 +89,7 @@ struct core {
     core_role role;
     atomic_int acting;          /* mirror of role >= STARTING, readable by other threads */
     atomic_llong term;          /* +1 at every step-down: Mesos messages and calls carry their term */
+    _Atomic int64_t loop_ms;    /* the loop's last turn (monotonic): HTTP claims no leadership past the pause limit */
     atomic_llong served_version;   /* version of the list this replica serves (its watch) */
     int pause_suspect;          /* core_may_act saw the current message in hand too long */
     int zk_expired;             /* waiting to reopen the session */
