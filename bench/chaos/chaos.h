@@ -106,6 +106,8 @@ int ch_snapshot(chaos *ch, ch_snap *out);
  * ring (src/ring, what clients compute), stored there with value, as a
  * client would store it; the count stored. */
 int ch_store_owned(ch_snap *s, const char *prefix, const char *value);
+/* The index in now of key's owner on the ring of that list, -1 if none. */
+int ch_key_owner(const ch_snap *now, const char *key);
 /* 1 if key reads back value from its owner on the ring of the list now. */
 int ch_key_readable(const ch_snap *now, const char *key, const char *value);
 /* One pass of the recovery conditions; 1 if all hold. why gets the first

@@ -124,10 +124,15 @@ int ch_store_owned(ch_snap *s, const char *prefix, const char *value) {
     return stored;
 }
 
-int ch_key_readable(const ch_snap *now, const char *key, const char *value) {
+int ch_key_owner(const ch_snap *now, const char *key) {
     ring *r = ring_of(now);
     int o = r ? ring_owner(r, key, strlen(key)) : -1;
     ring_free(r);
+    return o;
+}
+
+int ch_key_readable(const ch_snap *now, const char *key, const char *value) {
+    int o = ch_key_owner(now, key);
     if (o < 0) return 0;
     char cmd[512], reply[512];
     snprintf(cmd, sizeof(cmd), "get %s\r\n", key);
