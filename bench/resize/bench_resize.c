@@ -47,6 +47,7 @@
  *
  * Usage: bench_resize [--scenario up|down|replace|all] [--mode cold|warm|both]
  *                     [--drain-time DURATION (3s)] [--migrate-rate SIZE (mcm's default)]
+ *                     [--mem SIZE (per server; the cluster's 64MiB holds about 700,000 of these keys)]
  *                     [keys (20000)] [phase seconds (10)]
  * Last line: name=value pairs, <scenario>_<mode>_<figure>, cold and warm side
  * by side. */
@@ -363,7 +364,7 @@ static const char *const sc_name[SC_COUNT] = {"up", "down", "replace"};
 static const char *const mode_name[2] = {"cold", "warm"};
 
 static int keys = 20000, phase_s = 10;
-static const char *drain_time = "3s", *migrate_rate = NULL;
+static const char *drain_time = "3s", *migrate_rate = NULL, *server_mem = NULL;
 
 static int count_of(json_t *doc) { return (int)json_array_size(json_object_get(doc, "servers")); }
 
@@ -689,6 +690,10 @@ static void one_run(scenario sc, int warm, result *out) {
         o.extra[x++] = "--migrate-rate";
         o.extra[x++] = migrate_rate;
     }
+    if (server_mem) {   /* after the cluster's own --mem 64MiB: the last one counts */
+        o.extra[x++] = "--mem";
+        o.extra[x++] = server_mem;
+    }
     o.extra[x] = NULL;
     r->c = it_start(&o);
     r->leader = it_wait_leader(r->c, 120000, -1);
@@ -818,6 +823,10 @@ static void one_run(scenario sc, int warm, result *out) {
            "the copy %.0f us (%zu sets)\n",
            BATCH, out->p50_steady, out->p99_steady, r->get_steady.n, (long long)r->copy_ms,
            out->p50_copy, out->p99_copy, r->get_copy.n, out->set_p99_steady, out->set_p99_copy, r->set_copy.n);
+    if (r->copy_ms > 0)
+        printf("  copy throughput over the executors' copy windows (%lld ms): %.0f keys/s, %.2f MB/s\n",
+               (long long)r->copy_ms, (double)out->keys_copied * 1000.0 / (double)r->copy_ms,
+               (double)out->bytes_copied / 1000.0 / (double)r->copy_ms);
     printf("  stale reads: %llu (first pass %llu); keys misplaced after the change (held by a server that does "
            "not own them): %d\n",
            (unsigned long long)out->stale, (unsigned long long)out->stale_pass1, out->misplaced);
@@ -851,9 +860,9 @@ static void fmt_us(char *b, size_t n, double us) {
 
 START_TEST(bench_run) {
     printf("client: libmemcached %s, KETAMA_WEIGHTED (libketama-compatible), %d keys of %d bytes, batches of %d, "
-           "1 key in %d overwritten on every read, phases of %d s, --drain-time %s, --migrate-rate %s\n",
+           "1 key in %d overwritten on every read, phases of %d s, --drain-time %s, --migrate-rate %s, --mem %s\n",
            memcached_lib_version(), keys, VALUE_SIZE, BATCH, WRITE_EVERY, phase_s, drain_time,
-           migrate_rate ? migrate_rate : "default");
+           migrate_rate ? migrate_rate : "default", server_mem ? server_mem : "64MiB");
     for (int s = 0; s < SC_COUNT; s++)
         for (int m = 0; m < 2; m++)
             if (want_sc[s] && want_mode[m]) one_run((scenario)s, m, &res[s][m]);
@@ -901,7 +910,8 @@ END_TEST
 
 static int usage(void) {
     fprintf(stderr, "usage: bench_resize [--scenario up|down|replace|all] [--mode cold|warm|both] "
-                    "[--drain-time DURATION] [--migrate-rate SIZE] [keys %d..10000000] [phase seconds 1..120]\n",
+                    "[--drain-time DURATION] [--migrate-rate SIZE] [--mem SIZE] [keys %d..10000000] "
+                    "[phase seconds 1..120]\n",
             BATCH);
     return 2;
 }
@@ -911,7 +921,7 @@ int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if ((strcmp(a, "--scenario") == 0 || strcmp(a, "--mode") == 0 || strcmp(a, "--drain-time") == 0 ||
-             strcmp(a, "--migrate-rate") == 0) && i + 1 >= argc)
+             strcmp(a, "--migrate-rate") == 0 || strcmp(a, "--mem") == 0) && i + 1 >= argc)
             return usage();
         if (strcmp(a, "--scenario") == 0) {
             const char *v = argv[++i];
@@ -930,6 +940,8 @@ int main(int argc, char **argv) {
             drain_time = argv[++i];
         } else if (strcmp(a, "--migrate-rate") == 0) {
             migrate_rate = argv[++i];
+        } else if (strcmp(a, "--mem") == 0) {
+            server_mem = argv[++i];
         } else if (a[0] == '-') {
             return usage();
         } else if (pos == 0) {
