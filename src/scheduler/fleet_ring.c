@@ -57,6 +57,7 @@ void fleet_ring_free(fleet *f) {
 void fleet_ring_end_term(fleet *f) {
     if (f->keep) trn_keep_end_term(f->keep);
     f->ring_started = 0;
+    f->awaiting_since_ms = 0;
 }
 
 int64_t fleet_ring_drain_ms(const fleet *f) {
@@ -189,6 +190,23 @@ static void convert(fleet *f, trn_actions *ta, fleet_clock now, fleet_actions *o
 
 /* --- events ------------------------------------------------------------------------------- */
 
+static int64_t machine_id(const trn *m) {
+    trn_status s;
+    trn_get_status(m, 0, &s);
+    return s.id;
+}
+
+/* Logs a phase change of the machine, whichever event made it (a tick, an
+ * executor's answer, a loss): a transition that ends on an answer is logged
+ * too. id: the transition's id before the event (0 if idle). */
+static void log_phase(const fleet *f, trn_phase before, int64_t id) {
+    const trn *m = trn_keep_machine(f->keep);
+    trn_phase after = trn_phase_of(m);
+    if (before == after) return;
+    log_notice("ring transition: %s -> %s (transition %lld)", trn_phase_name(before), trn_phase_name(after),
+               (long long)(before != TRN_IDLE ? id : machine_id(m)));
+}
+
 void fleet_ring_lead(fleet *f, fleet_clock now, fleet_actions *out) {
     char err[256];
     trn_actions ta;
@@ -204,7 +222,9 @@ void fleet_ring_lead(fleet *f, fleet_clock now, fleet_actions *out) {
                             now.wall_ms, &ta, err, sizeof(err)) != MCM_OK)
         log_warn("stored ring transition refused (%s): dropped; the published list is the ring", err);
     else if (f->stored_record)
-        log_notice("continuing the stored ring transition");
+        log_notice("continuing the stored ring transition (transition %lld, phase %s)",
+                   (long long)machine_id(trn_keep_machine(f->keep)),
+                   trn_phase_name(trn_phase_of(trn_keep_machine(f->keep))));
     forget_stored(f);
     convert(f, &ta, now, out);
 }
@@ -221,9 +241,16 @@ void fleet_ring_tick(fleet *f, fleet_clock now, fleet_actions *out) {
     trn_actions ta;
     trn_actions_init(&ta);
     trn_phase before = trn_phase_of(trn_keep_machine(f->keep));
-    trn_keep_tick(f->keep, m, n, since, now.wall_ms, &ta);
-    trn_phase after = trn_phase_of(trn_keep_machine(f->keep));
-    if (before != after) log_notice("ring transition: %s -> %s", trn_phase_name(before), trn_phase_name(after));
+    int64_t id = machine_id(trn_keep_machine(f->keep));
+    /* Servers wanted but not launched yet (a replacement waiting for an
+     * offer): the ring change waits for them too, so a replacement moves
+     * keys once (N -> N), not twice (N -> N-1 -> N). */
+    int awaiting = f->desired - fleet_active(f);
+    if (awaiting <= 0) f->awaiting_since_ms = 0;
+    else if (!f->awaiting_since_ms) f->awaiting_since_ms = now.wall_ms;
+    if (f->awaiting_since_ms && (!since || f->awaiting_since_ms < since)) since = f->awaiting_since_ms;
+    trn_keep_tick(f->keep, m, n, awaiting > 0 ? awaiting : 0, since, now.wall_ms, &ta);
+    log_phase(f, before, id);
     free(m);
     convert(f, &ta, now, out);
 }
@@ -233,7 +260,10 @@ void fleet_ring_lost(fleet *f, const char *task_id, fleet_clock now, fleet_actio
     log_warn("server %s ended during the ring transition: aborting it (its share is cold)", task_id);
     trn_actions ta;
     trn_actions_init(&ta);
+    trn_phase before = trn_phase_of(trn_keep_machine(f->keep));
+    int64_t id = machine_id(trn_keep_machine(f->keep));
     trn_keep_on_lost(f->keep, task_id, now.wall_ms, &ta);
+    log_phase(f, before, id);
     convert(f, &ta, now, out);
 }
 
@@ -285,6 +315,9 @@ void fleet_on_ring_progress(fleet *f, const trn_progress *p, fleet_clock now, fl
     if (!out || !f->ring_started || !p->id) return;
     trn_actions ta;
     trn_actions_init(&ta);
+    trn_phase before = trn_phase_of(trn_keep_machine(f->keep));
+    int64_t id = machine_id(trn_keep_machine(f->keep));
     trn_keep_on_progress(f->keep, p, now.wall_ms, &ta);
+    log_phase(f, before, id);
     convert(f, &ta, now, out);
 }

@@ -39,7 +39,7 @@ void trn_config_default(trn_config *cfg) {
     cfg->copy_budget_ms = 2 * 60 * 1000;        /* = MIG_DEFAULT_BUDGET_MS */
     cfg->rate_bytes = 1024 * 1024;              /* = MIG_DEFAULT_RATE: client p99 within 2x (bench_migrate) */
     cfg->drain_ms = 60 * 1000;
-    cfg->catchup_every_ms = 1000;
+    cfg->catchup_every_ms = 100;   /* back to back: a round asked for while one runs is the same round */
     cfg->resend_ms = 5000;
     cfg->cleanup_timeout_ms = 2 * 60 * 1000;
 }

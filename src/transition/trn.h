@@ -102,7 +102,8 @@ typedef struct trn_config {
     int64_t cleanup_timeout_ms;  /* CLEANUP and ABORT wait this long for answers */
 } trn_config;
 
-/* Defaults: budget 2m, rate 1 MiB/s (the executor engine's own defaults), drain 60s, catch-up 1s, resend 5s,
+/* Defaults: budget 2m, rate 1 MiB/s (the executor engine's own defaults),
+ * drain 60s, catch-up every 100 ms (rounds back to back), resend 5s,
  * cleanup 2m. */
 void trn_config_default(trn_config *cfg);
 

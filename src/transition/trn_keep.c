@@ -124,11 +124,11 @@ static void resync(trn_keep *k, trn_actions *out) {
     k->dirty_record = k->dirty_publish = 0;
 }
 
-static void plan_tick(trn_keep *k, const trn_member *m, int nm, int64_t starting_since_ms,
+static void plan_tick(trn_keep *k, const trn_member *m, int nm, int awaiting, int64_t starting_since_ms,
                       int64_t now_ms, trn_actions *out) {
     trn_plan p;
     char err[256];
-    if (trn_plan_make(k->pub, k->npub, m, nm, starting_since_ms, k->cfg.prepare_timeout_ms, now_ms,
+    if (trn_plan_make(k->pub, k->npub, m, nm, awaiting, starting_since_ms, k->cfg.prepare_timeout_ms, now_ms,
                       &p) != MCM_OK) {
         out->oom = 1;
         return;
@@ -150,17 +150,33 @@ static void plan_tick(trn_keep *k, const trn_member *m, int nm, int64_t starting
     trn_plan_free(&p);
 }
 
-void trn_keep_tick(trn_keep *k, const trn_member *m, int nm, int64_t starting_since_ms,
+/* A participant that is no longer a member is lost, even if no loss was
+ * reported: it ended while no leader watched, and the new leader heard of
+ * it (reconciling) before it continued the stored record. Without this the
+ * transition would wait for it until its timeouts and never purge what it
+ * copied. */
+static void lose_absent(trn_keep *k, const trn_member *m, int nm, int64_t now_ms, trn_actions *out) {
+    for (int i = 0; i < k->t->nparts; i++) {
+        const trn_part *p = &k->t->parts[i];
+        int present = 0;
+        for (int j = 0; j < nm && !present; j++)
+            present = m[j].cls != TRN_STARTING && strcmp(m[j].s.task_id, p->s.task_id) == 0;
+        if (p->alive && !present) trn_on_lost(k->t, p->s.task_id, now_ms, out);
+    }
+}
+
+void trn_keep_tick(trn_keep *k, const trn_member *m, int nm, int awaiting, int64_t starting_since_ms,
                    int64_t now_ms, trn_actions *out) {
     if (!k->in_term) return;
     resync(k, out);
     int from = out->n;
     if (trn_phase_of(k->t) != TRN_IDLE) {
+        lose_absent(k, m, nm, now_ms, out);
         trn_tick(k->t, now_ms, out);
         absorb(k, out, from);
         return;
     }
-    plan_tick(k, m, nm, starting_since_ms, now_ms, out);
+    plan_tick(k, m, nm, awaiting, starting_since_ms, now_ms, out);
 }
 
 void trn_keep_on_progress(trn_keep *k, const trn_progress *p, int64_t now_ms, trn_actions *out) {

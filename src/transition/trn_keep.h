@@ -55,9 +55,8 @@ int trn_keep_begin_term(trn_keep *k, const trn_server *published, int n, const c
                         size_t len, int64_t now_ms, trn_actions *out, char *err, size_t errlen);
 void trn_keep_end_term(trn_keep *k);
 
-/* Every tick while leading. starting_since_ms: launch time of the oldest
- * STARTING member (0 if none). */
-void trn_keep_tick(trn_keep *k, const trn_member *m, int nm, int64_t starting_since_ms,
+/* Every tick while leading. awaiting, starting_since_ms: as trn_plan_make. */
+void trn_keep_tick(trn_keep *k, const trn_member *m, int nm, int awaiting, int64_t starting_since_ms,
                    int64_t now_ms, trn_actions *out);
 void trn_keep_on_progress(trn_keep *k, const trn_progress *p, int64_t now_ms, trn_actions *out);
 /* A server ended or became unreachable. */

@@ -4,8 +4,9 @@
  *   1. cold removals first: a transition's R must be exactly what clients
  *      see, and a server that stopped serving cannot be a source;
  *   2. nothing to do when the serving set is the published one;
- *   3. wait while servers start (up to the prepare timeout), so that a
- *      replacement (one in, one out) or a multi-server step moves keys once;
+ *   3. wait while servers start or are about to (up to the prepare timeout),
+ *      so that a replacement (one in, one out) or a multi-server step moves
+ *      keys once;
  *   4. nothing published, or nothing left to serve: publish as it is (cold:
  *      there is no source, or no owner);
  *   5. otherwise a warm transition.
@@ -59,7 +60,7 @@ static void plan_kind(trn_plan *out, trn_plan_kind k, const char *why, int n) {
 }
 
 int trn_plan_make(const trn_server *published, int npublished, const trn_member *members,
-                  int nmembers, int64_t starting_since_ms, int64_t prepare_timeout_ms,
+                  int nmembers, int awaiting, int64_t starting_since_ms, int64_t prepare_timeout_ms,
                   int64_t now_ms, trn_plan *out) {
     memset(out, 0, sizeof(*out));
     out->from = calloc((size_t)(npublished ? npublished : 1), sizeof(trn_server));
@@ -76,7 +77,7 @@ int trn_plan_make(const trn_server *published, int npublished, const trn_member 
                   npublished - out->nfrom);
         return MCM_OK;
     }
-    int starting = 0;
+    int starting = awaiting > 0 ? awaiting : 0;
     for (int i = 0; i < nmembers; i++) {
         if (members[i].cls == TRN_SERVING) out->to[out->nto++] = members[i].s;
         starting += members[i].cls == TRN_STARTING;

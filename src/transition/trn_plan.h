@@ -46,12 +46,14 @@ typedef struct trn_plan {
 } trn_plan;
 
 /* published: the list clients see now. members: every server the fleet has
- * (any order). starting_since_ms: when the oldest STARTING member was
- * launched (0 if none). A published server missing from members, or not
- * SERVING/LEAVING, is removed cold (PUBLISH) before any transition begins.
- * MCM_ERR only when out of memory. */
+ * (any order). awaiting: servers the fleet wants but has not launched yet (a
+ * replacement waiting for an offer). starting_since_ms: when the oldest of the
+ * STARTING members was launched, or the awaited ones were first wanted (0 if
+ * none). A published server missing from members, or not SERVING/LEAVING, is
+ * removed cold (PUBLISH) before any transition begins. MCM_ERR only when out
+ * of memory. */
 int trn_plan_make(const trn_server *published, int npublished, const trn_member *members,
-                  int nmembers, int64_t starting_since_ms, int64_t prepare_timeout_ms,
+                  int nmembers, int awaiting, int64_t starting_since_ms, int64_t prepare_timeout_ms,
                   int64_t now_ms, trn_plan *out);
 void trn_plan_free(trn_plan *p);   /* NULL-safe; leaves it empty */
 

@@ -34,9 +34,11 @@ static const char *ids(const trn_server *l, int n) {
     return b;
 }
 
+static int awaiting;   /* servers wanted, not launched yet */
+
 static trn_plan plan(const trn_server *pub, int np, const trn_member *m, int nm, int64_t since) {
     trn_plan p;
-    ck_assert_int_eq(trn_plan_make(pub, np, m, nm, since, 60000, NOW, &p), MCM_OK);
+    ck_assert_int_eq(trn_plan_make(pub, np, m, nm, awaiting, since, 60000, NOW, &p), MCM_OK);
     return p;
 }
 
@@ -128,6 +130,24 @@ START_TEST(test_trn_plan_nothing_published_or_nothing_left_is_cold) {
 }
 END_TEST
 
+START_TEST(test_trn_plan_waits_for_a_replacement_not_launched_yet) {
+    trn_server pub[] = {srv("a", 1), srv("b", 2), srv("c", 3)};
+    trn_member m[] = {mem("a", 1, TRN_SERVING), mem("b", 2, TRN_SERVING), mem("c", 3, TRN_LEAVING)};
+    awaiting = 1;   /* c is replaced: its successor waits for an offer */
+    trn_plan p = plan(pub, 3, m, 3, NOW - 100);
+    ck_assert_int_eq(p.kind, TRN_PLAN_WAIT);
+    trn_plan_free(&p);
+    p = plan(pub, 3, m, 3, NOW - 60000);   /* no offer in time: c's keys move without it */
+    ck_assert_int_eq(p.kind, TRN_PLAN_BEGIN);
+    ck_assert_str_eq(ids(p.to, p.nto), "a,b");
+    trn_plan_free(&p);
+    awaiting = 0;
+    p = plan(pub, 3, m, 3, 0);   /* a plain step down does not wait */
+    ck_assert_int_eq(p.kind, TRN_PLAN_BEGIN);
+    trn_plan_free(&p);
+}
+END_TEST
+
 static Suite *suite(void) {
     Suite *s = suite_create("transition_plan");
     TCase *tc = tcase_create("plan");
@@ -137,6 +157,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, test_trn_plan_dead_server_is_removed_cold_first);
     tcase_add_test(tc, test_trn_plan_waits_for_starting_servers_within_the_prepare_timeout);
     tcase_add_test(tc, test_trn_plan_nothing_published_or_nothing_left_is_cold);
+    tcase_add_test(tc, test_trn_plan_waits_for_a_replacement_not_launched_yet);
     suite_add_tcase(s, tc);
     return s;
 }
