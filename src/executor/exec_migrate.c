@@ -263,7 +263,10 @@ static void take_command(exec_mig *x, const mig_cmd *c) {
     }
     int same_running = x->running && x->running_id == c->id && x->running_phase == c->phase;
     if (same_running && c->phase != MIG_CMD_ABORT) return;        /* progress keeps coming */
-    int once = c->phase == MIG_CMD_COPY || c->phase == MIG_CMD_ABORT;
+    /* Done once per transition: a copy, an abort, a cleanup (a second cleanup's
+     * catch-up would find the moved keys gone from here and delete the copies
+     * on their new owners). A purge may come again with other lost servers. */
+    int once = c->phase == MIG_CMD_COPY || c->phase == MIG_CMD_ABORT || c->phase == MIG_CMD_CLEANUP;
     if (!x->running && !x->pending.set && once && x->last.id == c->id && x->last.phase == c->phase) {
         x->done_unsent = 1;                                        /* answer again, do not redo */
         return;

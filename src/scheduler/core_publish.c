@@ -26,7 +26,7 @@
 static srvlist *running_list(core *c) {
     srvlist *l = srvlist_new();
     tt *tasks = fleet_table(c->fl);
-    int cap = tt_count(tasks);
+    int cap = tt_count(tasks) + (c->published ? c->published->n : 0);   /* the ring may list servers gone from the table */
     trn_server *ring = calloc((size_t)(cap ? cap : 1), sizeof(*ring));
     if (!l || !ring) {
         srvlist_free(l);
@@ -36,7 +36,17 @@ static srvlist *running_list(core *c) {
     int n = fleet_published(c->fl, ring, cap);
     for (int i = 0; i < n; i++) {
         const tt_task *t = tt_find(tasks, ring[i].task_id);
-        if (t && t->port > 0) srvlist_add(l, t->hostname, t->port, t->id);
+        if (t && t->port > 0) {
+            srvlist_add(l, t->hostname, t->port, t->id);
+            continue;
+        }
+        /* Gone from the table but still on the ring (a transition that
+         * aborted keeps it listed until its purges are done): its address. */
+        char host[TRN_ADDR_MAX];
+        const char *colon = strrchr(ring[i].addr, ':');
+        if (!colon || colon == ring[i].addr) continue;
+        snprintf(host, sizeof(host), "%.*s", (int)(colon - ring[i].addr), ring[i].addr);
+        srvlist_add(l, host, atoi(colon + 1), ring[i].task_id);
     }
     free(ring);
     srvlist_sort(l);

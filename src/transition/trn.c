@@ -217,6 +217,7 @@ static void go_cleanup(trn *t, int64_t now, trn_actions *out) {
 static void finish(trn *t, trn_actions *out) {
     const trn_server *cur;
     int n = current_ring(t, out, &cur);
+    if (t->phase == TRN_ABORT) emit_publish(t, out);   /* the purges are done (or timed out): now without the lost */
     for (int i = 0; i < t->nparts; i++) {
         const trn_part *p = &t->parts[i];
         int kept = 0;
@@ -229,10 +230,13 @@ static void finish(trn *t, trn_actions *out) {
     reset(t);
 }
 
+/* The ring without the lost server is published only once the purges are
+ * done: until then a server may still hold a copy that nothing catches up,
+ * and a client that switched to the smaller ring could read it there. The
+ * lost server stays listed meanwhile (its share misses, which is safe). */
 static void go_abort(trn *t, int64_t now, trn_actions *out) {
     enter(t, TRN_ABORT, now + t->cfg.cleanup_timeout_ms, now);
     emit_persist(t, out);
-    emit_publish(t, out);
     send_all(t, out, now);
 }
 
@@ -362,7 +366,7 @@ void trn_tick(trn *t, int64_t now_ms, trn_actions *out) {
 
 void trn_resume(trn *t, int64_t now_ms, trn_actions *out) {
     if (t->phase == TRN_IDLE) return;
-    emit_publish(t, out);
+    if (t->phase != TRN_ABORT) emit_publish(t, out);   /* an abort publishes when its purges are done */
     send_all(t, out, now_ms);
 }
 

@@ -43,16 +43,18 @@
  *            key it does not own under R' (PURGE under R'): the invariant
  *            holds again for R'.
  *   RETIRE   the servers of R that are not in R' are killed (by the caller).
- *   ABORT    a participant X ended during the transition. The ring without
- *            X is published at once (X's share is cold), every live source
+ *   ABORT    a participant X ended during the transition. Every live source
  *            stops copying, and every live participant gets one PURGE: delete
  *            every key it does not own under the ring now published, and
  *            every key whose owner under R (or R', once R' was published)
  *            was X (X may have copied, or been written to, what nothing can
  *            catch up any more). One command, not a sequence: Mesos does not
- *            promise the order of framework messages. The invariant then
- *            holds for that ring; the caller begins a new transition if the
- *            fleet still differs.
+ *            promise the order of framework messages. Only when every purge
+ *            is answered (or the cleanup timeout passed) is the ring without
+ *            X published: until then the ring clients use still lists X (its
+ *            share misses), so nobody reads a copy before it is purged. The
+ *            invariant then holds for that ring; the caller begins a new
+ *            transition if the fleet still differs.
  *
  * Sources: a server of R that is not in R' (its keys all move), and, when R'
  * adds servers, every server of R (some of its keys move to a new server).

@@ -201,6 +201,10 @@ void trn_keep_stored(trn_keep *k, trn_act_kind kind, int ok) {
 
 int trn_keep_published(const trn_keep *k, const trn_member *m, int nm, trn_server *out, int cap) {
     int n = 0;
+    if (trn_phase_of(k->t) == TRN_ABORT) {   /* lost servers stay listed until the purges are done (trn.h) */
+        for (int i = 0; i < k->npub && n < cap; i++) out[n++] = k->pub[i];
+        return n;
+    }
     for (int i = 0; i < k->npub && n < cap; i++)
         for (int j = 0; j < nm; j++)
             if (strcmp(m[j].s.task_id, k->pub[i].task_id) == 0 &&

@@ -64,7 +64,8 @@ void trn_keep_on_lost(trn_keep *k, const char *task_id, int64_t now_ms, trn_acti
 /* The runner's outcome of a PERSIST, CLEAR or PUBLISH (not run counts as failed). */
 void trn_keep_stored(trn_keep *k, trn_act_kind kind, int ok);
 
-/* P less the members that no longer serve or leave: what to write now.
+/* P less the members that no longer serve or leave: what to write now
+ * (during an ABORT, P as it is: see trn.h).
  * Fills out (capacity cap) and returns the count. */
 int trn_keep_published(const trn_keep *k, const trn_member *m, int nm, trn_server *out, int cap);
 const trn *trn_keep_machine(const trn_keep *k);

@@ -423,7 +423,7 @@ START_TEST(test_fleet_warm_drained_server_stays_published_until_its_keys_moved) 
 }
 END_TEST
 
-START_TEST(test_fleet_warm_loss_mid_copy_publishes_without_it_and_purges) {
+START_TEST(test_fleet_warm_loss_mid_copy_purges_then_publishes_without_it) {
     tt_task t[] = {task("t1", "a1", RUNNING), task("t2", "a2", RUNNING), task("t3", "a3", RUNNING)};
     const char *pub[] = {"t1", "t2"};
     fleet *f = warm_fleet(t, 3, 3, pub, 2);
@@ -433,12 +433,16 @@ START_TEST(test_fleet_warm_loss_mid_copy_publishes_without_it_and_purges) {
     fleet_actions_clear(&l);
     fleet_status gone = update("t2", "a2", MESOS__V1__TASK_STATE__TASK_FAILED);
     fleet_on_update(f, &gone, at(T0 + 62 * SEC), &l);
-    ck_assert_str_eq(render(&l), "DELETE_TASK(t2) ACK(t2) PUT_RING() PUBLISH MESSAGE(t1) MESSAGE(t1) MESSAGE(t3) "
-                                 "PUBLISH");
-    assert_phase(&l.v[4], "abort");
-    assert_phase(&l.v[5], "purge");
-    ck_assert(strstr(l.v[5].data, "\"lost\":[\"host-a2:31000\"]"));
+    ck_assert_str_eq(render(&l), "DELETE_TASK(t2) ACK(t2) PUT_RING() MESSAGE(t1) MESSAGE(t1) MESSAGE(t3) PUBLISH");
+    assert_phase(&l.v[3], "abort");
+    assert_phase(&l.v[4], "purge");
+    ck_assert(strstr(l.v[4].data, "\"lost\":[\"host-a2:31000\"]"));
     outcome(f, &l, at(T0 + 62 * SEC), 0, NULL);
+    fleet_actions_clear(&l);
+    ck_assert_str_eq(published_ids(f), "t1,t2");   /* t2 stays listed (a miss) until nothing stale is left */
+    answer(f, "t1", MIG_CMD_PURGE, at(T0 + 63 * SEC), &l);
+    answer(f, "t3", MIG_CMD_PURGE, at(T0 + 63 * SEC), &l);
+    ck_assert_str_eq(render(&l), "PUBLISH CLEAR_RING()");
     fleet_actions_clear(&l);
     ck_assert_str_eq(published_ids(f), "t1");
     fleet_free(f);
@@ -711,7 +715,7 @@ int main(void) {
     tcase_add_test(tc, test_fleet_quarantined_task_is_never_killed);
     tcase_add_test(tc, test_fleet_warm_new_server_published_after_its_keys_are_copied);
     tcase_add_test(tc, test_fleet_warm_drained_server_stays_published_until_its_keys_moved);
-    tcase_add_test(tc, test_fleet_warm_loss_mid_copy_publishes_without_it_and_purges);
+    tcase_add_test(tc, test_fleet_warm_loss_mid_copy_purges_then_publishes_without_it);
     tcase_add_test(tc, test_fleet_warm_new_leader_continues_the_stored_transition);
     tcase_add_test(tc, test_fleet_back_from_partition_after_replacement_killed);
     tcase_add_test(tc, test_fleet_kill_resent_after_30s);
