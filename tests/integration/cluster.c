@@ -7,6 +7,8 @@
 #include <check.h>
 #include <curl/curl.h>
 #include <signal.h>
+#include <dirent.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +135,33 @@ static int scan_log(const char *path, const struct stat *st, int type, struct FT
     return 0;
 }
 
+/* Processes whose working directory is in the cluster's directory: a
+ * memcached whose executor died with a killed simulator outlives it (it
+ * dropped privileges with -u, which clears the death signal its executor
+ * set; a real Mesos agent destroys the container instead). They go here. */
+static void sweep_sandboxes(const char *dir) {
+    size_t n = strlen(dir);
+    for (int round = 0; round < 20; round++) {
+        int found = 0;
+        DIR *d = opendir("/proc");
+        struct dirent *e;
+        while (d && (e = readdir(d))) {
+            char link[300], cwd[PATH_MAX];
+            if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+            snprintf(link, sizeof(link), "/proc/%s/cwd", e->d_name);
+            ssize_t k = readlink(link, cwd, sizeof(cwd) - 1);
+            if (k <= (ssize_t)n) continue;
+            cwd[k] = 0;
+            if (strncmp(cwd, dir, n) != 0 || cwd[n] != '/') continue;
+            kill((pid_t)atoi(e->d_name), SIGKILL);
+            found++;
+        }
+        if (d) closedir(d);
+        if (!found) return;
+        usleep(50 * 1000);
+    }
+}
+
 void it_stop(it_cluster *c) {
     if (!c) return;
     for (int i = 0; i < IT_MAX_REPLICAS; i++) {
@@ -140,6 +169,7 @@ void it_stop(it_cluster *c) {
         th_proc_free(c->rep[i]);
     }
     th_proc_free(c->sim);
+    sweep_sandboxes(c->dir);
     th_zk_free(c->zk);
     sanitizer_hit[0] = 0;
     nftw(c->dir, scan_log, 16, FTW_PHYS);
