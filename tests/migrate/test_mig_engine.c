@@ -150,7 +150,7 @@ static uint64_t check_server(const fleet *f, const ring *r, int i) {
         inv_ctx ctx = {r, f, i, 0, 0};
         mig_dump *d = mig_dump_new(inv_item, &ctx);
         mig_conn *c = conn(f->addr[i]);
-        mig_conn_raw(c, "lru_crawler metadump all");
+        mig_conn_raw(c, "lru_crawler metadump hash");   /* as the engine walks: "all" can miss items moving between LRUs */
         int rc = mig_conn_stream(c, inv_feed, d);
         int busy = mig_dump_busy(d);
         mig_conn_free(c);

@@ -179,7 +179,8 @@ START_TEST(test_sim_remote_region_only_for_region_aware) {
     simc_fi_free(fi);
     /* the first framework's offers are gone with its stream after the close; a
      * REGION_AWARE framework gets the remote agent too */
-    ck_assert_int_eq(simc_http(simc_port(S), "POST", "/sim/drop-stream", NULL), 200);
+    long dropped = simc_http(simc_port(S), "POST", "/sim/drop-stream", NULL);
+    ck_assert_msg(dropped == 200 || dropped == 404, "drop-stream: %ld", dropped);   /* 404: the close was seen first */
     Mesos__V1__FrameworkInfo *ra = simc_fi("region-aware", NULL, 1, 3600);
     add_region_aware(ra);
     sub = subscribe(ra);
