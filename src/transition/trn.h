@@ -30,10 +30,11 @@
  *
  *   COPY     every source (a server of R whose keys change owner) walks its
  *            own keys and copies those owned by another server under R' to
- *            that server (add-mode writes: a copy never overwrites a value a
- *            client wrote), hottest first, within the rate and budget; keys
+ *            that server, hottest first, within the rate and budget; keys
  *            not copied in time are deleted on their new owner. R stays
- *            published. Commands are resent until the executor answers.
+ *            published, so no client writes there yet; the executors' budget
+ *            ends 2 s before ours, so no copy is still written once R' is.
+ *            Commands are resent until the executor answers.
  *   CATCHUP  R' is published. For the drain window (the slowest discovery
  *            client's delay) each source is asked every catchup interval to
  *            copy again the keys changed on it since their copy, and delete
