@@ -19,7 +19,7 @@
  * Every wait is bounded; every failure names the log directory. */
 #include "cluster.h"
 #include "harness.h"
-#include "ring.h"
+#include "warm_client.h"
 
 #include <check.h>
 #include <libmemcached/memcached.h>
@@ -29,7 +29,6 @@
 #include <unistd.h>
 
 #define KEYS 3000
-#define MAX_SRV 8
 #define WAIT_MS 120000
 #define MIN_HIT 0.99
 
@@ -38,31 +37,10 @@ static int follower, leader;
 
 /* --- a client over one published list -------------------------------------------- */
 
-typedef struct client {
-    memcached_st *mc;
-    int n;
-    char name[MAX_SRV][300];
-} client;
-
-static void client_open(client *k, json_t *doc) {
-    memset(k, 0, sizeof(*k));
-    k->mc = memcached_create(NULL);
-    memcached_behavior_set(k->mc, MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED, 1);
-    json_t *l = json_object_get(doc, "servers");
-    for (size_t i = 0; i < json_array_size(l) && i < MAX_SRV; i++) {
-        json_t *s = json_array_get(l, i);
-        const char *h = json_string_value(json_object_get(s, "host"));
-        int port = (int)json_integer_value(json_object_get(s, "port"));
-        ck_assert(memcached_server_add(k->mc, h, (in_port_t)port) == MEMCACHED_SUCCESS);
-        snprintf(k->name[k->n++], sizeof(k->name[0]), "%s:%d", h, port);
-    }
-}
-
-static void client_close(client *k) { memcached_free(k->mc); }
 
 static void key_of(int i, char *buf, size_t len) { snprintf(buf, len, "warm:%05d", i); }
 
-static void put(client *k, int i, int version) {
+static void put(wc_client *k, int i, int version) {
     char key[32], val[64];
     key_of(i, key, sizeof(key));
     snprintf(val, sizeof(val), "v%d-%s", version, key);
@@ -72,7 +50,7 @@ static void put(client *k, int i, int version) {
 }
 
 /* Reads every key once: hits, and reads of a version other than want[i]. */
-static void read_all(client *k, const int *want, int *hits, int *stale) {
+static void read_all(wc_client *k, const int *want, int *hits, int *stale) {
     *hits = *stale = 0;
     for (int i = 0; i < KEYS; i++) {
         char key[32], exp[64];
@@ -91,40 +69,8 @@ static void read_all(client *k, const int *want, int *hits, int *stale) {
 
 /* --- the invariant ------------------------------------------------------------------ */
 
-/* Each server of the list is asked for every key; a key held by a server
- * that is not its owner under mcm's ring is a violation. */
-static int misplaced(json_t *doc) {
-    client k;
-    client_open(&k, doc);
-    const char *names[MAX_SRV];
-    for (int i = 0; i < k.n; i++) names[i] = k.name[i];
-    char err[256];
-    ring *r = ring_new(names, k.n, err, sizeof(err));
-    ck_assert_msg(r != NULL, "%s", err);
-    int bad = 0;
-    for (int s = 0; s < k.n; s++) {
-        memcached_st *one = memcached_create(NULL);
-        char host[300];
-        snprintf(host, sizeof(host), "%s", k.name[s]);
-        char *colon = strrchr(host, ':');
-        *colon = 0;
-        memcached_server_add(one, host, (in_port_t)atoi(colon + 1));
-        for (int i = 0; i < KEYS; i++) {
-            char key[32];
-            key_of(i, key, sizeof(key));
-            if (memcached_exist(one, key, strlen(key)) != MEMCACHED_SUCCESS) continue;
-            if (strcmp(ring_owner_name(r, key, strlen(key)), k.name[s]) != 0) {
-                if (bad < 5) fprintf(stderr, "test_warm: %s held by %s, owner %s\n", key, k.name[s],
-                                     ring_owner_name(r, key, strlen(key)));
-                bad++;
-            }
-        }
-        memcached_free(one);
-    }
-    ring_free(r);
-    client_close(&k);
-    return bad;
-}
+/* THE INVARIANT: no key on a server that does not own it (warm_client.h). */
+static int misplaced(json_t *doc) { return wc_misplaced(doc, KEYS, key_of, "test_warm"); }
 
 /* --- the installation ------------------------------------------------------------------- */
 
@@ -156,11 +102,11 @@ static json_t *wait_list(int n) {
 }
 
 static void check_ring(const char *step, json_t *doc, const int *want) {
-    client k;
-    client_open(&k, doc);
+    wc_client k;
+    wc_open(&k, doc);
     int hits, stale;
     read_all(&k, want, &hits, &stale);
-    client_close(&k);
+    wc_close(&k);
     double hr = (double)hits / KEYS;
     fprintf(stderr, "test_warm: %s: first pass hit ratio %.4f, stale reads %d\n", step, hr, stale);
     ck_assert_msg(hr >= MIN_HIT, "%s: hit ratio %.4f < %.2f (logs in %s)", step, hr, MIN_HIT, it_dir(c));
@@ -178,10 +124,10 @@ START_TEST(test_warm_step_up_step_down_and_replacement_keep_the_cache) {
     wait_idle();
 
     static int want[KEYS];
-    client k;
-    client_open(&k, doc);
+    wc_client k;
+    wc_open(&k, doc);
     for (int i = 0; i < KEYS; i++) put(&k, i, want[i] = 1);
-    client_close(&k);
+    wc_close(&k);
     json_decref(doc);
 
     /* 1. step up */
@@ -192,9 +138,9 @@ START_TEST(test_warm_step_up_step_down_and_replacement_keep_the_cache) {
     ck_assert_int_eq(misplaced(doc), 0);
 
     /* 2. one key in ten overwritten, then step down */
-    client_open(&k, doc);
+    wc_open(&k, doc);
     for (int i = 0; i < KEYS; i += 10) put(&k, i, want[i] = 2);
-    client_close(&k);
+    wc_close(&k);
     json_decref(doc);
     ck_assert_int_eq(it_post(it_replica_port(c, leader), "/v1/scale", "{\"instances\":4}", NULL), 200);
     doc = wait_list(4);

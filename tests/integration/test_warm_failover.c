@@ -48,7 +48,7 @@
 #include "cluster.h"
 #include "common.h"
 #include "harness.h"
-#include "ring.h"
+#include "warm_client.h"
 
 #include <check.h>
 #include <dirent.h>
@@ -63,7 +63,7 @@
 
 #define KEYS 2000
 #define PAD 1000              /* value bytes after the version: makes a slow copy last */
-#define MAX_SRV 8
+#define MAX_SRV WC_MAX_SRV
 #define WAIT_MS 90000
 #define STEP_MS 50
 
@@ -89,29 +89,6 @@ static void logf_(const char *fmt, ...) {
 
 /* --- a client over one published list -------------------------------------------- */
 
-typedef struct client {
-    memcached_st *mc;
-    int n;
-    char name[MAX_SRV][300];
-} client;
-
-static void client_open(client *k, json_t *doc) {
-    memset(k, 0, sizeof(*k));
-    k->mc = memcached_create(NULL);
-    memcached_behavior_set(k->mc, MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED, 1);
-    memcached_behavior_set(k->mc, MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, 1000);
-    memcached_behavior_set(k->mc, MEMCACHED_BEHAVIOR_POLL_TIMEOUT, 2000);
-    json_t *l = json_object_get(doc, "servers");
-    for (size_t i = 0; i < json_array_size(l) && i < MAX_SRV; i++) {
-        json_t *s = json_array_get(l, i);
-        const char *h = json_string_value(json_object_get(s, "host"));
-        int port = (int)json_integer_value(json_object_get(s, "port"));
-        ck_assert(memcached_server_add(k->mc, h, (in_port_t)port) == MEMCACHED_SUCCESS);
-        snprintf(k->name[k->n++], sizeof(k->name[0]), "%s:%d", h, port);
-    }
-}
-
-static void client_close(client *k) { memcached_free(k->mc); }
 
 static void key_of(int i, char *buf, size_t len) { snprintf(buf, len, "wf:%05d", i); }
 
@@ -128,8 +105,8 @@ static size_t value_of(int i, int version, char *buf, size_t len) {
  * through a client over doc. A failed write allows both versions. Returns
  * the number of failed writes. */
 static int write_keys(json_t *doc, int rem, int version) {
-    client k;
-    client_open(&k, doc);
+    wc_client k;
+    wc_open(&k, doc);
     int failed = 0;
     for (int i = 0; i < KEYS; i++) {
         if (rem >= 0 && i % 10 != rem) continue;
@@ -141,15 +118,15 @@ static int write_keys(json_t *doc, int rem, int version) {
         if (rc == MEMCACHED_SUCCESS) want_lo[i] = version;
         else failed++;
     }
-    client_close(&k);
+    wc_close(&k);
     return failed;
 }
 
 /* One pass over every key: hits, and hits with a version older than the
  * last successful write (or not a value the test wrote at all). */
 static void read_all(json_t *doc, int *hits, int *stale) {
-    client k;
-    client_open(&k, doc);
+    wc_client k;
+    wc_open(&k, doc);
     *hits = *stale = 0;
     for (int i = 0; i < KEYS; i++) {
         char key[32], exp[PAD + 64];
@@ -171,44 +148,13 @@ static void read_all(json_t *doc, int *hits, int *stale) {
         }
         free(v);
     }
-    client_close(&k);
+    wc_close(&k);
 }
 
 /* --- the invariant ------------------------------------------------------------------ */
 
-/* Each server of the list is asked for every key; a key held by a server
- * that is not its owner under mcm's ring is a violation. */
-static int misplaced(json_t *doc) {
-    client k;
-    client_open(&k, doc);
-    const char *names[MAX_SRV];
-    for (int i = 0; i < k.n; i++) names[i] = k.name[i];
-    char err[256];
-    ring *r = ring_new(names, k.n, err, sizeof(err));
-    ck_assert_msg(r != NULL, "%s", err);
-    int bad = 0;
-    for (int s = 0; s < k.n; s++) {
-        memcached_st *one = memcached_create(NULL);
-        char host[300];
-        snprintf(host, sizeof(host), "%s", k.name[s]);
-        char *colon = strrchr(host, ':');
-        *colon = 0;
-        memcached_server_add(one, host, (in_port_t)atoi(colon + 1));
-        for (int i = 0; i < KEYS; i++) {
-            char key[32];
-            key_of(i, key, sizeof(key));
-            if (memcached_exist(one, key, strlen(key)) != MEMCACHED_SUCCESS) continue;
-            if (strcmp(ring_owner_name(r, key, strlen(key)), k.name[s]) != 0) {
-                if (bad < 5) logf_("%s held by %s, owner %s", key, k.name[s], ring_owner_name(r, key, strlen(key)));
-                bad++;
-            }
-        }
-        memcached_free(one);
-    }
-    ring_free(r);
-    client_close(&k);
-    return bad;
-}
+/* THE INVARIANT: no key on a server that does not own it (warm_client.h). */
+static int misplaced(json_t *doc) { return wc_misplaced(doc, KEYS, key_of, "test_warm_failover"); }
 
 /* --- processes of this installation, through /proc ------------------------------------ */
 
