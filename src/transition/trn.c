@@ -52,7 +52,7 @@ trn *trn_new(const trn_config *cfg) {
     return t;
 }
 
-static void reset(trn *t) {
+void trn_reset(trn *t) {
     free(t->from);
     free(t->to);
     free(t->parts);
@@ -63,20 +63,20 @@ static void reset(trn *t) {
 
 void trn_free(trn *t) {
     if (!t) return;
-    reset(t);
+    trn_reset(t);
     free(t);
 }
 
 trn_phase trn_phase_of(const trn *t) { return t->phase; }
 
-static trn_part *find_part(const trn *t, const char *task_id) {
+trn_part *trn_find_part(const trn *t, const char *task_id) {
     for (int i = 0; i < t->nparts; i++)
         if (strcmp(t->parts[i].s.task_id, task_id) == 0) return &t->parts[i];
     return NULL;
 }
 
 int trn_involves(const trn *t, const char *task_id) {
-    return t->phase != TRN_IDLE && find_part(t, task_id) != NULL;
+    return t->phase != TRN_IDLE && trn_find_part(t, task_id) != NULL;
 }
 
 /* --- emitting actions ------------------------------------------------------------ */
@@ -102,7 +102,7 @@ static int current_ring(const trn *t, trn_actions *out, const trn_server **list)
     *list = l;
     if (!l) return 0;
     for (int i = 0; i < nbase; i++) {
-        const trn_part *p = find_part(t, base[i].task_id);
+        const trn_part *p = trn_find_part(t, base[i].task_id);
         if (p && p->alive) l[n++] = base[i];
     }
     return n;
@@ -227,7 +227,7 @@ static void finish(trn *t, trn_actions *out) {
         if (a) snprintf(a->task_id, sizeof(a->task_id), "%s", p->s.task_id);
     }
     trn_act_push(out, TRN_A_CLEAR);
-    reset(t);
+    trn_reset(t);
 }
 
 /* The ring without the lost server is published only once the purges are
@@ -298,7 +298,7 @@ int trn_begin(trn *t, int64_t id, const trn_server *from, int nfrom, const trn_s
     t->id = id;
     if (!t->from || !t->to || trn_build_parts(t, err, errlen) != MCM_OK) {
         if (!t->from || !t->to) snprintf(err, errlen, "out of memory");
-        reset(t);
+        trn_reset(t);
         return MCM_ERR;
     }
     t->started_ms = now_ms;
@@ -311,7 +311,7 @@ int trn_begin(trn *t, int64_t id, const trn_server *from, int nfrom, const trn_s
 
 int trn_on_progress(trn *t, const trn_progress *pr, int64_t now_ms, trn_actions *out) {
     if (t->phase == TRN_IDLE || pr->id != t->id) return 0;
-    trn_part *p = find_part(t, pr->task_id);
+    trn_part *p = trn_find_part(t, pr->task_id);
     if (!p || !p->alive || pr->cmd != p->expect) return 0;
     p->answered = 1;
     if (pr->cmd == TRN_CMD_COPY) p->last = *pr;
@@ -323,7 +323,7 @@ int trn_on_progress(trn *t, const trn_progress *pr, int64_t now_ms, trn_actions 
 
 int trn_on_lost(trn *t, const char *task_id, int64_t now_ms, trn_actions *out) {
     if (t->phase == TRN_IDLE) return 0;
-    trn_part *p = find_part(t, task_id);
+    trn_part *p = trn_find_part(t, task_id);
     if (!p || !p->alive) return 0;
     p->alive = 0;
     go_abort(t, now_ms, out);   /* again in ABORT: C shrinks, drops for this one too */

@@ -30,6 +30,11 @@ struct trn {
     int nparts;
 };
 
+/* trn.c: back to IDLE, lists freed, the config kept. */
+void trn_reset(trn *t);
+/* trn.c: the participant with task_id, NULL if none. */
+trn_part *trn_find_part(const trn *t, const char *task_id);
+
 /* trn_act.c: appending actions (each sets a->oom and returns NULL/-1 when out
  * of memory; the caller then runs none of the list). */
 trn_action *trn_act_push(trn_actions *a, trn_act_kind kind);

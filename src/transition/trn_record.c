@@ -97,12 +97,6 @@ static int check_list(const trn_server *l, int n, const char *side, char *err, s
     return MCM_OK;
 }
 
-static trn_part *part_of(trn *t, const char *task_id) {
-    for (int i = 0; i < t->nparts; i++)
-        if (strcmp(t->parts[i].s.task_id, task_id) == 0) return &t->parts[i];
-    return NULL;
-}
-
 int trn_build_parts(trn *t, char *err, size_t errlen) {
     if (check_list(t->from, t->nfrom, "R", err, errlen) != MCM_OK ||
         check_list(t->to, t->nto, "R'", err, errlen) != MCM_OK)
@@ -119,7 +113,7 @@ int trn_build_parts(trn *t, char *err, size_t errlen) {
         p->in_from = p->alive = 1;
     }
     for (int i = 0; i < t->nto; i++) {
-        trn_part *p = part_of(t, t->to[i].task_id);
+        trn_part *p = trn_find_part(t, t->to[i].task_id);
         if (p && strcmp(p->s.addr, t->to[i].addr) != 0) {
             snprintf(err, errlen, "task %s is %s in R and %s in R'", p->s.task_id, p->s.addr,
                      t->to[i].addr);
@@ -245,7 +239,7 @@ static int get_lost(trn *t, json_t *doc, char *err, size_t errlen) {
     }
     for (size_t i = 0; i < json_array_size(a); i++) {
         const char *id = json_string_value(json_array_get(a, i));
-        trn_part *p = id ? part_of(t, id) : NULL;
+        trn_part *p = id ? trn_find_part(t, id) : NULL;
         if (!p) {
             snprintf(err, errlen, "\"lost\"[%zu] is not a server of the transition", i);
             return MCM_ERR;
@@ -301,15 +295,8 @@ int trn_load(trn *t, const char *json, size_t len, char *err, size_t errlen) {
         snprintf(err, errlen, "not JSON: %s", je.text);
         return MCM_ERR;
     }
-    trn_config cfg = t->cfg;
     int rc = decode(t, doc, err, errlen);
     json_decref(doc);
-    if (rc != MCM_OK) {
-        free(t->from);
-        free(t->to);
-        free(t->parts);
-        memset(t, 0, sizeof(*t));
-        t->cfg = cfg;
-    }
+    if (rc != MCM_OK) trn_reset(t);   /* idle again, whatever was half decoded */
     return rc;
 }
