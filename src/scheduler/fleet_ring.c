@@ -207,6 +207,25 @@ static void log_phase(const fleet *f, trn_phase before, int64_t id) {
                (long long)(before != TRN_IDLE ? id : machine_id(m)));
 }
 
+/* Around every keeper event: the phase and id before it, then the phase
+ * change logged and the keeper's actions turned into fleet actions. */
+typedef struct ring_event {
+    trn_actions ta;
+    trn_phase before;
+    int64_t id;
+} ring_event;
+
+static void event_begin(const fleet *f, ring_event *e) {
+    trn_actions_init(&e->ta);
+    e->before = trn_phase_of(trn_keep_machine(f->keep));
+    e->id = machine_id(trn_keep_machine(f->keep));
+}
+
+static void event_end(fleet *f, ring_event *e, fleet_clock now, fleet_actions *out) {
+    log_phase(f, e->before, e->id);
+    convert(f, &e->ta, now, out);
+}
+
 void fleet_ring_lead(fleet *f, fleet_clock now, fleet_actions *out) {
     char err[256];
     trn_actions ta;
@@ -238,10 +257,8 @@ void fleet_ring_tick(fleet *f, fleet_clock now, fleet_actions *out) {
         out->oom = 1;
         return;
     }
-    trn_actions ta;
-    trn_actions_init(&ta);
-    trn_phase before = trn_phase_of(trn_keep_machine(f->keep));
-    int64_t id = machine_id(trn_keep_machine(f->keep));
+    ring_event e;
+    event_begin(f, &e);
     /* Servers wanted but not launched yet (a replacement waiting for an
      * offer): the ring change waits for them too, so a replacement moves
      * keys once (N -> N), not twice (N -> N-1 -> N). */
@@ -249,22 +266,18 @@ void fleet_ring_tick(fleet *f, fleet_clock now, fleet_actions *out) {
     if (awaiting <= 0) f->awaiting_since_ms = 0;
     else if (!f->awaiting_since_ms) f->awaiting_since_ms = now.wall_ms;
     if (f->awaiting_since_ms && (!since || f->awaiting_since_ms < since)) since = f->awaiting_since_ms;
-    trn_keep_tick(f->keep, m, n, awaiting > 0 ? awaiting : 0, since, now.wall_ms, &ta);
-    log_phase(f, before, id);
+    trn_keep_tick(f->keep, m, n, awaiting > 0 ? awaiting : 0, since, now.wall_ms, &e.ta);
     free(m);
-    convert(f, &ta, now, out);
+    event_end(f, &e, now, out);
 }
 
 void fleet_ring_lost(fleet *f, const char *task_id, fleet_clock now, fleet_actions *out) {
     if (!f->ring_started || !trn_involves(trn_keep_machine(f->keep), task_id)) return;
     log_warn("server %s ended during the ring transition: aborting it (its share is cold)", task_id);
-    trn_actions ta;
-    trn_actions_init(&ta);
-    trn_phase before = trn_phase_of(trn_keep_machine(f->keep));
-    int64_t id = machine_id(trn_keep_machine(f->keep));
-    trn_keep_on_lost(f->keep, task_id, now.wall_ms, &ta);
-    log_phase(f, before, id);
-    convert(f, &ta, now, out);
+    ring_event e;
+    event_begin(f, &e);
+    trn_keep_on_lost(f->keep, task_id, now.wall_ms, &e.ta);
+    event_end(f, &e, now, out);
 }
 
 void fleet_ring_stored(fleet *f, const fleet_action *a, int ok) {
@@ -313,11 +326,8 @@ int fleet_on_executor_message(fleet *f, const void *data, size_t len, fleet_cloc
 
 void fleet_on_ring_progress(fleet *f, const trn_progress *p, fleet_clock now, fleet_actions *out) {
     if (!out || !f->ring_started || !p->id) return;
-    trn_actions ta;
-    trn_actions_init(&ta);
-    trn_phase before = trn_phase_of(trn_keep_machine(f->keep));
-    int64_t id = machine_id(trn_keep_machine(f->keep));
-    trn_keep_on_progress(f->keep, p, now.wall_ms, &ta);
-    log_phase(f, before, id);
-    convert(f, &ta, now, out);
+    ring_event e;
+    event_begin(f, &e);
+    trn_keep_on_progress(f->keep, p, now.wall_ms, &e.ta);
+    event_end(f, &e, now, out);
 }
