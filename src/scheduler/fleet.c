@@ -458,18 +458,6 @@ static int planned_on(const fleet_actions *out, int from, const char *agent_id) 
     return n;
 }
 
-/* Servers that hold a place on agent_id: an UNREACHABLE one does not (its
- * agent is offering again, so it came back, with the task or without). */
-static int placed_on(const fleet *f, const char *agent_id) {
-    int n = 0;
-    for (int i = 0; i < tt_count(f->tasks); i++) {
-        const tt_task *t = tt_at(f->tasks, i);
-        n += !strcmp(t->agent_id, agent_id) && !tt_state_is_final(t->state) &&
-             t->state != MESOS__V1__TASK_STATE__TASK_UNREACHABLE;
-    }
-    return n;
-}
-
 /* The UNREACHABLE tasks of an agent that offers again: ask Mesos about
  * them now (at most every FLEET_UNREACHABLE_ASK_MS), not at the next full
  * reconciliation: an agent back without them leaves records nobody runs. */
@@ -496,7 +484,7 @@ static void ask_about_unreachable(fleet *f, const char *agent_id, fleet_clock no
 static int usable(fleet *f, const fleet_offer *o, const fleet_actions *out, int from, fleet_clock now, int64_t *wait) {
     *wait = 0;
     if (!o->fits || !o->new_task_id || !o->agent_id) return 0;
-    if (placed_on(f, o->agent_id) + planned_on(out, from, o->agent_id) >= f->cfg.max_per_agent) return 0;
+    if (tt_on_agent(f->tasks, o->agent_id) + planned_on(out, from, o->agent_id) >= f->cfg.max_per_agent) return 0;
     *wait = backoff_wait_ms(f->bo, o->agent_id, now.mono_ms);
     if (*wait > 0) log_verbose("agent %s in relaunch backoff for %lld ms", o->hostname, (long long)*wait);
     return *wait <= 0;

@@ -55,7 +55,8 @@ void tt_remove(tt *t, const char *id) {
 int tt_on_agent(const tt *t, const char *agent_id) {
     int n = 0;
     for (int i = 0; i < t->n; i++)
-        n += !strcmp(t->v[i].agent_id, agent_id) && !tt_state_is_final(t->v[i].state);
+        n += !strcmp(t->v[i].agent_id, agent_id) && !tt_state_is_final(t->v[i].state) &&
+             t->v[i].state != MESOS__V1__TASK_STATE__TASK_UNREACHABLE;
     return n;
 }
 

@@ -52,7 +52,8 @@ tt_task *tt_add(tt *t, const tt_task *task);
 void tt_remove(tt *t, const char *id);
 /* 1 if clients should use the server: running, not draining, not being killed. */
 int tt_serving(const tt_task *t);
-/* Number of tasks on agent_id (any non-terminal state). */
+/* Servers holding a place on agent_id: not ended, and not UNREACHABLE (an
+ * agent that offers again came back, with the task or without it). */
 int tt_on_agent(const tt *t, const char *agent_id);
 
 /* Mesos task states that end a task for good (FINISHED, FAILED, KILLED,
