@@ -15,7 +15,17 @@
  *     |                                                    ^           or deadline--> exit
  *     +--SHUTDOWN / signal / bad TaskInfo -----------------+
  *   RUNNING --memcached exited: TASK_FAILED / KILL, SHUTDOWN: TASK_KILLED--> FINISHING
+ *   RUNNING --hung (exec_health.h: fail_after probes in a row unanswered):
+ *             SIGKILL, TASK_FAILED healthy=false--> FINISHING
  *   any state --client gave up on the agent (final disconnect)--> stop memcached, exit 1
+ *
+ * Hung memcached: in RUNNING a `version` probe (exec_probe.h, non-blocking,
+ * its own connection) starts every health interval and is polled each tick;
+ * exec_health.h counts the failures in a row and says when to send
+ * TASK_RUNNING healthy=false, healthy=true again, or to fail the task. The
+ * first TASK_RUNNING says healthy=true (memcached just answered `version`).
+ * While a probe is failing no report is attempted: `stats` would block the
+ * loop for its timeout on a memcached that answers nothing.
  *
  * Warm ring transitions: a MESSAGE holding a migrate command (mig_msg.h)
  * goes to exec_migrate, which runs the copy engine on its own worker thread
@@ -34,7 +44,9 @@
 #define LOG_COMPONENT "executor"
 #include "exec_loop.h"
 
+#include "exec_health.h"
 #include "exec_migrate.h"
+#include "exec_probe.h"
 #include "exec_task.h"
 #include "log.h"
 #include "mcd.h"
@@ -57,6 +69,8 @@
 #define NO_REASON (-1)
 #define REASON_FAILED MESOS__V1__TASK_STATUS__REASON__REASON_COMMAND_EXECUTOR_FAILED
 #define REASON_INVALID MESOS__V1__TASK_STATUS__REASON__REASON_TASK_INVALID
+#define REASON_HEALTH MESOS__V1__TASK_STATUS__REASON__REASON_TASK_HEALTH_CHECK_STATUS_UPDATED
+#define NO_HEALTH (-1)
 
 enum { MSG_EVENT = 1, MSG_DISCONNECTED, MSG_MIGRATE };
 typedef enum { X_IDLE, X_STARTING, X_RUNNING, X_FINISHING } xstate;
@@ -72,6 +86,8 @@ typedef struct xl {
     exec_task task;
     mcd *m;
     exec_mig *mg;             /* warm transitions: created by the first command */
+    exec_probe *probe;        /* hung-memcached probe: RUNNING only */
+    exec_health health;
     int killing_state;        /* the framework takes TASK_KILLING */
     int64_t ready_deadline, next_report, finish_deadline, shutdown_deadline;
     int exit_status;
@@ -113,21 +129,28 @@ static void send_message(xl *x, const char *buf, int n, const char *what) {
 static void send_status(xl *x, const char *task_id, Mesos__V1__TaskState state, int reason,
                         const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/* healthy: 1, 0, or NO_HEALTH (the field is left out); msg NULL: none. */
+static void update(xl *x, const char *task_id, Mesos__V1__TaskState state, int reason, int healthy,
+                   const char *msg) {
+    char err[512];
+    int terminal = state == MESOS__V1__TASK_STATE__TASK_FAILED || state == MESOS__V1__TASK_STATE__TASK_KILLED;
+    LOG_AT(terminal || healthy == 0 ? LOG_NOTICE : LOG_INFO, "%s %s%s%s%s", task_id, mesos_exec_state_name(state),
+           healthy == 0 ? " (unhealthy)" : "", msg ? ": " : "", msg ? msg : "");
+    if (mesos_exec_update_health(x->mx, task_id, state, reason, healthy, msg, NULL, err, sizeof(err)) != MCM_OK)
+        log_info("%s %s not delivered yet (%s); it is resent until the agent acknowledges it", task_id,
+                 mesos_exec_state_name(state), err);
+}
+
 static void send_status(xl *x, const char *task_id, Mesos__V1__TaskState state, int reason,
                         const char *fmt, ...) {
-    char msg[512] = "", err[512];
+    char msg[512] = "";
     if (fmt) {
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
     }
-    int terminal = state == MESOS__V1__TASK_STATE__TASK_FAILED || state == MESOS__V1__TASK_STATE__TASK_KILLED;
-    LOG_AT(terminal ? LOG_NOTICE : LOG_INFO, "%s %s%s%s", task_id, mesos_exec_state_name(state),
-           fmt ? ": " : "", msg);
-    if (mesos_exec_update(x->mx, task_id, state, reason, fmt ? msg : NULL, NULL, err, sizeof(err)) != MCM_OK)
-        log_info("%s %s not delivered yet (%s); it is resent until the agent acknowledges it", task_id,
-                 mesos_exec_state_name(state), err);
+    update(x, task_id, state, reason, NO_HEALTH, fmt ? msg : NULL);
 }
 
 /* The task is over (terminal update sent): wait for the agent's ACKs, bounded. */
@@ -135,6 +158,8 @@ static void finish(xl *x, int status) {
     int64_t now = util_now_ms(), deadline = now + x->o->ack_timeout_ms;
     exec_mig_free(x->mg);     /* before memcached goes: the copy reads from it */
     x->mg = NULL;
+    exec_probe_free(x->probe);
+    x->probe = NULL;
     mcd_free(x->m);
     x->m = NULL;
     if (x->shutdown_deadline && deadline > x->shutdown_deadline - 200)
@@ -347,14 +372,25 @@ static void handle(xl *x, cq_msg *m) {
 
 /* --- ticks ----------------------------------------------------------------------------- */
 
+/* Where the probe connects: memcached's own address, loopback for a wildcard. */
+static const char *probe_host(const xl *x) {
+    const char *l = x->o->listen;
+    return !strcmp(l, "0.0.0.0") ? "127.0.0.1" : !strcmp(l, "::") ? "::1" : l;
+}
+
 static void became_ready(xl *x) {
-    char version[64], err[256];
+    char version[64], err[256], msg[512];
     if (mcd_version(x->m, version, sizeof(version), 1000, err, sizeof(err)) != MCM_OK)
         snprintf(version, sizeof(version), "(unknown version)");
-    send_status(x, x->task_id, MESOS__V1__TASK_STATE__TASK_RUNNING, NO_REASON, "memcached %s on %s:%d",
-                version, x->o->listen, x->task.port);
+    snprintf(msg, sizeof(msg), "memcached %s on %s:%d", version, x->o->listen, x->task.port);
+    if (!(x->probe = exec_probe_new(probe_host(x), x->task.port, err, sizeof(err))))
+        log_warn("memcached will not be probed for hangs: %s", err);
+    update(x, x->task_id, MESOS__V1__TASK_STATE__TASK_RUNNING, NO_REASON, x->probe ? 1 : NO_HEALTH, msg);
     x->st = X_RUNNING;
-    x->next_report = util_now_ms() + x->o->report_interval_ms;
+    int64_t now = util_now_ms();
+    x->next_report = now + x->o->report_interval_ms;
+    exec_health_init(&x->health, x->o->health_interval_ms, (int)x->o->health_unhealthy_after,
+                     (int)x->o->health_fail_after, now);
 }
 
 static void tick_starting(xl *x) {
@@ -393,6 +429,52 @@ static void send_report(xl *x) {
     send_message(x, buf, n, "report");
 }
 
+/* fail_after probes in a row unanswered: memcached is hung. SIGKILL at once
+ * (a stopped or deadlocked process does not act on SIGTERM), then fail. */
+static void fail_hung(xl *x, const char *why) {
+    char dur_i[32], dur_t[32], msg[512];
+    parse_format_duration(x->o->health_interval_ms, dur_i, sizeof(dur_i));
+    parse_format_duration(x->o->health_timeout_ms, dur_t, sizeof(dur_t));
+    snprintf(msg, sizeof(msg), "memcached hung: %d probes in a row unanswered (every %s, timeout %s; last: %s); "
+             "killed", exec_health_misses(&x->health), dur_i, dur_t, why);
+    log_error("%s", msg);
+    exec_mig_free(x->mg);     /* before memcached goes: the copy reads from it */
+    x->mg = NULL;
+    mcd_kill(x->m);
+    update(x, x->task_id, MESOS__V1__TASK_STATE__TASK_FAILED, REASON_FAILED, 0, msg);
+    finish(x, 1);
+}
+
+static void on_verdict(xl *x, eh_verdict v, const char *why) {
+    char msg[512];
+    if (v == EH_UNHEALTHY) {
+        snprintf(msg, sizeof(msg), "memcached unhealthy: %d probes in a row unanswered (last: %s); the task fails "
+                 "after %lld", exec_health_misses(&x->health), why, (long long)x->o->health_fail_after);
+        update(x, x->task_id, MESOS__V1__TASK_STATE__TASK_RUNNING, REASON_HEALTH, 0, msg);
+    } else if (v == EH_HEALTHY) {
+        update(x, x->task_id, MESOS__V1__TASK_STATE__TASK_RUNNING, REASON_HEALTH, 1,
+               "memcached answers `version` again: healthy");
+    } else if (v == EH_FAIL) {
+        fail_hung(x, why);
+    }
+}
+
+/* Starts a probe when one is due, and takes the outcome of the one in flight. */
+static void tick_health(xl *x, int64_t now) {
+    char why[256] = "";
+    if (!x->probe) return;
+    if (!exec_probe_busy(x->probe)) {
+        if (!exec_health_due(&x->health, now)) return;
+        exec_probe_start(x->probe, now, x->o->health_timeout_ms);
+        exec_health_started(&x->health, now);
+    }
+    int r = exec_probe_poll(x->probe, now, why, sizeof(why));
+    if (r == EXEC_PROBE_PENDING) return;
+    if (r == EXEC_PROBE_FAILED)
+        log_warn("memcached probe failed (%d in a row): %s", exec_health_misses(&x->health) + 1, why);
+    on_verdict(x, exec_health_result(&x->health, r == EXEC_PROBE_OK), why);
+}
+
 static void tick_running(xl *x) {
     char why[256];
     if (mcd_exited(x->m, why, sizeof(why))) {
@@ -400,8 +482,11 @@ static void tick_running(xl *x) {
         return;
     }
     int64_t now = util_now_ms();
+    tick_health(x, now);
+    if (x->st != X_RUNNING) return;
     if (now >= x->next_report) {
-        send_report(x);
+        if (exec_health_misses(&x->health)) log_verbose("no report this interval: memcached's probe is failing");
+        else send_report(x);
         x->next_report = now + x->o->report_interval_ms;
     }
     send_migrate_progress(x);
@@ -460,6 +545,7 @@ int exec_loop_run(const exec_opts *o, const mesos_exec_config *mc) {
              mc->agent_endpoint, mc->checkpoint ? "on" : "off");
     loop(&x);
     exec_mig_free(x.mg);        /* joins the worker before memcached and the mailbox go */
+    exec_probe_free(x.probe);
     mesos_exec_free(x.mx);      /* joins the stream thread: no callback after this */
     mcd_free(x.m);
     cq_free(x.q);

@@ -20,11 +20,15 @@ typedef struct exec_opts {
     int64_t stop_grace_ms;           /* SIGTERM..SIGKILL when no KillPolicy says otherwise */
     int64_t ready_timeout_ms;        /* memcached must answer `version` within this */
     int64_t ack_timeout_ms;          /* wait for the terminal update's ACKNOWLEDGED at most this */
+    int64_t health_interval_ms;      /* hung-memcached probe period (exec_health.h) */
+    int64_t health_timeout_ms;       /* a probe fails unless `version` answers within this */
+    int64_t health_unhealthy_after;  /* failed probes in a row before TASK_RUNNING healthy=false */
+    int64_t health_fail_after;       /* ... before memcached is killed and the task fails */
 } exec_opts;
 
 /* Runs until the executor should exit; returns the exit status:
  * 0 after KILL, SHUTDOWN or a signal; 1 after TASK_FAILED (memcached failed
- * to start, never answered, or exited), a TaskInfo it cannot run, or losing
+ * to start, never answered, exited, or hung), a TaskInfo it cannot run, or losing
  * the agent for good. */
 int exec_loop_run(const exec_opts *o, const mesos_exec_config *mc);
 

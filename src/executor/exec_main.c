@@ -12,6 +12,12 @@
  *      MCM_STOP_GRACE         --stop-grace         default 5s (SIGTERM..SIGKILL without KillPolicy)
  *      MCM_READY_TIMEOUT      --ready-timeout      default 30s (memcached must answer `version`)
  *      MCM_ACK_TIMEOUT        --ack-timeout        default 10s (wait for the terminal update's ACK)
+ *      MCM_HEALTH_INTERVAL    --health-interval    default 5s (memcached `version` probe period)
+ *      MCM_HEALTH_TIMEOUT     --health-timeout     default 2s (a probe fails unless answered within it)
+ *      MCM_HEALTH_UNHEALTHY_AFTER --health-unhealthy-after  default 3 (failed probes in a row:
+ *                                                  TASK_RUNNING healthy=false)
+ *      MCM_HEALTH_FAIL_AFTER  --health-fail-after  default 6 (failed probes in a row: memcached is
+ *                                                  hung, SIGKILLed, TASK_FAILED healthy=false)
  *      MCM_LOG_LEVEL          --log-level          default info
  *  - LAUNCH TaskInfo: port = begin of the first range of the `ports`
  *    resource; memory = the sum of the `mem` scalar resources (MiB), from
@@ -28,6 +34,14 @@
  *    report.h JSON (v1; task_id, time_ms = executor wall clock) -> executor
  *    MESSAGE call; the agent forwards it to the scheduler as Event MESSAGE
  *    (data = the JSON, executor_id = this executor).
+ *  - TASK_RUNNING carries healthy=true. While running, memcached is asked
+ *    `version` every health interval on its own connection (never blocking
+ *    the executor); after --health-unhealthy-after failures in a row:
+ *    TASK_RUNNING healthy=false, reason REASON_TASK_HEALTH_CHECK_STATUS_UPDATED,
+ *    message "memcached unhealthy: ..."; one answer: TASK_RUNNING healthy=true
+ *    (same reason). After --health-fail-after failures in a row memcached is
+ *    hung: SIGKILL, TASK_FAILED healthy=false, REASON_COMMAND_EXECUTOR_FAILED,
+ *    message "memcached hung: ..."; exit 1 as below.
  *  - memcached exits on its own: TASK_FAILED, REASON_COMMAND_EXECUTOR_FAILED,
  *    message "memcached exited with status N" / "memcached was killed by
  *    signal N"; wait for the ACK (bounded), exit 1.
@@ -66,6 +80,7 @@
 static struct {
     char *command, *listen, *docker_image;
     int64_t report_ms, stop_grace_ms, ready_ms, ack_ms;
+    int64_t health_ms, health_timeout_ms, unhealthy_after, fail_after;
 } F;
 
 static opt_spec specs[] = {
@@ -84,6 +99,16 @@ static opt_spec specs[] = {
     {"ack-timeout", OPT_DURATION, &F.ack_ms, "10s", "DURATION",
      "After the task's last update, wait at most this long for the agent's ACKNOWLEDGED.", 0, 600000, 0,
      NULL},
+    {"health-interval", OPT_DURATION, &F.health_ms, "5s", "DURATION",
+     "How often memcached is asked `version` (its own connection) to find a hung server.", 100, 3600000, 0, NULL},
+    {"health-timeout", OPT_DURATION, &F.health_timeout_ms, "2s", "DURATION",
+     "A probe fails unless memcached answers within this.", 10, 600000, 0, NULL},
+    {"health-unhealthy-after", OPT_INT, &F.unhealthy_after, "3", "N",
+     "Failed probes in a row after which the task is reported unhealthy (TASK_RUNNING healthy=false).", 1, 1000,
+     0, NULL},
+    {"health-fail-after", OPT_INT, &F.fail_after, "6", "N",
+     "Failed probes in a row after which memcached counts as hung: it is killed and the task fails.", 1, 1000, 0,
+     NULL},
 };
 
 static opt_program prog = {
@@ -101,6 +126,12 @@ int main(int argc, char **argv) {
     log_set_role("executor");
     int rc = opt_parse(&prog, argc, argv);
     if (rc != OPT_CONTINUE) goto out;
+    if (F.fail_after < F.unhealthy_after) {
+        fprintf(stderr, "mcm-executor: --health-fail-after (%lld) is below --health-unhealthy-after (%lld)\n",
+                (long long)F.fail_after, (long long)F.unhealthy_after);
+        rc = 2;
+        goto out;
+    }
     if (mesos_exec_config_from_env(&mc, err, sizeof(err)) != MCM_OK) {
         fprintf(stderr, "mcm-executor: %s\n", err);
         rc = 2;
@@ -112,7 +143,8 @@ int main(int argc, char **argv) {
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
-    exec_opts o = {F.command, F.listen, F.docker_image, F.report_ms, F.stop_grace_ms, F.ready_ms, F.ack_ms};
+    exec_opts o = {F.command, F.listen, F.docker_image, F.report_ms, F.stop_grace_ms, F.ready_ms, F.ack_ms,
+                   F.health_ms, F.health_timeout_ms, F.unhealthy_after, F.fail_after};
     rc = exec_loop_run(&o, &mc);
     mesos_exec_config_free(&mc);
 out:

@@ -250,6 +250,13 @@ void mcd_stop(mcd *m, int64_t grace_ms) {
     }
 }
 
+void mcd_kill(mcd *m) {
+    if (!m || mcd_exited(m, NULL, 0)) return;
+    kill(m->pid, SIGKILL);
+    waitpid(m->pid, &m->status, 0);
+    m->reaped = 1;
+}
+
 void mcd_free(mcd *m) {
     if (!m) return;
     mcd_stop(m, 0);

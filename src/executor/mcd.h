@@ -47,6 +47,9 @@ int mcd_exited(mcd *m, char *why, size_t len);
 int mcd_stats(mcd *m, report *r, int timeout_ms, char *err, size_t errlen);
 /* SIGTERM, then SIGKILL after grace_ms; reaps. Idempotent. */
 void mcd_stop(mcd *m, int64_t grace_ms);
+/* SIGKILL now and reap: for a hung memcached, which would not act on SIGTERM
+ * (a stopped process keeps it pending). Idempotent; NULL-safe. */
+void mcd_kill(mcd *m);
 pid_t mcd_pid(const mcd *m);
 void mcd_free(mcd *m);     /* stops (grace 0) if running; NULL-safe */
 

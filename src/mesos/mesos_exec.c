@@ -363,7 +363,7 @@ static uint8_t *pack_call(const Mesos__V1__Executor__Call *c, size_t *len) {
 
 /* Packs the UPDATE Call for one status; the agent_id is read under mu. */
 static uint8_t *pack_update(mesos_exec *e, const char *task_id, Mesos__V1__TaskState state, int reason,
-                            const char *message, const uint8_t uuid[16], size_t *len) {
+                            int healthy, const char *message, const uint8_t uuid[16], size_t *len) {
     Mesos__V1__Executor__Call c;
     Mesos__V1__ExecutorID eid;
     Mesos__V1__FrameworkID fid;
@@ -380,6 +380,8 @@ static uint8_t *pack_update(mesos_exec *e, const char *task_id, Mesos__V1__TaskS
     st.source = MESOS__V1__TASK_STATUS__SOURCE__SOURCE_EXECUTOR;
     st.has_reason = reason >= 0;
     st.reason = reason >= 0 ? (Mesos__V1__TaskStatus__Reason)reason : st.reason;
+    st.has_healthy = healthy >= 0;
+    st.healthy = healthy > 0;
     st.has_timestamp = 1;
     st.timestamp = (double)util_wall_ms() / 1000.0;
     st.has_uuid = 1;
@@ -400,6 +402,11 @@ static uint8_t *pack_update(mesos_exec *e, const char *task_id, Mesos__V1__TaskS
 
 int mesos_exec_update(mesos_exec *e, const char *task_id, Mesos__V1__TaskState state, int reason,
                       const char *message, uint8_t uuid_out[16], char *err, size_t errlen) {
+    return mesos_exec_update_health(e, task_id, state, reason, -1, message, uuid_out, err, errlen);
+}
+
+int mesos_exec_update_health(mesos_exec *e, const char *task_id, Mesos__V1__TaskState state, int reason,
+                             int healthy, const char *message, uint8_t uuid_out[16], char *err, size_t errlen) {
     uint8_t uuid[16];
     size_t len;
     if (util_uuid4(uuid) != MCM_OK) {
@@ -407,7 +414,7 @@ int mesos_exec_update(mesos_exec *e, const char *task_id, Mesos__V1__TaskState s
         return MCM_ERR;
     }
     if (uuid_out) memcpy(uuid_out, uuid, 16);
-    uint8_t *body = pack_update(e, task_id, state, reason, message, uuid, &len);
+    uint8_t *body = pack_update(e, task_id, state, reason, healthy, message, uuid, &len);
     if (!body) {
         snprintf(err, errlen, "out of memory");
         return MCM_ERR;

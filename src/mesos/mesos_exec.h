@@ -123,6 +123,10 @@ int mesos_exec_subscribe_attempts(const mesos_exec *e);
  * The uuid used is copied to uuid_out when non-NULL. */
 int mesos_exec_update(mesos_exec *e, const char *task_id, Mesos__V1__TaskState state, int reason,
                       const char *message, uint8_t uuid_out[16], char *err, size_t errlen);
+/* The same with TaskStatus.healthy: 1 true, 0 false, < 0 absent (as above).
+ * The executor's own memcached probe (exec_health.h) sets it. */
+int mesos_exec_update_health(mesos_exec *e, const char *task_id, Mesos__V1__TaskState state, int reason,
+                             int healthy, const char *message, uint8_t uuid_out[16], char *err, size_t errlen);
 /* MESSAGE with data (the agent forwards it to the scheduler). Not retried. */
 int mesos_exec_message(mesos_exec *e, const void *data, size_t len, char *err, size_t errlen);
 
