@@ -108,17 +108,21 @@ static int launch(const Mesos__V1__Offer *o, const char *task_id, const char *ex
 
     char exe[1024];
     snprintf(exe, sizeof(exe), "%s/src/executor/mcm-executor", getenv("MCM_BUILD_DIR"));
-    Mesos__V1__Environment__Variable v[3], *vp[3];
-    const char *kv[3][2] = {{"MCM_MEMCACHED_LISTEN", "127.0.0.1"}, {"MCM_REPORT_INTERVAL", "300ms"},
-                            {"MCM_LOG_LEVEL", "verbose"}};
-    for (int i = 0; i < 3; i++) {
+    /* health probes every 300 ms: unhealthy after 2 failures in a row, hung after 6 (about 2 s) */
+    const char *kv[][2] = {{"MCM_MEMCACHED_LISTEN", "127.0.0.1"}, {"MCM_REPORT_INTERVAL", "300ms"},
+                           {"MCM_LOG_LEVEL", "verbose"}, {"MCM_HEALTH_INTERVAL", "300ms"},
+                           {"MCM_HEALTH_TIMEOUT", "300ms"}, {"MCM_HEALTH_UNHEALTHY_AFTER", "2"},
+                           {"MCM_HEALTH_FAIL_AFTER", "6"}};
+    enum { NV = sizeof(kv) / sizeof(kv[0]) };
+    Mesos__V1__Environment__Variable v[NV], *vp[NV];
+    for (int i = 0; i < NV; i++) {
         mesos__v1__environment__variable__init(&v[i]);
         v[i].name = (char *)kv[i][0];
         v[i].value = (char *)kv[i][1];
         vp[i] = &v[i];
     }
     Mesos__V1__Environment env = MESOS__V1__ENVIRONMENT__INIT;
-    env.n_variables = 3;
+    env.n_variables = NV;
     env.variables = vp;
     Mesos__V1__CommandInfo cmd = MESOS__V1__COMMAND_INFO__INIT;
     cmd.value = exe;
@@ -173,6 +177,30 @@ static Event *until_state(int state, int timeout_ms) {
     }
 }
 
+static pid_t memcached_pid(int port) {
+    char reply[8192];
+    ck_assert_int_gt(th_mc_cmd("127.0.0.1", port, "stats\r\n", reply, sizeof(reply), 2000), 0);
+    const char *p = strstr(reply, "STAT pid ");
+    ck_assert_ptr_nonnull(p);
+    return (pid_t)strtol(p + 9, NULL, 10);
+}
+
+/* The next TASK_RUNNING update (acknowledged) that carries `healthy`. */
+static Event *until_health(int timeout_ms) {
+    int64_t end = util_now_ms() + timeout_ms;
+    for (;;) {
+        int left = (int)(end - util_now_ms());
+        Event *ev = left > 0 ? tsched_next(S, EV(UPDATE), left) : NULL;
+        REQUIRE(ev != NULL, "no health update within %d ms", timeout_ms);
+        Mesos__V1__TaskStatus *st = ev->update->status;
+        tsched_ack(S, st);
+        REQUIRE(st->state == ST(RUNNING), "unexpected update %d (%s) while waiting for a health update", st->state,
+                st->message ? st->message : "");
+        if (st->has_healthy) return ev;
+        mesos__v1__scheduler__event__free_unpacked(ev, NULL);
+    }
+}
+
 /* Launches on the first offer and waits for TASK_RUNNING; returns the port. */
 static int launch_running(const char *task_id, const char *exec_id) {
     Event *offers = tsched_next(S, EV(OFFERS), 10000);
@@ -186,6 +214,7 @@ static int launch_running(const char *task_id, const char *exec_id) {
     ck_assert_str_eq(run->update->status->executor_id->value, exec_id);
     snprintf(agent_id, sizeof(agent_id), "%s", run->update->status->agent_id->value);
     ck_assert_int_eq(run->update->status->source, MESOS__V1__TASK_STATUS__SOURCE__SOURCE_EXECUTOR);
+    ck_assert(run->update->status->has_healthy && run->update->status->healthy);   /* it just answered */
     mesos__v1__scheduler__event__free_unpacked(run, NULL);
     return port;
 }
@@ -264,6 +293,59 @@ START_TEST(test_executor_sim_memcached_killed_fails_task) {
 }
 END_TEST
 
+/* A memcached that stops answering (SIGSTOP keeps its socket: connections
+ * are accepted, nothing is answered) is reported unhealthy, then killed and
+ * its task failed, all through the master. */
+START_TEST(test_executor_sim_hung_memcached_unhealthy_then_failed) {
+    int port = launch_running("mc-h", "exec-mc-h");
+    pid_t pid = memcached_pid(port);
+    int64_t stopped = util_now_ms();
+    kill(pid, SIGSTOP);
+    Event *u = until_health(10000);
+    Mesos__V1__TaskStatus *st = u->update->status;
+    ck_assert(!st->healthy);
+    ck_assert_int_eq(st->reason, MESOS__V1__TASK_STATUS__REASON__REASON_TASK_HEALTH_CHECK_STATUS_UPDATED);
+    ck_assert_msg(strstr(st->message, "memcached unhealthy: 2 probes in a row unanswered") &&
+                  strstr(st->message, "no answer to `version` within 300ms") &&
+                  strstr(st->message, "the task fails after 6"), "%s", st->message);
+    mesos__v1__scheduler__event__free_unpacked(u, NULL);
+    Event *f = until_state(ST(FAILED), 10000);
+    st = f->update->status;
+    int64_t took = util_now_ms() - stopped;
+    ck_assert(st->has_healthy && !st->healthy);
+    ck_assert_int_eq(st->reason, MESOS__V1__TASK_STATUS__REASON__REASON_COMMAND_EXECUTOR_FAILED);
+    ck_assert_msg(strstr(st->message, "memcached hung: 6 probes in a row unanswered (every 300ms, timeout 300ms"),
+                  "%s", st->message);
+    ck_assert_msg(took >= 1500 && took < 8000, "failed %lld ms after SIGSTOP", (long long)took);
+    mesos__v1__scheduler__event__free_unpacked(f, NULL);
+    ck_assert_int_eq(executor_exit("exec-mc-h"), 1);
+    ck_assert_int_eq(kill(pid, 0), -1);   /* memcached is gone (SIGKILL works on a stopped process) */
+    ck_assert(th_wait(gone, &port, 3000));
+}
+END_TEST
+
+/* Continued before the limit: healthy=true again, and the task keeps running. */
+START_TEST(test_executor_sim_memcached_answering_again_is_healthy_and_kept) {
+    int port = launch_running("mc-r", "exec-mc-r");
+    pid_t pid = memcached_pid(port);
+    kill(pid, SIGSTOP);
+    Event *u = until_health(10000);
+    ck_assert(!u->update->status->healthy);
+    mesos__v1__scheduler__event__free_unpacked(u, NULL);
+    kill(pid, SIGCONT);
+    u = until_health(5000);
+    ck_assert(u->update->status->healthy);
+    ck_assert_str_eq(u->update->status->message, "memcached answers `version` again: healthy");
+    mesos__v1__scheduler__event__free_unpacked(u, NULL);
+    /* still running well past where six failures would have failed it */
+    Event *more = tsched_next(S, EV(UPDATE), 3000);
+    REQUIRE(more == NULL, "unexpected update after recovery: %d (%s)", more->update->status->state,
+            more->update->status->message ? more->update->status->message : "");
+    ck_assert(answers(port));
+    ck_assert_int_eq(kill(pid, 0), 0);
+}
+END_TEST
+
 START_TEST(test_executor_sim_migrate_command_and_progress_through_the_master) {
     int port = launch_running("mc-m", "exec-mc-m");
     th_mc *target = th_mc_start(32);
@@ -323,6 +405,8 @@ int main(void) {
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_executor_sim_launch_serve_report_kill);
     tcase_add_test(tc, test_executor_sim_memcached_killed_fails_task);
+    tcase_add_test(tc, test_executor_sim_hung_memcached_unhealthy_then_failed);
+    tcase_add_test(tc, test_executor_sim_memcached_answering_again_is_healthy_and_kept);
     tcase_add_test(tc, test_executor_sim_migrate_command_and_progress_through_the_master);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
