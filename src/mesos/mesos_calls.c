@@ -138,6 +138,52 @@ done:
     return out;
 }
 
+/* ACCEPT_INVERSE_OFFERS / DECLINE_INVERSE_OFFERS share one shape (upstream
+ * scheduler.proto: inverse_offer_ids = 1, filters = 2). */
+static uint8_t *inverse_call(const char *framework_id, int accept, const char *const *ids_in, size_t n,
+                             double refuse_seconds, size_t *len) {
+    Mesos__V1__OfferID *ids = calloc(n ? n : 1, sizeof(*ids));
+    Mesos__V1__OfferID **idp = calloc(n ? n : 1, sizeof(*idp));
+    uint8_t *out = NULL;
+    if (!ids || !idp) goto done;
+    for (size_t i = 0; i < n; i++) {
+        mesos__v1__offer_id__init(&ids[i]);
+        ids[i].value = (char *)ids_in[i];
+        idp[i] = &ids[i];
+    }
+    Mesos__V1__Filters f;
+    Mesos__V1__Scheduler__Call__AcceptInverseOffers acc = MESOS__V1__SCHEDULER__CALL__ACCEPT_INVERSE_OFFERS__INIT;
+    Mesos__V1__Scheduler__Call__DeclineInverseOffers dec = MESOS__V1__SCHEDULER__CALL__DECLINE_INVERSE_OFFERS__INIT;
+    Call c = call_of(accept ? MESOS__V1__SCHEDULER__CALL__TYPE__ACCEPT_INVERSE_OFFERS
+                            : MESOS__V1__SCHEDULER__CALL__TYPE__DECLINE_INVERSE_OFFERS);
+    if (accept) {
+        acc.n_inverse_offer_ids = n;
+        acc.inverse_offer_ids = idp;
+        acc.filters = filters_of(&f, refuse_seconds);
+        c.accept_inverse_offers = &acc;
+    } else {
+        dec.n_inverse_offer_ids = n;
+        dec.inverse_offer_ids = idp;
+        dec.filters = filters_of(&f, refuse_seconds);
+        c.decline_inverse_offers = &dec;
+    }
+    out = pack_with_id(c, framework_id, len);
+done:
+    free(ids);
+    free(idp);
+    return out;
+}
+
+uint8_t *mesos_call_accept_inverse(const char *framework_id, const char *const *inverse_offer_ids, size_t n,
+                                   double refuse_seconds, size_t *len) {
+    return inverse_call(framework_id, 1, inverse_offer_ids, n, refuse_seconds, len);
+}
+
+uint8_t *mesos_call_decline_inverse(const char *framework_id, const char *const *inverse_offer_ids, size_t n,
+                                    double refuse_seconds, size_t *len) {
+    return inverse_call(framework_id, 0, inverse_offer_ids, n, refuse_seconds, len);
+}
+
 uint8_t *mesos_call_kill(const char *framework_id, const char *task_id, const char *agent_id,
                          size_t *len) {
     Mesos__V1__TaskID tid = MESOS__V1__TASK_ID__INIT;

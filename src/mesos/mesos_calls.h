@@ -34,6 +34,13 @@ uint8_t *mesos_call_launch(const char *framework_id, const char *offer_id,
                            Mesos__V1__TaskInfo **tasks, size_t n, double refuse_seconds, size_t *len);
 uint8_t *mesos_call_decline(const char *framework_id, const char *const *offer_ids, size_t n,
                             double refuse_seconds, size_t *len);
+/* ACCEPT_INVERSE_OFFERS / DECLINE_INVERSE_OFFERS of n inverse offers;
+ * refuse_seconds < 0: no Filters (the master's default, 5 s, then applies to
+ * the next inverse offer for the same agent). */
+uint8_t *mesos_call_accept_inverse(const char *framework_id, const char *const *inverse_offer_ids, size_t n,
+                                   double refuse_seconds, size_t *len);
+uint8_t *mesos_call_decline_inverse(const char *framework_id, const char *const *inverse_offer_ids, size_t n,
+                                    double refuse_seconds, size_t *len);
 uint8_t *mesos_call_kill(const char *framework_id, const char *task_id, const char *agent_id,
                          size_t *len);
 uint8_t *mesos_call_acknowledge(const char *framework_id, const char *agent_id, const char *task_id,

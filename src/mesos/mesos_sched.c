@@ -375,6 +375,32 @@ int mesos_sched_decline(mesos_sched *s, const char *const *offer_ids, size_t n, 
     return send_packed(s, body, len, err, errlen);
 }
 
+int mesos_sched_accept_inverse(mesos_sched *s, const char *const *ids, size_t n, double refuse_seconds,
+                               char *err, size_t errlen) {
+    char id[256];
+    size_t len = 0;
+    fwid(s, id, sizeof(id));
+    uint8_t *body = mesos_call_accept_inverse(id, ids, n, refuse_seconds, &len);
+    return send_packed(s, body, len, err, errlen);
+}
+
+int mesos_sched_decline_inverse(mesos_sched *s, const char *const *ids, size_t n, double refuse_seconds,
+                                char *err, size_t errlen) {
+    char id[256];
+    size_t len = 0;
+    fwid(s, id, sizeof(id));
+    uint8_t *body = mesos_call_decline_inverse(id, ids, n, refuse_seconds, &len);
+    return send_packed(s, body, len, err, errlen);
+}
+
+int mesos_unavailability(const Mesos__V1__Unavailability *u, int64_t *start_ms, int64_t *duration_ms) {
+    if (!u || !u->start) return MCM_ERR;
+    *start_ms = u->start->nanoseconds / 1000000;
+    *duration_ms = u->duration ? u->duration->nanoseconds / 1000000 : -1;
+    if (*duration_ms < -1) *duration_ms = 0;   /* a negative duration is an empty window */
+    return MCM_OK;
+}
+
 int mesos_sched_kill(mesos_sched *s, const char *task_id, const char *agent_id, char *err, size_t errlen) {
     char id[256];
     size_t len = 0;

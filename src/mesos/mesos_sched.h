@@ -120,6 +120,13 @@ int mesos_sched_launch(mesos_sched *s, const char *offer_id, Mesos__V1__TaskInfo
                        double refuse_seconds, char *err, size_t errlen);
 int mesos_sched_decline(mesos_sched *s, const char *const *offer_ids, size_t n, double refuse_seconds,
                         char *err, size_t errlen);
+/* Maintenance: answer inverse offers (Event INVERSE_OFFERS) by ID. Accepting
+ * tells the master the framework is ready to give the agent up; refuse_seconds
+ * < 0 sends no Filters. */
+int mesos_sched_accept_inverse(mesos_sched *s, const char *const *inverse_offer_ids, size_t n,
+                               double refuse_seconds, char *err, size_t errlen);
+int mesos_sched_decline_inverse(mesos_sched *s, const char *const *inverse_offer_ids, size_t n,
+                                double refuse_seconds, char *err, size_t errlen);
 int mesos_sched_kill(mesos_sched *s, const char *task_id, const char *agent_id /* NULL ok */,
                      char *err, size_t errlen);
 int mesos_sched_acknowledge(mesos_sched *s, const char *agent_id, const char *task_id,
@@ -132,5 +139,13 @@ int mesos_sched_message(mesos_sched *s, const char *agent_id, const char *execut
 int mesos_sched_revive(mesos_sched *s, char *err, size_t errlen);    /* for our role */
 int mesos_sched_suppress(mesos_sched *s, char *err, size_t errlen);  /* for our role */
 int mesos_sched_teardown(mesos_sched *s, char *err, size_t errlen);
+
+/* --- events --------------------------------------------------------------------
+ * Inverse offers and their rescinds arrive through on_event like OFFERS and
+ * RESCIND (ev->inverse_offers, ev->rescind_inverse_offer); Offer.unavailability
+ * is on each Offer. This reads an Unavailability: start and duration in ms
+ * (wall clock, Unix epoch), duration -1 when unset (forever). MCM_ERR if u or
+ * its start is missing. Any thread. */
+int mesos_unavailability(const Mesos__V1__Unavailability *u, int64_t *start_ms, int64_t *duration_ms);
 
 #endif

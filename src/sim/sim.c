@@ -87,8 +87,10 @@ static void *loop_main(void *arg) {
         sim_agent_tick(s, now);
         sim_master_tick(s, now);
         sim_task_retry(s, now);
+        sim_drain_tick(s);
         if (now >= s->next_offer_ms) {
             if (sim_leading(s)) sim_alloc_run(s, now);
+            if (sim_leading(s)) sim_maint_run(s, now);   /* inverse offers after offers, as the allocator does */
             s->next_offer_ms = now + s->cfg.offer_interval_ms;
         }
         pthread_mutex_unlock(&s->mu);
@@ -210,6 +212,7 @@ static int configure(sim *s, int *usage, char *err, size_t errlen) {
         return MCM_ERR;
     }
     if (make_agents(s, err, errlen) != MCM_OK || sim_attr_setup(s, err, errlen) != MCM_OK) return MCM_ERR;
+    if (sim_maint_new(s) != MCM_OK || sim_drain_new(s) != MCM_OK) abort();   /* out of memory */
     if (s->cfg.redirect_to && parse_redirect(s, err, errlen) != MCM_OK) {
         char why[256];
         snprintf(why, sizeof(why), "%s", err);
@@ -307,6 +310,8 @@ void sim_free(sim *s) {
     free(s->own_work_dir);
     free(s->credentials);
     free(s->calls);
+    sim_maint_free(s);
+    sim_drain_free(s);
     free_cfg(&s->cfg);
     pthread_mutex_destroy(&s->mu);
     free(s);

@@ -123,6 +123,7 @@ static char *state_json(sim *s) {
                              "work_dir", s->cfg.work_dir,
                              "frameworks", fws, "agents", agents, "offers", offers, "tasks", tasks, "executors",
                              execs, "completed_tasks", done);
+    json_object_set_new(root, "maintenance", sim_maint_json(s));
     return dump(root);
 }
 
@@ -240,7 +241,10 @@ static char *post(sim *s, struct MHD_Connection *c, const char *url, unsigned *c
             return err_json("agent=<index or agent ID> required");
         }
         if (strcmp(url, "/sim/agent/down") == 0) sim_agent_down(s, i);
-        else sim_agent_up(s, i);
+        else if (sim_drain_gone(s, i)) {   /* Mesos refuses an agent marked gone */
+            *code = 409;
+            return err_json("the agent was drained and marked gone");
+        } else sim_agent_up(s, i);
         return ok_json(url + 11);
     }
     if (strcmp(url, "/sim/leader") == 0) return leader(s, c, code);
@@ -266,7 +270,8 @@ enum MHD_Result sim_admin_handle(sim *s, struct MHD_Connection *c, sim_req *r) {
         const char *since = arg(c, "since");
         body = calls_json(s, since ? atoll(since) : 0);
     } else if (strcmp(r->method, "POST") == 0) {
-        body = post(s, c, r->url, &code);
+        body = sim_maint_admin(s, c, r, &code);   /* maintenance and drains (sim_maint.c, sim_drain.c) */
+        if (!body) body = post(s, c, r->url, &code);
     }
     pthread_mutex_unlock(&s->mu);
     if (!body) {

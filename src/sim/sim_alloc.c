@@ -145,6 +145,7 @@ static Mesos__V1__Offer *make_offer(sim *s, sim_arena *a, sim_fw *fw, int agent,
     char err[256];
     p->attributes = sim_attr_to_pb(a, s->agents[agent].attributes, &p->n_attributes, err, sizeof(err));
     p->domain = sim_domain_to_pb(a, s->agents[agent].region, s->agents[agent].zone);
+    p->unavailability = sim_maint_unavailability(s, a, agent);   /* Master::offer: maintenance scheduled */
     if (role) {
         p->allocation_info = sim_arena_alloc(a, sizeof(*p->allocation_info));
         mesos__v1__resource__allocation_info__init(p->allocation_info);
@@ -178,7 +179,7 @@ void sim_alloc_run(sim *s, int64_t now) {
     sim_arena *a = sim_arena_new();
     s->rr++;
     for (int ag = 0; ag < s->nagents; ag++) {
-        if (s->agents[ag].gone) continue;
+        if (s->agents[ag].gone || !sim_drain_offerable(s, ag)) continue;   /* drained: deactivated */
         sim_res *avail = sim_agent_free_res(s, ag);
         for (int k = 0; k < nfw && avail; k++) {
             int idx = (int)((s->rr + ag + k) % nfw);

@@ -36,6 +36,7 @@
 #include "mesos/v1/mesos.pb-c.h"
 #include "mesos/v1/scheduler/scheduler.pb-c.h"
 
+#include <jansson.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -184,6 +185,8 @@ struct sim {
     char *own_work_dir;               /* temp dir we made and remove */
     char *credentials;                /* "principal secret\n..." contents; NULL = open */
     char master_region[SIM_DOMAIN_MAX]; /* the first agent region; "" if no agent has a domain */
+    struct sim_maint *maint;          /* maintenance schedule, inverse offers (sim_maint.c) */
+    struct sim_drain *drain;          /* agent drains (sim_drain.c) */
 };
 
 /* --- sim.c --------------------------------------------------------------- */
@@ -309,6 +312,36 @@ int sim_fw_region_aware(const sim_fw *fw);
 /* Admin: new attributes and/or domain for an agent (NULL: unchanged); its
  * outstanding offers are rescinded. MCM_ERR with err. */
 int sim_attr_set(sim *s, int agent, const char *attributes, const char *domain, char *err, size_t errlen);
+
+/* --- sim_maint.c (maintenance schedule, inverse offers) ----------------- */
+int sim_maint_new(sim *s);                               /* MCM_ERR: out of memory */
+void sim_maint_free(sim *s);                             /* NULL-safe */
+/* The agent's Unavailability for an offer (arena-allocated), NULL if none. */
+Mesos__V1__Unavailability *sim_maint_unavailability(sim *s, sim_arena *a, int agent);
+/* Replaces the schedule (the master's /maintenance/schedule body); MCM_ERR with err. */
+int sim_maint_schedule(sim *s, const char *body, size_t len, char *err, size_t errlen);
+/* Allocation cycle, after the offers: inverse offers (generateInverseOffers). */
+void sim_maint_run(sim *s, int64_t now);
+/* ACCEPT_INVERSE_OFFERS (accepted=1) / DECLINE_INVERSE_OFFERS. */
+void sim_maint_answer(sim *s, sim_fw *fw, Mesos__V1__OfferID **ids, size_t n, const Mesos__V1__Filters *filters,
+                      int accepted);
+/* The agent's offers (RESCIND) and inverse offers (RESCIND_INVERSE_OFFER) go. */
+void sim_maint_rescind_agent(sim *s, int agent, const char *why);
+json_t *sim_maint_json(sim *s);                          /* GET /sim/state "maintenance" */
+/* /sim/maintenance, /sim/agent/drain, /sim/agent/reactivate; NULL for other URLs. */
+char *sim_maint_admin(sim *s, struct MHD_Connection *c, const sim_req *r, unsigned *code);
+
+/* --- sim_drain.c (DRAIN_AGENT) ------------------------------------------- */
+int sim_drain_new(sim *s);
+void sim_drain_free(sim *s);                             /* NULL-safe */
+int sim_drain_offerable(const sim *s, int agent);        /* 0 while draining or drained */
+int sim_drain_gone(const sim *s, int agent);             /* drained with mark_gone */
+int sim_drain_start(sim *s, int agent, int64_t max_grace_ms /* -1 none */, int mark_gone, char *err, size_t errlen);
+int sim_drain_reactivate(sim *s, int agent, char *err, size_t errlen);
+/* An agent-stored update of t: reason (and state) as a draining agent sets them. */
+void sim_drain_status(sim *s, const sim_task *t, Mesos__V1__TaskStatus *st);
+void sim_drain_tick(sim *s);                             /* DRAINING -> DRAINED */
+json_t *sim_drain_json(sim *s);
 
 /* --- sim_zk.c ------------------------------------------------------------ */
 struct sim_zk *sim_zk_new(sim *s, char *err, size_t errlen);

@@ -186,6 +186,10 @@ static const char *validate(const Mesos__V1__Scheduler__Call *c, char *buf, size
     case MESOS__V1__SCHEDULER__CALL__TYPE__SHUTDOWN: return c->shutdown ? NULL : "Expecting 'shutdown' to be present";
     case MESOS__V1__SCHEDULER__CALL__TYPE__RECONCILE: return c->reconcile ? NULL : "Expecting 'reconcile' to be present";
     case MESOS__V1__SCHEDULER__CALL__TYPE__MESSAGE: return c->message ? NULL : "Expecting 'message' to be present";
+    case MESOS__V1__SCHEDULER__CALL__TYPE__ACCEPT_INVERSE_OFFERS:
+        return c->accept_inverse_offers ? NULL : "Expecting 'accept_inverse_offers' to be present";
+    case MESOS__V1__SCHEDULER__CALL__TYPE__DECLINE_INVERSE_OFFERS:
+        return c->decline_inverse_offers ? NULL : "Expecting 'decline_inverse_offers' to be present";
     case MESOS__V1__SCHEDULER__CALL__TYPE__ACKNOWLEDGE:
         if (!c->acknowledge) return "Expecting 'acknowledge' to be present";
         if (c->acknowledge->uuid.len != 16) {
@@ -411,6 +415,14 @@ static void dispatch(sim *s, sim_fw *fw, const Mesos__V1__Scheduler__Call *c, re
     case MESOS__V1__SCHEDULER__CALL__TYPE__RECONCILE: sim_task_reconcile(s, fw, c->reconcile); break;
     case MESOS__V1__SCHEDULER__CALL__TYPE__MESSAGE: do_message(s, fw, c->message); break;
     case MESOS__V1__SCHEDULER__CALL__TYPE__REQUEST: break;          /* a no-op in Mesos' allocator too */
+    case MESOS__V1__SCHEDULER__CALL__TYPE__ACCEPT_INVERSE_OFFERS:
+        sim_maint_answer(s, fw, c->accept_inverse_offers->inverse_offer_ids, c->accept_inverse_offers->n_inverse_offer_ids,
+                         c->accept_inverse_offers->filters, 1);
+        break;
+    case MESOS__V1__SCHEDULER__CALL__TYPE__DECLINE_INVERSE_OFFERS:
+        sim_maint_answer(s, fw, c->decline_inverse_offers->inverse_offer_ids,
+                         c->decline_inverse_offers->n_inverse_offer_ids, c->decline_inverse_offers->filters, 0);
+        break;
     case MESOS__V1__SCHEDULER__CALL__TYPE__UNKNOWN:
         set_reply(rp, 501, "Received 'UNKNOWN' call");
         break;

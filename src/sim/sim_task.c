@@ -146,6 +146,7 @@ int sim_task_agent_update(sim *s, sim_task *t, Mesos__V1__TaskStatus *st) {
         st->has_timestamp = 1;
         st->timestamp = (double)util_wall_ms() / 1000.0;
     }
+    sim_drain_status(s, t, st);   /* a draining agent's reason (Slave::statusUpdate) */
     if (!sim_pb_terminal(t->state)) t->state = st->state;
     sim_upd *u = calloc(1, sizeof(*u));
     if (!u) abort();
