@@ -11,6 +11,7 @@
  *      code into the expected fields.
  * protoc runs through popen with the input in a temporary file. */
 #include "mesos_calls.h"
+#include "mesos_sched.h"
 
 #include "mcm.h"
 #include "msgs.h"
@@ -187,6 +188,24 @@ START_TEST(test_mesos_wire_ack_reconcile_and_small_calls_decode_upstream) {
 }
 END_TEST
 
+/* Maintenance: the answers to inverse offers (upstream Call fields 13 and 14). */
+START_TEST(test_mesos_wire_inverse_offer_calls_decode_upstream) {
+    need_protoc();
+    const char *ids[] = {"IO1", "IO2"};
+    static const char *const acc[] = {
+        "framework_id {\n  value: \"fw-1\"\n}\ntype: ACCEPT_INVERSE_OFFERS\n",
+        "accept_inverse_offers {\n  inverse_offer_ids {\n    value: \"IO1\"\n  }\n  inverse_offer_ids {\n"
+        "    value: \"IO2\"\n  }\n  filters {\n    refuse_seconds: 3600\n  }\n}\n",
+    };
+    CHECK_CALL("ACCEPT_INVERSE_OFFERS", mesos_call_accept_inverse("fw-1", ids, 2, 3600, &len_), acc);
+    static const char *const dec[] = {
+        "type: DECLINE_INVERSE_OFFERS\n",
+        "decline_inverse_offers {\n  inverse_offer_ids {\n    value: \"IO1\"\n  }\n}\n",
+    };
+    CHECK_CALL("DECLINE_INVERSE_OFFERS", mesos_call_decline_inverse("fw-1", ids, 1, -1, &len_), dec);
+}
+END_TEST
+
 static void check_event(const char *what, uint8_t *buf, size_t len, const char *const *want, size_t n) {
     char *text = protoc("decode", "mesos.scheduler.Event", buf, len, NULL);
     expect_text(what, text, want, n);
@@ -317,6 +336,56 @@ START_TEST(test_mesos_wire_upstream_events_unpack) {
 }
 END_TEST
 
+/* What a master sends for maintenance: INVERSE_OFFERS, RESCIND_INVERSE_OFFER,
+ * Offer.unavailability; and a drained task's reason (REASON_AGENT_DRAINING is
+ * 34 upstream since Mesos 1.9; Debian's mesos-go copy predates it). */
+START_TEST(test_mesos_wire_upstream_maintenance_events_unpack) {
+    need_protoc();
+    Event *ev = encode_event(
+        "type: INVERSE_OFFERS inverse_offers { inverse_offers { id { value: \"IO7\" } url { scheme: \"http\" "
+        "address { hostname: \"agent7\" ip: \"10.0.0.7\" port: 5051 } path: \"/slave(1)\" } "
+        "framework_id { value: \"fw-1\" } agent_id { value: \"S7\" } unavailability { start { nanoseconds: 1000 } "
+        "duration { nanoseconds: 2000 } } } }");
+    ck_assert_int_eq(ev->type, MESOS__V1__SCHEDULER__EVENT__TYPE__INVERSE_OFFERS);
+    ck_assert_uint_eq(ev->inverse_offers->n_inverse_offers, 1);
+    Mesos__V1__InverseOffer *io = ev->inverse_offers->inverse_offers[0];
+    ck_assert_str_eq(io->id->value, "IO7");
+    ck_assert_str_eq(io->framework_id->value, "fw-1");
+    ck_assert_str_eq(io->agent_id->value, "S7");
+    ck_assert_str_eq(io->url->scheme, "http");
+    ck_assert_str_eq(io->url->address->hostname, "agent7");
+    ck_assert_int_eq(io->url->address->port, 5051);
+    ck_assert_str_eq(io->url->path, "/slave(1)");
+    int64_t start = 0, dur = 0;
+    ck_assert_int_eq(mesos_unavailability(io->unavailability, &start, &dur), MCM_OK);
+    ck_assert_int_eq(io->unavailability->start->nanoseconds, 1000);
+    ck_assert_int_eq(io->unavailability->duration->nanoseconds, 2000);
+    ck_assert_uint_eq(ev->base.n_unknown_fields, 0);
+    mesos__v1__scheduler__event__free_unpacked(ev, NULL);
+
+    ev = encode_event("type: RESCIND_INVERSE_OFFER rescind_inverse_offer { inverse_offer_id { value: \"IO7\" } }");
+    ck_assert_int_eq(ev->type, MESOS__V1__SCHEDULER__EVENT__TYPE__RESCIND_INVERSE_OFFER);
+    ck_assert_str_eq(ev->rescind_inverse_offer->inverse_offer_id->value, "IO7");
+    mesos__v1__scheduler__event__free_unpacked(ev, NULL);
+
+    ev = encode_event(
+        "type: OFFERS offers { offers { id { value: \"O9\" } framework_id { value: \"fw-2\" } agent_id { value: \"S9\" } "
+        "hostname: \"agent9\" unavailability { start { nanoseconds: 7200000000000 } } } }");
+    Mesos__V1__Offer *o = ev->offers->offers[0];
+    ck_assert_ptr_nonnull(o->unavailability);
+    ck_assert_int_eq(mesos_unavailability(o->unavailability, &start, &dur), MCM_OK);
+    ck_assert_int_eq(start, 7200000);
+    ck_assert_int_eq(dur, -1);   /* no duration: forever */
+    ck_assert_uint_eq(o->base.n_unknown_fields, 0);
+    mesos__v1__scheduler__event__free_unpacked(ev, NULL);
+    ck_assert_int_eq(mesos_unavailability(NULL, &start, &dur), MCM_ERR);
+
+    /* protoc refuses an enum value its copy lacks: the number is checked against
+     * apache/mesos include/mesos/v1/mesos.proto (REASON_AGENT_DRAINING = 34). */
+    ck_assert_int_eq(MESOS__V1__TASK_STATUS__REASON__REASON_AGENT_DRAINING, 34);
+}
+END_TEST
+
 START_TEST(test_mesos_wire_upstream_calls_unpack) {
     need_protoc();
     Call *c = encode_call(
@@ -370,6 +439,8 @@ int main(void) {
     tcase_add_test(tc, test_mesos_wire_events_decode_upstream);
     tcase_add_test(tc, test_mesos_wire_upstream_events_unpack);
     tcase_add_test(tc, test_mesos_wire_upstream_calls_unpack);
+    tcase_add_test(tc, test_mesos_wire_inverse_offer_calls_decode_upstream);
+    tcase_add_test(tc, test_mesos_wire_upstream_maintenance_events_unpack);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
