@@ -41,16 +41,17 @@
  * Limits: bodies over body_max -> 413; unknown path 404; wrong method 405 with
  * Allow; connection limits and an idle timeout (MHD options).
  *
- * Threading model: libmicrohttpd, one thread per connection (plus its
- * listening thread). A long poll blocks its connection's thread on a condition
- * variable (woken by http_set_servers, never polled), and hooks run on the
- * connection's thread, so they may block for their bounded timeout. The
- * connection limit bounds the threads.
+ * Threading model: libmicrohttpd with a pool of two epoll threads serving
+ * every connection. A request that blocks is deferred: its connection is
+ * suspended and a helper thread of its own runs the blocking part -- a long
+ * poll's wait on a condition variable (woken by http_set_servers, never
+ * polled), or an operator hook, which may block for its bounded timeout --
+ * then resumes it (http_defer.c). The connection limit bounds the helpers.
  *
  * Threads: http_new/http_free from the owner (scheduler main) thread; every
- * setter from any thread (normally the core). Hooks are called on
- * libmicrohttpd connection threads, possibly several at once, and never after
- * http_free() has returned. */
+ * setter from any thread (normally the core). Hooks are called on helper
+ * threads, possibly several at once, and never after http_free() has
+ * returned. */
 #ifndef MCM_HTTP_H
 #define MCM_HTTP_H
 

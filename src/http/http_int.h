@@ -4,7 +4,7 @@
  * http_snap.c (the published snapshots and their setters), http_read.c (the
  * GET endpoints), http_ops.c (the operator POSTs: auth, leader redirect,
  * hooks), http_guard.c (header deadline, health slots, gone-client probe,
- * URL unescaping).
+ * URL unescaping), http_defer.c (blocking requests moved off the event threads).
  *
  * Lock rules: h->mu guards every published field below it; it is held only to
  * copy a field, to queue the cached server-list response, or while a long
@@ -33,6 +33,13 @@ typedef struct http_req {
     char *body;             /* up to body_max bytes, NUL-terminated */
     size_t len;
     int too_large;          /* body exceeded body_max: discarded, 413 at the end */
+    /* Deferred requests (http_defer.c); written by the helper, read by the
+     * pool thread after the resume. */
+    int deferred;           /* the handler runs on a helper: http_queue records, not queues */
+    int waited;             /* GET /v1/servers: the long poll's wait is over */
+    int gone;               /* the client left during the wait: close */
+    unsigned code;          /* recorded reply (resp != NULL) */
+    struct MHD_Response *resp;
 } http_req;
 
 struct http_server {
@@ -50,6 +57,8 @@ struct http_server {
 
     pthread_mutex_t mu;
     pthread_cond_t cond;              /* broadcast on a new list and on stop */
+    pthread_cond_t idle;              /* broadcast when a deferred request's helper ends */
+    unsigned deferred_n;              /* helpers running (http_defer.c) */
     int stopping;
     int srv_loaded;
     int64_t srv_version;
@@ -95,12 +104,28 @@ unsigned long http_guard_cut(http_server *h);               /* cut for slow head
 int http_client_gone(struct MHD_Connection *c);
 size_t http_unescape(void *cls, struct MHD_Connection *c, char *s);   /* MHD_OPTION_UNESCAPE_CALLBACK */
 
+/* --- http_defer.c ---------------------------------------------------------------- */
+typedef void (*http_defer_fn)(http_server *h, struct MHD_Connection *c, http_req *r);
+/* From the access handler: suspends c and runs fn on a helper thread, which
+ * resumes c when fn returns; the access handler is then called again.
+ * MCM_ERR if stopping or no thread could start (nothing suspended). */
+int http_defer(http_server *h, struct MHD_Connection *c, http_req *r, http_defer_fn fn);
+/* Waits until no helper runs (http_free, after setting stopping). */
+void http_defer_drain(http_server *h);
+
 /* --- http_snap.c ---------------------------------------------------------------- */
 char *http_snap_strdup(http_server *h, char *const *field);   /* copy under h->mu */
 void http_snap_free(http_server *h);                          /* at http_free */
 
 /* --- http_read.c: GET handlers ---------------------------------------------------- */
 enum MHD_Result http_get_servers(http_server *h, struct MHD_Connection *c, http_req *r);
+/* 1 if this GET /v1/servers asks for a long poll (?wait=...): it is deferred. */
+int http_servers_waits(struct MHD_Connection *c);
+/* The long poll's wait, on a helper thread (an http_defer_fn): returns when
+ * the version differs, the wait ends, the client leaves (r->gone) or the
+ * server stops; sets r->waited. A malformed query returns at once (the
+ * handler then answers 400). */
+void http_servers_wait(http_server *h, struct MHD_Connection *c, http_req *r);
 enum MHD_Result http_get_leader(http_server *h, struct MHD_Connection *c, http_req *r);
 enum MHD_Result http_get_tasks(http_server *h, struct MHD_Connection *c, http_req *r);
 enum MHD_Result http_get_status(http_server *h, struct MHD_Connection *c, http_req *r);

@@ -3,14 +3,16 @@
  *
  * Shape: each handler copies what it needs from the published snapshots under
  * h->mu and builds its answer after unlocking; GET /v1/servers queues the
- * cached response under the lock instead (see http_snap.c). A long poll waits
- * on h->cond with an absolute CLOCK_MONOTONIC deadline: http_set_servers and
- * http_free broadcast, so a change wakes it at once and nothing polls.
+ * cached response under the lock instead (see http_snap.c). A long poll is
+ * deferred (http_defer.c): its wait runs on a helper thread
+ * (http_servers_wait), on h->cond with an absolute CLOCK_MONOTONIC deadline:
+ * http_set_servers and http_free broadcast, so a change wakes it at once and
+ * nothing polls; the answer is then built on the pool thread as for any GET.
  *
  * A waiting long poll also wakes every HTTP_PROBE_MS to see whether its
  * client has closed, and then ends at once (its thread and slot are free).
  *
- * Threads: MHD connection threads (a long poll blocks only its own).
+ * Threads: MHD pool threads; http_servers_wait on a deferred request's helper.
  * Invariant: a long poll never outlives its wait bound, its client or
  * http_free. */
 #include "http_int.h"
@@ -119,18 +121,32 @@ static enum MHD_Result not_modified(http_server *h, struct MHD_Connection *c, ht
     return http_queue(h, c, r, 304, resp);
 }
 
+int http_servers_waits(struct MHD_Connection *c) {
+    return MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "wait") != NULL;
+}
+
+void http_servers_wait(http_server *h, struct MHD_Connection *c, http_req *r) {
+    poll_args pa;
+    const char *code;
+    char msg[160];
+    r->waited = 1;
+    if (parse_poll(h, c, &pa, &code, msg, sizeof(msg)) != MCM_OK || pa.wait_ms < 0) return;
+    pthread_mutex_lock(&h->mu);
+    r->gone = long_poll(h, c, &pa);
+    pthread_mutex_unlock(&h->mu);
+}
+
+/* Runs on a pool thread: a long poll comes here twice, first to be deferred
+ * (http_server.c), then with r->waited set once http_servers_wait is over. */
 enum MHD_Result http_get_servers(http_server *h, struct MHD_Connection *c, http_req *r) {
     poll_args pa;
     const char *code;
     char msg[160];
     if (parse_poll(h, c, &pa, &code, msg, sizeof(msg)) != MCM_OK)
         return http_reply_error(h, c, r, 400, code, NULL, NULL, "%s", msg);
+    if (r->gone) return MHD_NO;                        /* gone: MHD closes, the slot is free */
     const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
     pthread_mutex_lock(&h->mu);
-    if (pa.wait_ms >= 0 && long_poll(h, c, &pa)) {
-        pthread_mutex_unlock(&h->mu);
-        return MHD_NO;                                 /* gone: MHD closes, the slot is free */
-    }
     int loaded = h->srv_loaded;
     int64_t version = h->srv_version;
     int unchanged = (inm && etag_matches(inm, version)) || (pa.wait_ms >= 0 && version == pa.version);
