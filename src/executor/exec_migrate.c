@@ -158,10 +158,19 @@ static mig *engine_for(exec_mig *x, const mig_cmd *c, char *err, size_t errlen) 
     return x->engine;
 }
 
-static int run_phase(mig *m, mig_cmd_phase p, char *err, size_t errlen) {
+/* mig_yield_fn: a catch-up follows until the next command is waiting. */
+static int next_waiting(void *arg) {
+    exec_mig *x = arg;
+    pthread_mutex_lock(&x->lock);
+    int set = x->pending.set || x->stop;
+    pthread_mutex_unlock(&x->lock);
+    return set;
+}
+
+static int run_phase(exec_mig *x, mig *m, mig_cmd_phase p, char *err, size_t errlen) {
     switch (p) {
     case MIG_CMD_COPY: return mig_copy(m, err, errlen);
-    case MIG_CMD_CATCHUP: return mig_catchup(m, err, errlen);
+    case MIG_CMD_CATCHUP: return mig_follow(m, next_waiting, x, err, errlen);
     case MIG_CMD_PURGE: return mig_cleanup(m, err, errlen);
     case MIG_CMD_CLEANUP:
         if (mig_has_copy(m) && mig_catchup(m, err, errlen) != MCM_OK) return MCM_ERR;
@@ -201,7 +210,7 @@ static void *worker(void *arg) {
         pthread_mutex_unlock(&x->lock);
         log_info("transition %lld: %s from %s", (long long)j.cmd.id, mig_cmd_phase_name(j.cmd.phase), x->source);
         int rc = j.cmd.phase == MIG_CMD_PURGE ? run_purge(x, &j.cmd, err, sizeof(err))
-                 : m ? run_phase(m, j.cmd.phase, err, sizeof(err))
+                 : m ? run_phase(x, m, j.cmd.phase, err, sizeof(err))
                      : (j.cmd.phase == MIG_CMD_ABORT ? MCM_OK : MCM_ERR);
         pthread_mutex_lock(&x->lock);
         finish_job(x, &j.cmd, rc, err);

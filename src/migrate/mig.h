@@ -81,6 +81,7 @@ typedef struct mig_progress {
     uint64_t recopied;             /* catch-up: copied again (changed on S) */
     uint64_t kept;                 /* catch-up/abort: the target holds a client's value: left alone */
     uint64_t deleted;              /* cleanup: deleted on S */
+    uint64_t hinted;               /* catch-up: keys re-checked because a client touched them */
     int64_t elapsed_ms, eta_ms;    /* of the current/last phase; eta -1 unknown */
     char error[256];               /* last phase's failure, "" if none */
 } mig_progress;
@@ -99,6 +100,15 @@ int mig_copy(mig *m, char *err, size_t errlen);
 int mig_catchup(mig *m, char *err, size_t errlen);
 int mig_cleanup(mig *m, char *err, size_t errlen);
 int mig_undo(mig *m, char *err, size_t errlen);
+
+/* Catch-up that follows the clients for the drain window (mig_follow.c):
+ * passes repeat, and every key memcached's `watch` stream shows a client
+ * touching on S is re-checked within milliseconds, until yield(arg) returns
+ * non-zero (the next command is waiting), a cancel, the budget, or S lost.
+ * Ends like mig_catchup: copies left unverified are deleted. A source that
+ * refuses `watch` is followed by passes alone. */
+typedef int (*mig_yield_fn)(void *arg);
+int mig_follow(mig *m, mig_yield_fn yield, void *arg, char *err, size_t errlen);
 
 /* 1 after a copy phase ran (catch-up has a record), 0 after undo or none. */
 int mig_has_copy(const mig *m);

@@ -46,13 +46,21 @@ static int check_batch(mig *m, mig_conn *src, const size_t *batch, size_t n, siz
     return MCM_OK;
 }
 
+int mig_catchup_batch(mig *m, mig_conn *src, const size_t *batch, size_t n, uint64_t *bytes, char *err,
+                      size_t errlen) {
+    size_t changed[MIG_BATCH_KEYS], nch = 0;
+    int rc = check_batch(m, src, batch, n, changed, &nch, err, errlen);
+    if (rc == MCM_OK && nch) rc = mig_read_and_queue(m, &m->rec, src, changed, nch, 1, bytes, err, errlen);
+    mig_write_replies(m, &m->rec, 1);
+    return rc;
+}
+
 static int pick_pending(const mig_entry *e) { return e->state == ST_PENDING; }
 static int pick_held(const mig_entry *e) { return e->state == ST_COPIED || e->state == ST_PENDING; }
 
-/* The pass; *cursor: entries from here on were not checked. */
-static int catchup_pass(mig *m, mig_conn *src, size_t *cursor, char *err, size_t errlen) {
+int mig_catchup_pass(mig *m, mig_conn *src, size_t *cursor, char *err, size_t errlen) {
     mig_list *l = &m->rec;
-    size_t batch[MIG_BATCH_KEYS], changed[MIG_BATCH_KEYS];
+    size_t batch[MIG_BATCH_KEYS];
     size_t i = 0;
     while ((*cursor = i) < l->n) {
         if (mig_is_cancelled(m)) { snprintf(err, errlen, "cancelled"); return MCM_ERR; }
@@ -61,14 +69,12 @@ static int catchup_pass(mig *m, mig_conn *src, size_t *cursor, char *err, size_t
                        m->source, (long long)m->budget_ms);
             return MCM_OK;
         }
-        size_t n = 0, nch = 0;
+        size_t n = 0;
         for (; i < l->n && n < MIG_BATCH_KEYS; i++)
             if (l->e[i].state == ST_COPIED) batch[n++] = i;
         if (n == 0) break;
         uint64_t bytes = 0;
-        int rc = check_batch(m, src, batch, n, changed, &nch, err, errlen);
-        if (rc == MCM_OK && nch) rc = mig_read_and_queue(m, l, src, changed, nch, 1, &bytes, err, errlen);
-        mig_write_replies(m, l, 1);
+        int rc = mig_catchup_batch(m, src, batch, n, &bytes, err, errlen);
         mig_set_remaining(m, l->n - i, 0);
         if (rc != MCM_OK) return MCM_ERR;          /* this batch's unverified keys are PENDING */
         *cursor = i;
@@ -85,8 +91,12 @@ int mig_catchup(mig *m, char *err, size_t errlen) {
     }
     size_t cursor = 0;
     mig_conn *src = mig_conn_open(m->source, m->io_timeout_ms, err, errlen);
-    int rc = src ? catchup_pass(m, src, &cursor, err, errlen) : MCM_ERR;
+    int rc = src ? mig_catchup_pass(m, src, &cursor, err, errlen) : MCM_ERR;
     mig_conn_free(src);
+    return mig_catchup_end(m, cursor, rc, err);
+}
+
+int mig_catchup_end(mig *m, size_t cursor, int rc, const char *err) {
     /* Whatever was not verified (budget, S lost, errors): mcm's copy goes.
      * Not when cancelled: an abort's undo (or the scheduler's purge) follows. */
     if (!mig_is_cancelled(m)) {

@@ -273,3 +273,20 @@ int mig_conn_stream(mig_conn *c, mig_feed_fn feed, void *arg) {
     }
     return MCM_OK;
 }
+
+int mig_conn_drain(mig_conn *c, int wait_ms, mig_feed_fn feed, void *arg) {
+    if (mig_conn_flush(c) != MCM_OK) return MCM_ERR;
+    struct pollfd p = {.fd = c->fd, .events = POLLIN};
+    int r;
+    do r = poll(&p, 1, wait_ms < 0 ? 0 : wait_ms);
+    while (r < 0 && errno == EINTR);
+    if (r < 0) return fail(c, "poll: %s", strerror(errno));
+    if (r > 0 && read_some(c) != MCM_OK) return MCM_ERR;
+    int done = 0;
+    if (c->rpos < c->rlen) {
+        long used = feed(arg, c->rbuf + c->rpos, c->rlen - c->rpos, &done);
+        if (used < 0) return fail(c, "stream refused by its reader");
+        c->rpos += (size_t)used;
+    }
+    return MCM_OK;
+}

@@ -60,6 +60,11 @@ int mig_conn_reply(mig_conn *c, mig_reply *r);
 typedef long (*mig_feed_fn)(void *arg, const char *buf, size_t len, int *done);
 int mig_conn_stream(mig_conn *c, mig_feed_fn feed, void *arg);
 
+/* Waits at most wait_ms for input, reads what arrived and hands every
+ * buffered byte to feed as mig_conn_stream does; *done is ignored. No input
+ * within wait_ms is not an error. For `watch` streams (mig_watch.c). */
+int mig_conn_drain(mig_conn *c, int wait_ms, mig_feed_fn feed, void *arg);
+
 /* Splits "host:port" / "[host]:port" into host and port. MCM_ERR if malformed. */
 int mig_addr_split(const char *addr, char *host, size_t hostlen, int *port);
 

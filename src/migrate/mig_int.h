@@ -26,6 +26,7 @@
 #include <stdatomic.h>
 
 #define MIG_BATCH_KEYS 512              /* requests in one pipeline (see mig.h, MIG_DEFAULT_RATE) */
+#define MIG_CLEANUP_WALKS 3             /* cleanup walks S at most this often (mig_cleanup.c) */
 #define MIG_BATCH_BYTES (256 * 1024)    /* estimated value bytes in one pipeline */
 #define MIG_SLEEP_SLICE_MS 50           /* rate waits wake this often to see cancel */
 #define MIG_BUSY_RETRY_MS 200           /* metadump BUSY: retry after */
@@ -125,5 +126,17 @@ int mig_read_and_queue(mig *m, mig_list *l, mig_conn *src, const size_t *idx, si
                        uint64_t *bytes, char *err, size_t errlen);
 /* Sends every target's queue and reads the replies into the entries' states. */
 void mig_write_replies(mig *m, mig_list *l, int guarded);
+
+/* --- mig_catchup.c: the catch-up steps mig_follow.c repeats ----------------- */
+/* One batch of COPIED entries: CAS check on S, then the guarded re-copy or
+ * delete on the owner. MCM_ERR (reason in err) if S's connection failed. */
+int mig_catchup_batch(mig *m, mig_conn *src, const size_t *batch, size_t n, uint64_t *bytes, char *err,
+                      size_t errlen);
+/* A pass over every COPIED entry; *cursor: entries from there on were not
+ * checked (the budget ran out, or S was lost). */
+int mig_catchup_pass(mig *m, mig_conn *src, size_t *cursor, char *err, size_t errlen);
+/* Ends a catch-up phase: the copies not verified (from cursor on, and those
+ * left PENDING) are deleted where they are still mcm's, unless cancelled. */
+int mig_catchup_end(mig *m, size_t cursor, int rc, const char *err);
 
 #endif

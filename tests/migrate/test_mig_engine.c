@@ -18,6 +18,7 @@
 
 #include <check.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -561,6 +562,108 @@ START_TEST(test_mig_engine_cancel_stops_a_copy) {
 }
 END_TEST
 
+/* --- following the clients (mig_follow) --------------------------------------- */
+
+typedef struct fbg {
+    mig *m;
+    atomic_int stop;
+    int rc;
+    char err[256];
+} fbg;
+
+static int fbg_yield(void *arg) { return atomic_load(&((fbg *)arg)->stop); }
+
+static void *bg_follow(void *arg) {
+    fbg *b = arg;
+    b->rc = mig_follow(b->m, fbg_yield, b, b->err, sizeof(b->err));
+    return NULL;
+}
+
+static uint64_t hinted(mig *m) {
+    mig_progress p;
+    mig_progress_get(m, &p);
+    return p.hinted;
+}
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* ms from a write on S until the new owner serves it. */
+static int64_t until_served(const char *owner, const char *k, const char *want) {
+    int64_t t0 = util_now_ms();
+    while (util_now_ms() - t0 < 5000) {
+        got g = get(owner, k, 8);
+        int ok = g.hit && !strcmp(g.value, want);
+        free(g.value);
+        if (ok) return util_now_ms() - t0;
+        util_sleep_ms(1);
+    }
+    ck_abort_msg("%s never reached its new owner", k);
+    return -1;
+}
+
+START_TEST(test_mig_engine_follow_rechecks_what_clients_touch_at_once) {
+    fleet f;
+    fleet_start(&f, 3);
+    char keys[4][MIG_KEY_MAX + 1];
+    ck_assert_int_eq(moving_keys(&f, "f", 4, keys, 8), 4);
+    for (int i = 0; i < 4; i++) put(f.addr[0], keys[i], 8, "orig", 4, 0, 7);
+    fbg b = {.m = engine(&f, 0, 0, 3, 0, 30000)};
+    run(b.m, mig_copy);
+    pthread_t t;
+    pthread_create(&t, NULL, bg_follow, &b);
+    util_sleep_ms(700);
+    /* Its own checks (a pass every 100 ms) are not taken for a client's. */
+    ck_assert_uint_eq(hinted(b.m), 0);
+    /* A client still on R overwrites key 0 again and again: each version is
+     * on the new owner within milliseconds, not at the next pass (passes
+     * alone would give a median near half the 100 ms between passes). */
+    int64_t lat[15];
+    for (int r = 0; r < 15; r++) {
+        char v[32];
+        snprintf(v, sizeof(v), "v%d", r);
+        put(f.addr[0], keys[0], 8, v, strlen(v), 0, 7);
+        lat[r] = until_served(f.addr[2], keys[0], v);
+        util_sleep_ms(13);
+    }
+    qsort(lat, 15, sizeof(lat[0]), cmp_i64);
+    ck_assert_msg(lat[7] < 25, "median %lld ms from a write on S to the new owner", (long long)lat[7]);
+    ck_assert_uint_ge(hinted(b.m), 15);
+    /* A delete on S (1.6.18 shows it as a lookup) takes mcm's copy away. */
+    del(f.addr[0], keys[1]);
+    int64_t t0 = util_now_ms();
+    for (got g = get(f.addr[2], keys[1], 8); g.hit; g = get(f.addr[2], keys[1], 8)) {
+        free(g.value);
+        ck_assert_msg(util_now_ms() - t0 < 5000, "a deleted key stays on its new owner");
+        util_sleep_ms(1);
+    }
+    /* A client's own write on the new owner is kept. */
+    put(f.addr[2], keys[2], 8, "client", 6, 0, 9);
+    put(f.addr[0], keys[2], 8, "later-on-S", 10, 0, 7);
+    util_sleep_ms(300);
+    got g = get(f.addr[2], keys[2], 8);
+    ck_assert_msg(g.hit && !strcmp(g.value, "client"), "client's value overwritten: %s", g.hit ? g.value : "(miss)");
+    free(g.value);
+    /* The next command: it stops at once, with nothing left unverified. */
+    t0 = util_now_ms();
+    atomic_store(&b.stop, 1);
+    pthread_join(t, NULL);
+    ck_assert_msg(b.rc == MCM_OK, "%s", b.err);
+    ck_assert_int_lt(util_now_ms() - t0, 500);
+    g = get(f.addr[2], keys[3], 8);
+    ck_assert_msg(g.hit && !strcmp(g.value, "orig"), "an unchanged copy was dropped");
+    free(g.value);
+    run(b.m, mig_cleanup);
+    ring *r2 = ring_of(&f, 0, 3);
+    check_invariant(&f, r2);
+    ring_free(r2);
+    mig_free(b.m);
+    fleet_free(&f);
+}
+END_TEST
+
 START_TEST(test_mig_engine_source_down_is_an_error) {
     const char *servers[] = {"127.0.0.1:1", "127.0.0.1:2"};
     char addr[32], err[256];
@@ -592,6 +695,7 @@ int main(void) {
     tcase_add_test(tc, test_mig_engine_undo_removes_only_its_own_copies);
     tcase_add_test(tc, test_mig_engine_target_killed_mid_copy);
     tcase_add_test(tc, test_mig_engine_cancel_stops_a_copy);
+    tcase_add_test(tc, test_mig_engine_follow_rechecks_what_clients_touch_at_once);
     tcase_add_test(tc, test_mig_engine_source_down_is_an_error);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

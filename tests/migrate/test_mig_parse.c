@@ -7,6 +7,7 @@
 #include "mig_msg.h"
 #include "mig_proto.h"
 #include "mig_rate.h"
+#include "mig_watch.h"
 
 #include "mcm.h"
 
@@ -269,6 +270,34 @@ START_TEST(test_mig_copy_ttl_never_outlives_the_original) {
 }
 END_TEST
 
+START_TEST(test_mig_watch_lines) {
+    unsigned char k[MIG_KEY_MAX];
+    size_t n = 0;
+    int cfd = 0;
+#define LINE(s) s, strlen(s)
+    ck_assert_int_eq(mig_watch_line(LINE("ts=1.2 gid=4 type=item_store key=%22x%22 status=stored cmd=set ttl=0 "
+                                         "clsid=1 cfd=25 size=1"), k, &n, &cfd), 1);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_int_eq(memcmp(k, "\"x\"", 3), 0);
+    ck_assert_int_eq(cfd, 25);
+    ck_assert_int_eq(mig_watch_line(LINE("ts=1.2 gid=5 type=item_get key=foo status=found clsid=1 cfd=7 size=3"), k,
+                                    &n, &cfd), 1);
+    ck_assert_int_eq(cfd, 7);
+    ck_assert_int_eq(mig_watch_line(LINE("ts=1.2 gid=5 type=item_get key=foo"), k, &n, &cfd), 1);   /* no cfd */
+    ck_assert_int_eq(cfd, -1);
+    ck_assert_int_eq(mig_watch_line(LINE("skipped=12"), k, &n, &cfd), 2);
+    ck_assert_int_eq(mig_watch_line(LINE("ts=1.2 gid=5 type=eviction key=foo"), k, &n, &cfd), 0);
+    ck_assert_int_eq(mig_watch_line(LINE("ts=1.2 gid=5 type=item_get key= cfd=3"), k, &n, &cfd), 0);
+    ck_assert_int_eq(mig_watch_line(LINE("ts=1.2 gid=5 type=item_get key=%zz cfd=3"), k, &n, &cfd), 0);
+    ck_assert_int_eq(mig_watch_line(LINE("ts=1.2 gid=5 type=item_get_x key=a cfd=3"), k, &n, &cfd), 0);
+    ck_assert_int_eq(mig_watch_line(LINE("ts=1.2 gid=5 xtype=item_get key=a"), k, &n, &cfd), 0);
+    ck_assert_int_eq(mig_watch_line(LINE("ts=1.2 type=item_get key=a cfd=99999999999"), k, &n, &cfd), 1);
+    ck_assert_int_eq(cfd, -1);
+    ck_assert_int_eq(mig_watch_line(LINE(""), k, &n, &cfd), 0);
+#undef LINE
+}
+END_TEST
+
 START_TEST(test_mig_phase_names) {
     ck_assert_str_eq(mig_phase_name(MIG_PHASE_CATCHUP), "catchup");
     ck_assert_int_eq(mig_phase_parse("cleanup"), MIG_PHASE_CLEANUP);
@@ -374,6 +403,7 @@ int main(void) {
     tcase_add_test(tc, test_mig_dump_refusals);
     tcase_add_test(tc, test_mig_rate_limits_bytes_per_second);
     tcase_add_test(tc, test_mig_copy_ttl_never_outlives_the_original);
+    tcase_add_test(tc, test_mig_watch_lines);
     tcase_add_test(tc, test_mig_phase_names);
     tcase_add_test(tc, test_mig_msg_command_round_trip_and_refusals);
     tcase_add_test(tc, test_mig_msg_progress_round_trip);
