@@ -61,8 +61,9 @@ void it_sim_start(it_cluster *c) {
     snprintf(log, sizeof(log), "%s/sim-%d.log", c->dir, c->sim_gen);
     snprintf(work, sizeof(work), "%s/sim-%d", c->dir, c->sim_gen++);
     snprintf(agents, sizeof(agents), "%d", c->o.agents);
-    char *argv[] = {(char *)bin("src/sim/mcm-sim", sim, sizeof(sim)), "--listen", listen, "--agents", agents,
-                    "--resources", res, "--offer-interval", "500ms", "--work-dir", work, NULL};
+    char *argv[24] = {(char *)bin("src/sim/mcm-sim", sim, sizeof(sim)), "--listen", listen, "--agents", agents,
+                      "--resources", res, "--offer-interval", "500ms", "--work-dir", work, NULL};
+    for (int n = 11, k = 0; c->o.sim_extra[k] && n < 23; k++) argv[n++] = (char *)c->o.sim_extra[k];
     c->sim = th_proc_start(argv, log);
     grep_arg g = {log, "listening on"};
     ck_assert_msg(th_wait(grep_cond, &g, 20000), "mcm-sim did not start (see %s)", log);

@@ -21,6 +21,7 @@ typedef struct it_opts {
     int replicas;               /* default 3 */
     int session_timeout_ms;     /* default 4000 */
     const char *extra[16];      /* extra mcm-scheduler flags, NULL-terminated */
+    const char *sim_extra[8];   /* extra mcm-sim flags (--domains, --attributes...), NULL-terminated */
     /* Called with the ZooKeeper connect string after ZooKeeper and the
      * simulator started, before any replica: to plant state by hand. */
     void (*prepare)(const char *zk_hosts);
