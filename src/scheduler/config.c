@@ -50,6 +50,10 @@ static opt_program *program(sched_config *c) {
         {"executor-command", OPT_STR, NULL, "mcm-executor", "CMD", "How an agent starts the executor (with --executor-uri: relative to the sandbox, e.g. ./mcm-executor).", 0, 0, 0, NULL},
         {"executor-uri", OPT_STR, NULL, NULL, "URI", "URI the agents fetch mcm-executor from (executable).", 0, 0, 0, NULL},
         {"report-interval", OPT_DURATION, NULL, "5s", "DURATION", "How often each executor reports memcached's figures.", 500, 3600000, 0, NULL},
+        {"health-interval", OPT_DURATION, NULL, "5s", "DURATION", "How often each executor asks its memcached `version` (own connection) to find a hung server.", 100, 3600000, 0, NULL},
+        {"health-timeout", OPT_DURATION, NULL, "2s", "DURATION", "A probe fails unless memcached answers within this.", 10, 600000, 0, NULL},
+        {"health-unhealthy-after", OPT_INT, NULL, "3", "N", "Failed probes in a row after which the executor reports the server unhealthy (TASK_RUNNING healthy=false; it stays published).", 1, 1000, 0, NULL},
+        {"health-fail-after", OPT_INT, NULL, "6", "N", "Failed probes in a row after which memcached counts as hung: the executor kills it, the task fails and the server is replaced.", 1, 1000, 0, NULL},
         {"relaunch-backoff-min", OPT_DURATION, NULL, "1s", "DURATION", "First delay before relaunching on an agent whose server failed; doubles per failure.", 0, 3600000, 0, NULL},
         {"relaunch-backoff-max", OPT_DURATION, NULL, "5m", "DURATION", "Longest relaunch delay per agent.", 0, DAY_MS, 0, NULL},
         {"http-listen", OPT_HOSTPORT, NULL, "0.0.0.0:8080", "HOST:PORT", "Where this replica serves the HTTP API.", 0, 0, 0, NULL},
@@ -85,6 +89,8 @@ static opt_program *program(sched_config *c) {
         {"memcached-command", &c->memcached_command}, {"memcached-listen", &c->memcached_listen},
         {"docker-image", &c->docker_image}, {"executor-command", &c->executor_command},
         {"executor-uri", &c->executor_uri}, {"report-interval", &c->report_interval_ms},
+        {"health-interval", &c->health_interval_ms}, {"health-timeout", &c->health_timeout_ms},
+        {"health-unhealthy-after", &c->health_unhealthy_after}, {"health-fail-after", &c->health_fail_after},
         {"relaunch-backoff-min", &c->relaunch_backoff_min_ms},
         {"relaunch-backoff-max", &c->relaunch_backoff_max_ms}, {"http-listen", &c->http_listen},
         {"advertise-url", &c->advertise_url}, {"admin-token-file", &c->admin_token_file},
@@ -132,6 +138,8 @@ static int cross_check(const sched_config *c) {
         why = "--zk: give mcm a root of its own (zk://host:port/mcm), not /";
     else if (c->advertise_url && !advertise_ok(c->advertise_url))
         why = "--advertise-url: must be one http:// or https:// URL (http://host:port)";
+    else if (c->health_fail_after < c->health_unhealthy_after)
+        why = "--health-fail-after is below --health-unhealthy-after";
     if (!why) return OPT_CONTINUE;
     fprintf(stderr, "mcm-scheduler: %s (see mcm-scheduler --help)\n", why);
     return 2;

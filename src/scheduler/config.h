@@ -29,6 +29,8 @@ typedef struct sched_config {
     char *memcached_command, *docker_image, *memcached_listen;
     char *executor_command, *executor_uri;
     int64_t report_interval_ms;
+    int64_t health_interval_ms, health_timeout_ms;     /* the executors' hung-memcached probe */
+    int64_t health_unhealthy_after, health_fail_after;
     int64_t relaunch_backoff_min_ms, relaunch_backoff_max_ms;
     /* HTTP and discovery */
     parse_hostport http_listen;

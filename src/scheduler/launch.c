@@ -3,6 +3,7 @@
  * allocates nothing and nothing needs freeing. Threads: any. */
 #include "launch.h"
 #include "log.h"
+#include "ring.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -50,7 +51,46 @@ static void build_command(launch_spec *s, const sched_config *cfg) {
     env_add(s, "MCM_DOCKER_IMAGE", cfg->docker_image);
     env_add(s, "MCM_REPORT_INTERVAL", s->report_interval);
     env_add(s, "MCM_LOG_LEVEL", log_level_name((log_level)log_min_level));
+    /* the probe's settings; one left at 0 (never from the flags) keeps the executor's default */
+    parse_format_duration(cfg->health_interval_ms, s->health_interval, sizeof(s->health_interval));
+    parse_format_duration(cfg->health_timeout_ms, s->health_timeout, sizeof(s->health_timeout));
+    snprintf(s->unhealthy_after, sizeof(s->unhealthy_after), "%lld", (long long)cfg->health_unhealthy_after);
+    snprintf(s->fail_after, sizeof(s->fail_after), "%lld", (long long)cfg->health_fail_after);
+    env_add(s, "MCM_HEALTH_INTERVAL", cfg->health_interval_ms ? s->health_interval : NULL);
+    env_add(s, "MCM_HEALTH_TIMEOUT", cfg->health_timeout_ms ? s->health_timeout : NULL);
+    env_add(s, "MCM_HEALTH_UNHEALTHY_AFTER", cfg->health_unhealthy_after ? s->unhealthy_after : NULL);
+    env_add(s, "MCM_HEALTH_FAIL_AFTER", cfg->health_fail_after ? s->fail_after : NULL);
     s->cmd.environment = &s->env;
+}
+
+static void add_label(launch_spec *s, const char *key, const char *value) {
+    size_t i = s->labels.n_labels;
+    mesos__v1__label__init(&s->label[i]);
+    s->label[i].key = (char *)key;
+    s->label[i].value = (char *)value;
+    s->labelp[i] = &s->label[i];
+    s->labels.n_labels = i + 1;
+}
+
+/* Labels and DiscoveryInfo (see launch.h): one named TCP port. */
+static void build_discovery(launch_spec *s, const sched_config *cfg, int port) {
+    mesos__v1__labels__init(&s->labels);
+    s->labels.labels = s->labelp;
+    add_label(s, "mcm.framework", cfg->framework_name);
+    add_label(s, "mcm.ring", RING_NAME);
+    mesos__v1__port__init(&s->port);
+    s->port.number = (uint32_t)port;
+    s->port.name = LAUNCH_DISCOVERY_NAME;
+    s->port.protocol = "tcp";
+    s->portp[0] = &s->port;
+    mesos__v1__ports__init(&s->ports);
+    s->ports.ports = s->portp;
+    s->ports.n_ports = 1;
+    mesos__v1__discovery_info__init(&s->disc);
+    s->disc.visibility = MESOS__V1__DISCOVERY_INFO__VISIBILITY__CLUSTER;
+    s->disc.name = LAUNCH_DISCOVERY_NAME;
+    s->disc.ports = &s->ports;
+    s->disc.labels = &s->labels;
 }
 
 Mesos__V1__TaskInfo *launch_build(launch_spec *s, const sched_config *cfg, const char *task_id,
@@ -76,13 +116,7 @@ Mesos__V1__TaskInfo *launch_build(launch_spec *s, const sched_config *cfg, const
     s->task_id.value = s->id;
     mesos__v1__agent_id__init(&s->agent_id);
     s->agent_id.value = offer->agent_id->value;
-    mesos__v1__label__init(&s->label);
-    s->label.key = "mcm.framework";
-    s->label.value = cfg->framework_name;
-    s->labelp[0] = &s->label;
-    mesos__v1__labels__init(&s->labels);
-    s->labels.labels = s->labelp;
-    s->labels.n_labels = 1;
+    build_discovery(s, cfg, ol->port);
 
     mesos__v1__task_info__init(&s->task);
     s->task.name = s->name;
@@ -92,5 +126,6 @@ Mesos__V1__TaskInfo *launch_build(launch_spec *s, const sched_config *cfg, const
     s->task.n_resources = ol->n_task_res;
     s->task.executor = &s->exec;
     s->task.labels = &s->labels;
+    s->task.discovery = &s->disc;
     return &s->task;
 }

@@ -113,6 +113,10 @@ START_TEST(test_launch_taskinfo_tells_the_executor_port_memory_and_command) {
     cfg.memcached_listen = "0.0.0.0";
     cfg.framework_name = "mcm";
     cfg.report_interval_ms = 5000;
+    cfg.health_interval_ms = 5000;
+    cfg.health_timeout_ms = 1500;
+    cfg.health_unhealthy_after = 3;
+    cfg.health_fail_after = 6;
     launch_spec spec;
     char id[192];
     launch_new_task_id(id, sizeof(id));
@@ -134,6 +138,27 @@ START_TEST(test_launch_taskinfo_tells_the_executor_port_memory_and_command) {
     ck_assert_str_eq(env_of(back->executor->command, "MCM_MEMCACHED_COMMAND"), "memcached");
     ck_assert_str_eq(env_of(back->executor->command, "MCM_REPORT_INTERVAL"), "5s");
     ck_assert_ptr_null(env_of(back->executor->command, "MCM_DOCKER_IMAGE"));
+    ck_assert_str_eq(env_of(back->executor->command, "MCM_HEALTH_INTERVAL"), "5s");
+    ck_assert_str_eq(env_of(back->executor->command, "MCM_HEALTH_TIMEOUT"), "1500ms");
+    ck_assert_str_eq(env_of(back->executor->command, "MCM_HEALTH_UNHEALTHY_AFTER"), "3");
+    ck_assert_str_eq(env_of(back->executor->command, "MCM_HEALTH_FAIL_AFTER"), "6");
+    /* discovery: one named TCP port, the labels on the task and its DiscoveryInfo */
+    ck_assert_ptr_nonnull(back->discovery);
+    ck_assert_int_eq(back->discovery->visibility, MESOS__V1__DISCOVERY_INFO__VISIBILITY__CLUSTER);
+    ck_assert_str_eq(back->discovery->name, "memcached");
+    ck_assert_int_eq(back->discovery->ports->n_ports, 1);
+    ck_assert_int_eq(back->discovery->ports->ports[0]->number, ol.port);
+    ck_assert_str_eq(back->discovery->ports->ports[0]->name, "memcached");
+    ck_assert_str_eq(back->discovery->ports->ports[0]->protocol, "tcp");
+    ck_assert(!back->discovery->ports->ports[0]->has_visibility);   /* the service-wide one */
+    for (int k = 0; k < 2; k++) {
+        const Mesos__V1__Labels *l = k ? back->discovery->labels : back->labels;
+        ck_assert_int_eq(l->n_labels, 2);
+        ck_assert_str_eq(l->labels[0]->key, "mcm.framework");
+        ck_assert_str_eq(l->labels[0]->value, "mcm");
+        ck_assert_str_eq(l->labels[1]->key, "mcm.ring");
+        ck_assert_str_eq(l->labels[1]->value, "libketama-md5-160");
+    }
     /* Task + executor resources add up to what a server needs, and carry the allocation. */
     double cpus = sum(back->resources, back->n_resources, "cpus") + sum(back->executor->resources, back->executor->n_resources, "cpus");
     double mem = sum(back->resources, back->n_resources, "mem") + sum(back->executor->resources, back->executor->n_resources, "mem");

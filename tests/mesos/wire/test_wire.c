@@ -15,6 +15,7 @@
 
 #include "mcm.h"
 #include "msgs.h"
+#include "launch.h"   /* the scheduler's TaskInfo builder */
 
 #include <check.h>
 #include <ctype.h>
@@ -429,6 +430,53 @@ START_TEST(test_mesos_wire_upstream_calls_unpack) {
 }
 END_TEST
 
+/* The TaskInfo the scheduler really launches (launch_build over an offer of
+ * msg_task's resources): DiscoveryInfo with one named TCP port and the labels,
+ * as upstream reads them (Mesos-DNS reads the same fields from the master). */
+START_TEST(test_mesos_wire_launch_discovery_info_decodes_upstream) {
+    need_protoc();
+    msg_task t;
+    msg_task_init(&t);
+    Mesos__V1__Offer o = MESOS__V1__OFFER__INIT;
+    Mesos__V1__OfferID oid = MESOS__V1__OFFER_ID__INIT;
+    Mesos__V1__AgentID aid = MESOS__V1__AGENT_ID__INIT;
+    oid.value = "O1";
+    aid.value = "S1";
+    o.id = &oid;
+    o.agent_id = &aid;
+    o.hostname = "agent1";
+    o.resources = t.resp;
+    o.n_resources = 3;
+    offer_need need;
+    offer_need_init(&need, 0.2, 64);
+    offer_launch ol;
+    char why[256];
+    ck_assert_msg(offer_match(&o, &need, &ol, why, sizeof(why)) == MCM_OK, "%s", why);
+    sched_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.executor_command = "mcm-executor";
+    cfg.memcached_command = "memcached";
+    cfg.memcached_listen = "0.0.0.0";
+    cfg.framework_name = "mcm-prod";
+    cfg.report_interval_ms = 5000;
+    launch_spec spec;
+    Mesos__V1__TaskInfo *tp[1] = {launch_build(&spec, &cfg, "mc-1", &o, &ol)};
+    static const char *const want[] = {
+        "        labels {\n          labels {\n            key: \"mcm.framework\"\n            value: \"mcm-prod\"\n"
+        "          }\n          labels {\n            key: \"mcm.ring\"\n            value: \"libketama-md5-160\"\n"
+        "          }\n        }\n"
+        "        discovery {\n          visibility: CLUSTER\n          name: \"memcached\"\n"
+        "          ports {\n            ports {\n              number: 31001\n              name: \"memcached\"\n"
+        "              protocol: \"tcp\"\n            }\n          }\n"
+        "          labels {\n            labels {\n              key: \"mcm.framework\"\n              value: \"mcm-prod\"\n"
+        "            }\n            labels {\n              key: \"mcm.ring\"\n              value: \"libketama-md5-160\"\n"
+        "            }\n          }\n        }\n",
+    };
+    CHECK_CALL("ACCEPT with DiscoveryInfo", mesos_call_launch("fw-1", "O1", tp, 1, 30, &len_), want);
+    offer_launch_clear(&ol);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("mesos_wire");
     TCase *tc = tcase_create("wire");
@@ -439,6 +487,7 @@ int main(void) {
     tcase_add_test(tc, test_mesos_wire_events_decode_upstream);
     tcase_add_test(tc, test_mesos_wire_upstream_events_unpack);
     tcase_add_test(tc, test_mesos_wire_upstream_calls_unpack);
+    tcase_add_test(tc, test_mesos_wire_launch_discovery_info_decodes_upstream);
     tcase_add_test(tc, test_mesos_wire_inverse_offer_calls_decode_upstream);
     tcase_add_test(tc, test_mesos_wire_upstream_maintenance_events_unpack);
     suite_add_tcase(s, tc);
