@@ -104,6 +104,11 @@ static int call(mesos_sched *ms, const callq_job *j, char *err, size_t len) {
     const tt_task *t = &a->task;
     char exec_id[TT_ID_MAX + 16];
     if (j->teardown) return mesos_sched_teardown(ms, err, len);
+    if (j->inverse) {
+        const char *ids[1] = {j->offer_id};
+        return j->inverse > 0 ? mesos_sched_accept_inverse(ms, ids, 1, a->refuse_s, err, len)
+                              : mesos_sched_decline_inverse(ms, ids, 1, a->refuse_s, err, len);
+    }
     switch (a->kind) {
     case FA_ACK: return mesos_sched_acknowledge(ms, t->agent_id, t->id, a->uuid, a->uuid_len, err, len);
     case FA_KILL: return mesos_sched_kill(ms, t->id, t->agent_id[0] ? t->agent_id : NULL, err, len);

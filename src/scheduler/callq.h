@@ -36,10 +36,12 @@
 typedef struct callq_job {
     fleet_action a;              /* the call; its arrays are the job's */
     int teardown;                /* 1: TEARDOWN (not a fleet action; a.kind is 0) */
+    int inverse;                 /* 1: ACCEPT_INVERSE_OFFERS, -1: DECLINE_INVERSE_OFFERS of offer_id with
+                                    a.refuse_s (not a fleet action; a.kind is 0; core_maint.c) */
     int64_t term;                /* the leadership term that decided it */
     uint8_t *task_info;          /* LAUNCH: the packed TaskInfo */
     size_t task_info_len;
-    char offer_id[TT_ID_MAX];    /* LAUNCH */
+    char offer_id[TT_ID_MAX];    /* LAUNCH; the inverse offer of an ACCEPT/DECLINE_INVERSE_OFFERS */
     void *op;                    /* an operator call waiting for the outcome, or NULL */
     void (*op_release)(void *op);
     /* the outcome, set by the worker */

@@ -47,6 +47,8 @@ typedef struct sched_config {
     int warm_transitions;
     uint64_t migrate_rate;            /* bytes/s per source, 0 = unlimited */
     int64_t migrate_timeout_ms;
+    /* maintenance (fleet_maint.h) */
+    int64_t maintenance_horizon_ms;
 } sched_config;
 
 /* Parses argv/environment into cfg. Returns OPT_CONTINUE to run, or the exit

@@ -121,6 +121,10 @@ struct core {
     int64_t next_scale_ms;
     uint64_t history_seq;       /* policy history version last stored */
     int last_blocked;           /* reason last logged for a held-back change */
+
+    /* core_maint.c: maintenance windows and inverse offers (per term) */
+    struct fmaint *maint;       /* NULL until the term's first event; freed at step-down */
+    int64_t maint_term;
 };
 
 /* core.c */
@@ -190,6 +194,16 @@ void core_scale_load(core *c, const char *history_json);
 void core_scale_tick(core *c, int64_t now);
 void core_on_report(core *c, const Mesos__V1__Scheduler__Event__Message *m);
 int core_set_desired(core *c, int n, const char *why);
+
+/* core_maint.c: maintenance (fleet_maint.h) */
+void core_maint_event(core *c, const Mesos__V1__Scheduler__Event *ev);   /* SUBSCRIBED, INVERSE_OFFERS, RESCIND_INVERSE_OFFER */
+void core_maint_update(core *c, const Mesos__V1__TaskStatus *st);        /* before the fleet sees it */
+/* Records the offers' unavailability, declines those of blocked agents and
+ * moves the others to the front of offers: returns their count. */
+size_t core_maint_offers(core *c, Mesos__V1__Offer **offers, size_t n);
+void core_maint_tick(core *c);                                            /* while LEADING */
+void core_maint_done(core *c, const callq_job *j);                        /* an ACCEPT_INVERSE_OFFERS outcome */
+void core_maint_end_term(core *c);
 
 /* Errors from a fenced write: FENCED steps down; others are retried later. */
 int core_fenced_result(core *c, int rc, const char *what, const char *err);

@@ -253,13 +253,19 @@ void core_on_mesos_event(core *c, Mesos__V1__Scheduler__Event *ev) {
         return;
     }
     switch (ev->type) {
-    case MESOS__V1__SCHEDULER__EVENT__TYPE__SUBSCRIBED: on_subscribed(c, ev->subscribed); break;
-    case MESOS__V1__SCHEDULER__EVENT__TYPE__OFFERS:
-        if (ev->offers) core_on_offers(c, ev->offers->offers, ev->offers->n_offers);
+    case MESOS__V1__SCHEDULER__EVENT__TYPE__SUBSCRIBED:
+        core_maint_event(c, ev);
+        on_subscribed(c, ev->subscribed);
+        break;
+    case MESOS__V1__SCHEDULER__EVENT__TYPE__OFFERS:   /* agents under maintenance are declined first */
+        if (ev->offers) core_on_offers(c, ev->offers->offers, core_maint_offers(c, ev->offers->offers, ev->offers->n_offers));
         break;
     case MESOS__V1__SCHEDULER__EVENT__TYPE__UPDATE:
+        if (ev->update && ev->update->status) core_maint_update(c, ev->update->status);
         if (ev->update && ev->update->status) core_on_update(c, ev->update->status);
         break;
+    case MESOS__V1__SCHEDULER__EVENT__TYPE__INVERSE_OFFERS:
+    case MESOS__V1__SCHEDULER__EVENT__TYPE__RESCIND_INVERSE_OFFER: core_maint_event(c, ev); break;
     case MESOS__V1__SCHEDULER__EVENT__TYPE__MESSAGE: core_on_report(c, ev->message); break;
     case MESOS__V1__SCHEDULER__EVENT__TYPE__RESCIND: on_rescind(c, ev->rescind); break;
     case MESOS__V1__SCHEDULER__EVENT__TYPE__FAILURE: on_failure(c, ev->failure); break;
@@ -300,6 +306,7 @@ void core_lead_tick(core *c, int64_t now) {
     }
     core_tick_fleet(c);
     if (c->role == ROLE_LEADING) {
+        core_maint_tick(c);
         core_publish_tick(c, now);
         core_scale_tick(c, now);
     }

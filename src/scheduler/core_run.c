@@ -175,7 +175,8 @@ int core_run_actions(core *c, fleet_actions *l, const core_offers *ro, void *op)
 void core_on_call_done(core *c, callq_job *j) {
     fleet_actions l;
     fleet_actions_init(&l);
-    if (j->term == atomic_load(&c->term) && !j->teardown) {
+    if (j->inverse) core_maint_done(c, j);
+    if (j->term == atomic_load(&c->term) && !j->teardown && !j->inverse) {
         fleet_done(c->fl, &j->a, j->ok, j->err, core_clock(), &l);
         told(c, &j->a, j->ok, j->err);
     }
