@@ -121,6 +121,8 @@ static json_t *task_json(const tt_task *t) {
                           t->agent_id, "hostname", t->hostname, "port", t->port, "state", tt_state_name(t->state),
                           "changed", when, "cpus", t->cpus, "mem_mb", t->mem_mb, "reason", t->reason,
                           "draining", t->drain_until_ms != 0);
+    if (o && t->state == MESOS__V1__TASK_STATE__TASK_RUNNING)     /* the executor's probe (exec_health.h) */
+        json_object_set_new(o, "healthy", json_boolean(!t->unhealthy));
     if (o && t->has_report) {
         const report *r = &t->last;
         json_object_set_new(o, "figures", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f}", "bytes",

@@ -67,7 +67,23 @@ int core_persist_task(core *c, const tt_task *t) {
     return core_fenced_result(c, state_put_task(c->st, &s, err, sizeof(err)), "storing a task", err);
 }
 
+/* TaskStatus.healthy of a TASK_RUNNING, from the executor's own probe of
+ * memcached (src/executor/exec_health.h): logged once per change and shown
+ * as "healthy" in /v1/tasks. An unhealthy server stays published: a hung one
+ * is failed by its executor soon after, and the loss path replaces it. */
+static void note_health(core *c, const Mesos__V1__TaskStatus *st) {
+    if (!st->has_healthy || st->state != MESOS__V1__TASK_STATE__TASK_RUNNING) return;
+    tt_task *t = tt_find(fleet_table(c->fl), st->task_id->value);
+    if (!t || t->unhealthy == !st->healthy) return;
+    t->unhealthy = !st->healthy;
+    if (t->unhealthy)
+        log_warn("server %s (%s:%d) is unhealthy: %s", t->id, t->hostname, t->port, st->message ? st->message : "");
+    else
+        log_notice("server %s (%s:%d) is healthy again", t->id, t->hostname, t->port);
+}
+
 void core_on_update(core *c, const Mesos__V1__TaskStatus *st) {
+    note_health(c, st);
     const char *lv[] = {tt_state_name(st->state)};
     metrics_inc(c->mm.status_updates, lv);
     log_verbose("update %s: %s%s%s", st->task_id->value, tt_state_name(st->state), st->message ? ": " : "",

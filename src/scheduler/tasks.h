@@ -37,6 +37,7 @@ typedef struct tt_task {
     report last, prev;            /* the two latest executor reports */
     int64_t report_rx_ms;         /* monotonic time the latest arrived */
     int64_t recon_asked_ms;       /* UNREACHABLE: when its agent's offer last made us ask Mesos about it */
+    int unhealthy;                /* its executor's last TASK_RUNNING said healthy=false (exec_health.h) */
 } tt_task;
 
 typedef struct tt tt;
