@@ -40,6 +40,10 @@
  *                                         must re-subscribe)
  *   POST /sim/kill-executor?framework=ID&executor=ID[&signal=N]
  *                                         signal (default 9) to the executor's process group
+ *   POST /sim/maintenance                 the maintenance schedule (JSON body of the master's
+ *                                         /maintenance/schedule; sim_maint.c)
+ *   POST /sim/agent/drain?agent=I|ID[&max_grace=D][&mark_gone=1]   DRAIN_AGENT (sim_drain.c)
+ *   POST /sim/agent/reactivate?agent=I|ID REACTIVATE_AGENT
  *
  * Threads: sim_new/sim_free/sim_port from the owner (main) thread. */
 #ifndef MCM_SIM_H
