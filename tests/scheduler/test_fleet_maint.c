@@ -2,6 +2,7 @@
  * rule, each asserting the exact action list. Pure: a task table, windows
  * and the test's own wall clock; no server. A list is rendered as one line
  * ("DRAIN(t1) ACCEPT(io1)") and compared whole. */
+#include "fleet.h"
 #include "fleet_maint.h"
 #include "mcm.h"
 
@@ -206,6 +207,83 @@ START_TEST(test_fleet_maint_operator_drain_and_term_end) {
 }
 END_TEST
 
+/* --- how the fleet treats a drained task (fleet.c, unchanged) --------------------- */
+
+/* Every action succeeds: persists stored, calls done (follow-ups appended). */
+static void all_ok(fleet *f, fleet_actions *l, fleet_clock now) {
+    for (int i = 0; i < l->n; i++) {
+        fleet_action a = l->v[i];
+        if (a.kind == FA_PUT_TASK || a.kind == FA_DELETE_TASK) fleet_stored(f, &a, 1, now);
+        else if (a.kind != FA_PUBLISH && a.kind != FA_PHASE) fleet_done(f, &a, 1, "", now, l);
+    }
+    fleet_actions_clear(l);
+}
+
+static const uint8_t UUID[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+
+/* A LEADING fleet with t1..t3 running on a1..a3, desired 3. */
+static fleet *leading(fleet_clock now) {
+    fleet_config c = {.cpus = 0.5, .mem_mb = 128, .max_per_agent = 1, .refuse_s = 30, .drain_time_ms = 30 * SEC,
+                      .reconcile_interval_ms = HOUR, .backoff_min_ms = 10 * SEC, .backoff_max_ms = 60 * SEC};
+    fleet *f = fleet_new(&c);
+    ck_assert_ptr_nonnull(f);
+    tt_task ts[3];
+    for (int i = 0; i < 3; i++) {
+        memset(&ts[i], 0, sizeof(ts[i]));
+        snprintf(ts[i].id, sizeof(ts[i].id), "t%d", i + 1);
+        snprintf(ts[i].agent_id, sizeof(ts[i].agent_id), "a%d", i + 1);
+        ts[i].state = RUNNING;
+    }
+    ck_assert_int_eq(fleet_begin_term(f, ts, 3, 3), MCM_OK);
+    fleet_actions l;
+    fleet_actions_init(&l);
+    fleet_on_subscribed(f, now, &l);
+    all_ok(f, &l, now);
+    for (int i = 0; i < 3; i++) {
+        fleet_status st = {ts[i].id, ts[i].agent_id, RUNNING, NULL, UUID, sizeof(UUID)};
+        fleet_on_update(f, &st, now, &l);
+        all_ok(f, &l, now);
+    }
+    fleet_tick(f, now, &l);
+    all_ok(f, &l, now);
+    ck_assert(fleet_leading(f));
+    return f;
+}
+
+/* Launches decided for one offer from agent, right after t1 (on a1) ended in state. */
+static int launches_after(int state, const char *agent) {
+    fleet_clock now = {1000 * SEC, NOW};
+    fleet *f = leading(now);
+    fleet_actions l;
+    fleet_actions_init(&l);
+    fleet_status st = {"t1", "a1", state, "Killed: agent draining", UUID, sizeof(UUID)};
+    fleet_on_update(f, &st, now, &l);
+    all_ok(f, &l, now);
+    fleet_tick(f, now, &l);   /* REVIVE */
+    all_ok(f, &l, now);
+    fleet_offer o = {.id = "o1", .agent_id = agent, .hostname = agent, .fits = 1, .port = 31001, .new_task_id = "t9"};
+    fleet_on_offers(f, &o, 1, now, &l);
+    int n = 0;
+    for (int i = 0; i < l.n; i++) n += l.v[i].kind == FA_LAUNCH;
+    fleet_actions_clear(&l);
+    fleet_free(f);
+    return n;
+}
+
+/* A task the operator's drain ended (TASK_KILLED, or TASK_GONE_BY_OPERATOR
+ * with mark_gone; reason REASON_AGENT_DRAINING) is replaced on the very next
+ * offer: neither state is a failure, so no relaunch backoff holds the agent
+ * back, unlike TASK_FAILED. (A drained agent offers nothing until it is
+ * reactivated; fleet_maint blocks it until then, core_maint.c.) */
+START_TEST(test_fleet_maint_drained_task_is_replaced_at_once) {
+    ck_assert_int_eq(launches_after(MESOS__V1__TASK_STATE__TASK_KILLED, "a4"), 1);
+    ck_assert_int_eq(launches_after(MESOS__V1__TASK_STATE__TASK_GONE_BY_OPERATOR, "a4"), 1);
+    ck_assert_int_eq(launches_after(MESOS__V1__TASK_STATE__TASK_KILLED, "a1"), 1);    /* no backoff on a1 either */
+    ck_assert_int_eq(launches_after(MESOS__V1__TASK_STATE__TASK_FAILED, "a1"), 0);    /* a failure: backed off */
+    ck_assert_int_eq(launches_after(MESOS__V1__TASK_STATE__TASK_FAILED, "a4"), 1);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("fleet_maint");
     TCase *tc = tcase_create("maint");
@@ -216,6 +294,7 @@ int main(void) {
     tcase_add_test(tc, test_fleet_maint_nothing_there_accepts_at_once);
     tcase_add_test(tc, test_fleet_maint_removed_windows_and_rescinds);
     tcase_add_test(tc, test_fleet_maint_operator_drain_and_term_end);
+    tcase_add_test(tc, test_fleet_maint_drained_task_is_replaced_at_once);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
