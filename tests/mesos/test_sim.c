@@ -3,7 +3,8 @@
  * the simulator's test executor, sees it RUNNING and acknowledges, loses its
  * stream (sim fault control), re-subscribes with the same framework ID,
  * reconciles and finds the task, kills it and sees TASK_KILLED. A second test
- * subscribes through a non-leading simulator that redirects. */
+ * subscribes through a non-leading simulator that redirects; a third answers
+ * inverse offers (maintenance) through the client. */
 #include "mesos_sched.h"
 
 #include "harness.h"
@@ -22,6 +23,8 @@ typedef Mesos__V1__Scheduler__Event Event;
 #define EV_SUBSCRIBED MESOS__V1__SCHEDULER__EVENT__TYPE__SUBSCRIBED
 #define EV_OFFERS MESOS__V1__SCHEDULER__EVENT__TYPE__OFFERS
 #define EV_UPDATE MESOS__V1__SCHEDULER__EVENT__TYPE__UPDATE
+#define EV_INVERSE MESOS__V1__SCHEDULER__EVENT__TYPE__INVERSE_OFFERS
+#define EV_RESCIND_INVERSE MESOS__V1__SCHEDULER__EVENT__TYPE__RESCIND_INVERSE_OFFER
 
 /* --- the test scheduler's inbox ------------------------------------------------ */
 
@@ -260,12 +263,83 @@ START_TEST(test_mesos_sim_redirect_from_non_leading_master) {
 }
 END_TEST
 
+/* Maintenance through the client: a schedule on the simulator reaches the
+ * client as Offer.unavailability and an INVERSE_OFFERS event (its window read
+ * by mesos_unavailability), DECLINE_INVERSE_OFFERS and ACCEPT_INVERSE_OFFERS
+ * reach the master (its state records them), and a schedule change arrives
+ * as RESCIND_INVERSE_OFFER. */
+START_TEST(test_mesos_sim_inverse_offers_answered) {
+    const char *args[] = {"--agents", "1", "--offer-interval", "100ms", NULL};
+    simc *sim = simc_start(args);
+    char master[64], err[256], body[512];
+    snprintf(master, sizeof(master), "http://127.0.0.1:%d", simc_port(sim));
+    client c;
+    client_start(&c, master);
+    Event *e = take(&c.box, EV_OFFERS, NULL, -1, 10000);   /* held: the agent is "offered" to us */
+    ck_assert_msg(e != NULL, "no offer; see %s", simc_log(sim));
+    mesos__v1__scheduler__event__free_unpacked(e, NULL);
+    int64_t start_ms = util_wall_ms() + 3600 * 1000;
+    snprintf(body, sizeof(body),
+             "{\"windows\":[{\"machine_ids\":[{\"agent\":\"0\"}],\"unavailability\":{\"start\":{\"nanoseconds\":"
+             "%lld},\"duration\":{\"nanoseconds\":60000000000}}}]}", (long long)start_ms * 1000000LL);
+    const char *hdrs[] = {"Content-Type: application/json", NULL};
+    ck_assert_int_eq(simc_post(simc_port(sim), "/sim/maintenance", body, strlen(body), hdrs, NULL, NULL, 0), 200);
+    int64_t s_ms = 0, d_ms = 0;
+    e = take(&c.box, EV_OFFERS, NULL, -1, 10000);
+    ck_assert_msg(e && e->offers->n_offers == 1, "no offer after the schedule");
+    ck_assert_int_eq(mesos_unavailability(e->offers->offers[0]->unavailability, &s_ms, &d_ms), MCM_OK);
+    ck_assert_int_eq(s_ms, start_ms);
+    ck_assert_int_eq(d_ms, 60000);
+    mesos__v1__scheduler__event__free_unpacked(e, NULL);
+    e = take(&c.box, EV_INVERSE, NULL, -1, 10000);
+    ck_assert_msg(e && e->inverse_offers->n_inverse_offers == 1, "no inverse offer");
+    char id[256];
+    snprintf(id, sizeof(id), "%s", e->inverse_offers->inverse_offers[0]->id->value);
+    ck_assert_int_eq(mesos_unavailability(e->inverse_offers->inverse_offers[0]->unavailability, &s_ms, &d_ms), MCM_OK);
+    ck_assert_int_eq(s_ms, start_ms);
+    mesos__v1__scheduler__event__free_unpacked(e, NULL);
+    const char *ids[] = {id};
+    ck_assert_msg(mesos_sched_decline_inverse(c.s, ids, 1, 0.2, err, sizeof(err)) == MCM_OK, "%s", err);
+    e = take(&c.box, EV_INVERSE, NULL, -1, 10000);   /* after the 0.2 s filter */
+    ck_assert_msg(e != NULL, "no inverse offer after the decline's filter");
+    snprintf(id, sizeof(id), "%s", e->inverse_offers->inverse_offers[0]->id->value);
+    mesos__v1__scheduler__event__free_unpacked(e, NULL);
+    ck_assert_msg(mesos_sched_accept_inverse(c.s, ids, 1, 3600, err, sizeof(err)) == MCM_OK, "%s", err);
+    json_t *st = simc_state(sim);
+    json_t *ans = json_object_get(json_object_get(st, "maintenance"), "inverse_offer_answers");
+    ck_assert_int_eq(json_array_size(ans), 2);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(ans, 0), "answer")), "DECLINE");
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(ans, 1), "answer")), "ACCEPT");
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(ans, 1), "id")), id);
+    json_decref(st);
+    /* a new window: the next inverse offer, then rescinded by clearing the schedule */
+    snprintf(body, sizeof(body),
+             "{\"windows\":[{\"machine_ids\":[{\"agent\":\"0\"}],\"unavailability\":{\"start\":{\"nanoseconds\":"
+             "%lld}}}]}", (long long)start_ms * 1000000LL);
+    ck_assert_int_eq(simc_post(simc_port(sim), "/sim/maintenance", body, strlen(body), hdrs, NULL, NULL, 0), 200);
+    e = take(&c.box, EV_INVERSE, NULL, -1, 10000);
+    ck_assert_msg(e != NULL, "no inverse offer for the new window");
+    ck_assert_int_eq(mesos_unavailability(e->inverse_offers->inverse_offers[0]->unavailability, &s_ms, &d_ms), MCM_OK);
+    ck_assert_int_eq(d_ms, -1);   /* no duration: forever */
+    snprintf(id, sizeof(id), "%s", e->inverse_offers->inverse_offers[0]->id->value);
+    mesos__v1__scheduler__event__free_unpacked(e, NULL);
+    ck_assert_int_eq(simc_post(simc_port(sim), "/sim/maintenance", "{\"windows\":[]}", 14, hdrs, NULL, NULL, 0), 200);
+    e = take(&c.box, EV_RESCIND_INVERSE, NULL, -1, 10000);
+    ck_assert_msg(e != NULL, "no RESCIND_INVERSE_OFFER");
+    ck_assert_str_eq(e->rescind_inverse_offer->inverse_offer_id->value, id);
+    mesos__v1__scheduler__event__free_unpacked(e, NULL);
+    client_free(&c);
+    simc_free(sim);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("mesos_sim");
     TCase *tc = tcase_create("sim");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_mesos_sim_task_lifecycle_across_a_dropped_stream);
     tcase_add_test(tc, test_mesos_sim_redirect_from_non_leading_master);
+    tcase_add_test(tc, test_mesos_sim_inverse_offers_answered);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
