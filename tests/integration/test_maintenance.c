@@ -15,11 +15,15 @@
  *   3. an operator drain (DRAIN_AGENT) of another server's agent: the master
  *      kills it (REASON_AGENT_DRAINING), the leader logs it as a planned
  *      loss, and a replacement is placed at once on a third agent.
+ * A second installation has its leader SIGKILLed while the replacement for a
+ * window runs: the new leader (the master sends it the inverse offer again)
+ * finishes the replacement and accepts, still never fewer than 3 published.
  * Every wait is bounded; every failure names the log directory. */
 #include "cluster.h"
 #include "harness.h"
 
 #include <check.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +75,18 @@ static int agent_of_task(json_t *state, const char *id) {
             return agent_index(json_string_value(json_object_get(t, "agent_id")));
     }
     return -1;
+}
+
+/* Live (not terminal) tasks in the sim, all agents. */
+static int live_tasks(json_t *state) {
+    int n = 0;
+    json_t *tasks = json_object_get(state, "tasks");
+    for (size_t i = 0; i < json_array_size(tasks); i++) {
+        const char *st = json_string_value(json_object_get(json_array_get(tasks, i), "state"));
+        n += strcmp(st, "TASK_KILLED") && strcmp(st, "TASK_FINISHED") && strcmp(st, "TASK_FAILED") &&
+             strcmp(st, "TASK_GONE_BY_OPERATOR");
+    }
+    return n;
 }
 
 /* Live (not terminal) tasks on agent ag. */
@@ -223,11 +239,67 @@ START_TEST(test_maintenance_window_replaces_before_and_drain_replaces_at_once) {
 }
 END_TEST
 
+/* Waits (polling the list) until the inverse offer for ag is accepted; 1 if it was. */
+static int await_accept(int ag, int timeout_ms) {
+    int64_t deadline = wall_ms() + timeout_ms;
+    while (wall_ms() < deadline) {
+        watch_for(500);
+        json_t *state = it_get_json(it_sim_port(c), "/sim/state");
+        int done = state && accepted_for(state, ag);
+        if (done) ck_assert_msg(tasks_on(state, ag) == 0, "inverse offer accepted while mcm still runs on agent %d", ag);
+        json_decref(state);
+        if (done) return 1;
+    }
+    return 0;
+}
+
+START_TEST(test_maintenance_leader_killed_during_the_replacement) {
+    it_opts o = {.agents = 5, .instances = N,
+                 .extra = {"--drain-time", "2s", "--migrate-rate", "0", "--no-autoscale", "--refuse-time", "2s", NULL}};
+    c = it_start(&o);
+    leader = it_wait_leader(c, 60000, -1);
+    ck_assert_msg(leader >= 0, "no leader (logs in %s)", it_dir(c));
+    follower = (leader + 1) % 3;
+    char ids[N][256];
+    int agents[N];
+    published(ids, agents);
+    int victim = agents[0];
+    schedule(victim, wall_ms() + 10 * 60 * 1000, 60 * 60 * 1000);
+    int launched = 0;
+    for (int t = 0; !launched && t < 30000; t += 50) {   /* the replacement exists: kill the leader now */
+        json_t *state = it_get_json(it_sim_port(c), "/sim/state");
+        launched = state && live_tasks(state) > N;
+        json_decref(state);
+        poll_servers();
+        usleep(50000);
+    }
+    ck_assert_msg(launched, "no replacement launched for the window (logs in %s)", it_dir(c));
+    it_replica_signal(c, leader, SIGKILL);
+    int next = -1;
+    for (int t = 0; next < 0 && t < 60000; t += 500) {
+        watch_for(500);
+        next = it_leader(c);
+        if (next == leader) next = -1;
+    }
+    ck_assert_msg(next >= 0, "no new leader (logs in %s)", it_dir(c));
+    ck_assert_msg(await_accept(victim, WAIT_MS), "the new leader did not accept the inverse offer (logs in %s)",
+                  it_dir(c));
+    ck_assert_msg(min_seen >= N, "the published list had %d servers across the failover (logs in %s)", min_seen,
+                  it_dir(c));
+    published(ids, agents);
+    for (int i = 0; i < N; i++)
+        ck_assert_msg(agents[i] != victim, "a server is still on the agent under maintenance (logs in %s)", it_dir(c));
+    it_stop(c);
+    c = NULL;
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("maintenance");
     TCase *tc = tcase_create("maintenance");
     tcase_set_timeout(tc, 400);
     tcase_add_test(tc, test_maintenance_window_replaces_before_and_drain_replaces_at_once);
+    tcase_add_test(tc, test_maintenance_leader_killed_during_the_replacement);
     suite_add_tcase(s, tc);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);
