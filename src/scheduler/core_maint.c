@@ -120,7 +120,10 @@ size_t core_maint_offers(core *c, Mesos__V1__Offer **offers, size_t n) {
         offers[i] = offers[keep];   /* usable offers to the front; the event still owns them all */
         offers[keep++] = o;
     }
-    if (keep < n) decline_blocked(c, offers, keep, n);
+    if (keep < n) {
+        metrics_add(c->mm.offers_received, NULL, (double)(n - keep));   /* core_on_offers counts the rest */
+        decline_blocked(c, offers, keep, n);
+    }
     return keep;
 }
 
