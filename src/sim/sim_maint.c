@@ -261,7 +261,7 @@ static int parse_schedule(sim *s, const char *body, size_t len, maint_window *ne
     json_t *root = body && len ? json_loadb(body, len, 0, &je) : NULL;
     json_t *wins = root ? json_object_get(root, "windows") : NULL;
     int rc = MCM_OK;
-    if (!root || (wins && !json_is_array(wins))) {
+    if (!root || !json_is_object(root) || (wins && !json_is_array(wins))) {
         snprintf(err, errlen, "the body must be a JSON schedule {\"windows\":[...]}%s%s", root ? "" : ": ",
                  root ? "" : (body && len ? je.text : "empty body"));
         rc = MCM_ERR;

@@ -219,7 +219,7 @@ START_TEST(test_sim_maint_bad_schedules_are_refused) {
     const char *args[] = {"--agents", "2", NULL};
     start(args, 1);
     const char *bad[] = {
-        "", "not json", "{\"windows\":3}", "{\"windows\":[{}]}",
+        "", "not json", "[]", "7", "{\"windows\":3}", "{\"windows\":[{}]}",
         "{\"windows\":[{\"machine_ids\":[],\"unavailability\":{\"start\":{\"nanoseconds\":1}}}]}",
         "{\"windows\":[{\"machine_ids\":[{\"agent\":\"0\"}],\"unavailability\":{}}]}",
         "{\"windows\":[{\"machine_ids\":[{\"agent\":\"0\"}],\"unavailability\":{\"start\":{\"nanoseconds\":\"x\"}}}]}",
