@@ -53,7 +53,10 @@ struct exec_mig {
         mig_cmd_phase phase;
         int unsupported;
         char error[256];
+        mig_progress p;          /* the engine's counters as it ended */
     } last;                      /* the last phase that ended */
+    int64_t copied_id;           /* the transition whose copy ended well here (0: none) */
+    mig_progress copied;         /* ...and its counters, to answer a resent copy */
     int done_unsent;
     int64_t next_progress;
 };
@@ -181,16 +184,46 @@ static int run_phase(exec_mig *x, mig *m, mig_cmd_phase p, char *err, size_t err
     return MCM_ERR;
 }
 
+/* Under lock: the phase that ended is what the next progress reports. */
 static void finish_job(exec_mig *x, const mig_cmd *c, int rc, const char *err) {
     x->running = 0;
     x->last.id = c->id;
     x->last.phase = c->phase;
+    memset(&x->last.p, 0, sizeof(x->last.p));
+    x->last.p.eta_ms = -1;
+    if (x->engine && x->engine_id == c->id) mig_progress_get(x->engine, &x->last.p);
+    if (c->phase == MIG_CMD_COPY && rc == MCM_OK) {
+        x->copied_id = c->id;
+        x->copied = x->last.p;
+    }
     x->last.unsupported = rc != MCM_OK && strstr(err, "metadump refused: ERROR") != NULL;
     snprintf(x->last.error, sizeof(x->last.error), "%s", rc == MCM_OK ? "" : err);
     x->done_unsent = 1;
     if (x->last.unsupported)
         log_warn("memcached at %s has no `lru_crawler metadump` (memcached 1.6 or later is needed): "
                  "transitions from this server are cold", x->source);
+}
+
+/* Under lock, after a copy ended well: catch-up starts at once, without
+ * waiting for R' to be published and the scheduler's first `catchup` to
+ * arrive (writes on S between the copy and the publication would otherwise
+ * be caught up only after clients already read the new owners). Safe before
+ * the publication: no client writes a moving key on its new owner yet, and
+ * every write is guarded by the copy's CAS anyway. The `catchup` commands
+ * that follow find it running; the next other command ends it. */
+static void follow_after_copy(exec_mig *x, mig *m, int64_t id) {
+    if (x->pending.set || x->stop) return;
+    x->running = 1;
+    x->running_phase = MIG_CMD_CATCHUP;
+    x->running_id = id;
+    pthread_mutex_unlock(&x->lock);
+    x->wake(x->ctx);                              /* the copy's done goes out now */
+    char err[256] = "";
+    log_info("transition %lld: catchup from %s (right after the copy)", (long long)id, x->source);
+    int rc = mig_follow(m, next_waiting, x, err, sizeof(err));
+    pthread_mutex_lock(&x->lock);
+    mig_cmd c = {.id = id, .phase = MIG_CMD_CATCHUP};
+    finish_job(x, &c, rc, err);
 }
 
 static void *worker(void *arg) {
@@ -214,6 +247,7 @@ static void *worker(void *arg) {
                      : (j.cmd.phase == MIG_CMD_ABORT ? MCM_OK : MCM_ERR);
         pthread_mutex_lock(&x->lock);
         finish_job(x, &j.cmd, rc, err);
+        if (j.cmd.phase == MIG_CMD_COPY && rc == MCM_OK && m) follow_after_copy(x, m, j.cmd.id);
         job_clear(&j);
         pthread_mutex_unlock(&x->lock);
         x->wake(x->ctx);
@@ -275,6 +309,15 @@ static void take_command(exec_mig *x, const mig_cmd *c) {
     /* Done once per transition: a copy, an abort, a cleanup (a second cleanup's
      * catch-up would find the moved keys gone from here and delete the copies
      * on their new owners). A purge may come again with other lost servers. */
+    if (c->phase == MIG_CMD_COPY && x->copied_id == c->id) {
+        x->last.id = c->id;                                         /* its answer was lost: again */
+        x->last.phase = MIG_CMD_COPY;
+        x->last.unsupported = 0;
+        x->last.error[0] = '\0';
+        x->last.p = x->copied;
+        x->done_unsent = 1;
+        return;
+    }
     int once = c->phase == MIG_CMD_COPY || c->phase == MIG_CMD_ABORT || c->phase == MIG_CMD_CLEANUP;
     if (!x->running && !x->pending.set && once && x->last.id == c->id && x->last.phase == c->phase) {
         x->done_unsent = 1;                                        /* answer again, do not redo */
@@ -306,6 +349,7 @@ int exec_mig_poll(exec_mig *x, int64_t now_ms, char *buf, size_t len) {
         if (x->engine) mig_progress_get(x->engine, &m.p);
         else m.p.eta_ms = -1;
         if (x->done_unsent) {
+            m.p = x->last.p;                                   /* the phase as it ended */
             m.id = x->last.id;
             m.phase = x->last.phase;
             m.done = 1;

@@ -612,11 +612,30 @@ START_TEST(test_executor_migrate_copy_repeat_catchup_cleanup) {
     char v[64];
     ck_assert(has_key(o0, k0, v, sizeof(v)));
     ck_assert_str_eq(v, "client");
-    /* catch-up keeps it too (CAS-guarded), then cleanup empties the source of moved keys */
+    /* Catch-up began right after the copy, before any catchup command (R'
+     * is not even published): a write on the source reaches the new owner. */
+    int k1i = -1;
+    for (int i = first_moving + 1; i < MIG_KEYS && k1i < 0; i++) {
+        char k[32];
+        snprintf(k, sizeof(k), "mk%d", i);
+        if (ring_owner(r, k, strlen(k)) != 0) k1i = i;
+    }
+    ck_assert_int_ge(k1i, 0);
+    char k1[32];
+    snprintf(k1, sizeof(k1), "mk%d", k1i);
+    const char *o1 = ring_owner_name(r, k1, strlen(k1));
+    set_key(port, k1, "rewritten");
+    int followed = 0;
+    for (int64_t t0 = util_now_ms(); !followed && util_now_ms() - t0 < 3000; util_sleep_ms(10))
+        followed = has_key(o1, k1, v, sizeof(v)) && !strcmp(v, "rewritten");
+    ck_assert_msg(followed, "a write on the source after the copy did not reach %s", o1);
+    /* It keeps the client's value too (CAS-guarded); a catchup command
+     * changes nothing while it follows; the next command ends it (its done
+     * first), then cleanup empties the source of moved keys. */
     send_command(1, MIG_CMD_CATCHUP, rp, 3, self);
+    send_command(1, MIG_CMD_CLEANUP, rp, 3, self);
     p = wait_done(1, MIG_CMD_CATCHUP, 10000);
     ck_assert_str_eq(p.error, "");
-    send_command(1, MIG_CMD_CLEANUP, rp, 3, self);
     p = wait_done(1, MIG_CMD_CLEANUP, 20000);
     ck_assert_str_eq(p.error, "");
     ck_assert_uint_eq(p.p.deleted, (uint64_t)moving);

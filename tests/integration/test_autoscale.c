@@ -22,11 +22,19 @@
  *      still answers during --drain-time), then killed.
  * A follower's /v1/servers is checked at every step (it serves the list from
  * its own ZooKeeper watch), and the leader's /metrics counts the decisions.
+ * Both steps are warm ring transitions (issue 15): MARKERS keys without a
+ * TTL, written through the 2-list before the load as a ketama client would,
+ * must all be read back through the 3-list the moment it is published (the
+ * load has stopped by then, so only the transition's copy can have put the
+ * moved ones on the new server), and through the 2-list again after the
+ * step down; once each transition has ended, no marker is on a server that
+ * does not own it.
  *
  * Every wait is bounded; every failure names the log directory. */
 #include "cluster.h"
 #include "common.h"
 #include "harness.h"
+#include "warm_client.h"
 #include "zkt.h"
 
 #include <arpa/inet.h>
@@ -57,6 +65,7 @@
 #define ITEMS_PER_SERVER 20000
 #define VALUE_SIZE 1000
 #define MAX_SERVERS 8
+#define MARKERS 3000              /* ~130 bytes each: ~0.4 MB in all, nothing next to the load */
 
 /* ck_assert_msg with the log directory appended. */
 #define CHECK(c, cond, ...)                                                                                  \
@@ -364,11 +373,67 @@ static void start(scenario *s) {
     s->follower = other_replica(s->c, s->leader, -1);
 }
 
+/* --- the markers: is each step warm? --------------------------------------------- */
+
+static void marker_key(int i, char *buf, size_t len) { snprintf(buf, len, "autoscale-marker-%05d", i); }
+
+static void marker_value(int i, char *buf, size_t len) { snprintf(buf, len, "marker-%05d-%080d", i, i); }
+
+static void markers_write(it_cluster *c, json_t *doc) {
+    wc_client k;
+    wc_open(&k, doc);
+    for (int i = 0; i < MARKERS; i++) {
+        char key[64], v[128];
+        marker_key(i, key, sizeof(key));
+        marker_value(i, v, sizeof(v));
+        memcached_return_t rc = memcached_set(k.mc, key, strlen(key), v, strlen(v), 0, (uint32_t)i);
+        CHECK(c, rc == MEMCACHED_SUCCESS, "marker %s not stored: %s", key, memcached_strerror(k.mc, rc));
+    }
+    wc_close(&k);
+}
+
+/* Markers read through doc's list with their value: the first pass's hits. */
+static int markers_hit(json_t *doc) {
+    wc_client k;
+    wc_open(&k, doc);
+    int hits = 0;
+    for (int i = 0; i < MARKERS; i++) {
+        char key[64], want[128];
+        size_t len;
+        uint32_t flags;
+        memcached_return_t rc;
+        marker_key(i, key, sizeof(key));
+        marker_value(i, want, sizeof(want));
+        char *v = memcached_get(k.mc, key, strlen(key), &len, &flags, &rc);
+        if (v && len == strlen(want) && !memcmp(v, want, len) && flags == (uint32_t)i) hits++;
+        free(v);
+    }
+    wc_close(&k);
+    return hits;
+}
+
+static int transition_idle(it_cluster *c, int replica) {
+    json_t *st = it_get_json(it_replica_port(c, replica), "/v1/status");
+    const char *p = json_string_value(json_object_get(json_object_get(st, "transition"), "phase"));
+    int idle = p && !strcmp(p, "idle");
+    json_decref(st);
+    return idle;
+}
+
+static void markers_in_place(it_cluster *c, int leader, json_t *doc, const char *when) {
+    int idle = 0;
+    for (int64_t t0 = mono_ms(); !idle && mono_ms() - t0 < 60000; usleep(200000)) idle = transition_idle(c, leader);
+    CHECK(c, idle, "%s: the leader's transition did not end within 60 s", when);
+    int bad = wc_misplaced(doc, MARKERS, marker_key, when);
+    CHECK(c, bad == 0, "%s: %d markers on a server that does not own them", when, bad);
+}
+
 /* Phase 1-2: load until the leader decides UP, then SIGKILL it at once. */
 static void grow_then_kill_leader(scenario *s) {
     it_cluster *c = s->c;
     json_t *doc = it_wait_servers(c, s->follower, 2, 20000);
     CHECK(c, doc != NULL, "follower %d does not publish the 2 servers", s->follower);
+    markers_write(c, doc);
     loader *l = loader_start(c, doc);
     int64_t t0 = mono_ms();
     int desired = 2;
@@ -425,6 +490,9 @@ static json_t *after_failover(scenario *s, int *new_leader) {
     }
     CHECK(c, three != NULL, "the follower never published 3 servers after the failover");
     it_check_all_answer(three);
+    int hits = markers_hit(three);
+    fprintf(stderr, "autoscale: step up: %d of %d markers read through the new list at once\n", hits, MARKERS);
+    CHECK(c, hits == MARKERS, "step up was not warm: %d of %d markers read through the 3-list", hits, MARKERS);
     /* The TTL runs out; memcached reclaims the items itself (nobody reads them). */
     json_t *arr = json_object_get(three, "servers");
     for (size_t i = 0; i < json_array_size(arr); i++) {
@@ -442,6 +510,7 @@ static json_t *after_failover(scenario *s, int *new_leader) {
         fprintf(stderr, "autoscale: %s:%d bytes %lld (reclaimed %lld, curr_items %lld) without any get\n", host,
                 port, bytes, mc_stat(host, port, "reclaimed"), mc_stat(host, port, "curr_items"));
     }
+    markers_in_place(c, nl, three, "after the step up");
     return three;
 }
 
@@ -462,6 +531,9 @@ static void shrink(scenario *s, int nl, json_t *three) {
         two = it_wait_servers(c, s->follower, 2, 200);
     }
     CHECK(c, two != NULL, "the fleet never shrank back to 2 servers");
+    int hits = markers_hit(two);
+    fprintf(stderr, "autoscale: step down: %d of %d markers read through the new list at once\n", hits, MARKERS);
+    CHECK(c, hits == MARKERS, "step down was not warm: %d of %d markers read through the 2-list", hits, MARKERS);
     /* The victim: in the 3-list, not in the 2-list; unpublished, still draining. */
     json_t *e, *victim = NULL;
     size_t i;
@@ -476,6 +548,7 @@ static void shrink(scenario *s, int nl, json_t *three) {
     for (int64_t t0 = mono_ms(); !gone && mono_ms() - t0 < DRAIN_MS + 30000; usleep(200000))
         gone = !mc_answers(vh, vp);
     CHECK(c, gone, "the victim %s:%d still answers %d ms after it was unpublished", vh, vp, DRAIN_MS + 30000);
+    markers_in_place(c, nl, two, "after the step down");
 
     json_t *h = zk_desired(c);
     char *ht = history_text(h);
