@@ -239,33 +239,44 @@ static int skips_to_snapshot(const skips *k, state_snapshot *out) {
     return MCM_OK;
 }
 
-/* One task znode: 1 if it decoded into *t, 0 if skipped (reason in why, ""
- * when simply gone), -1 on ZooKeeper trouble. */
-static int load_task(state *s, const char *dir, const char *name, state_task *t, char *why, size_t whylen,
-                     char *err, size_t errlen) {
-    char path[STATE_PATH_MAX + 256], *data = NULL;
-    int len = 0;
+/* One task znode as read: 1 if it decoded into *t, 0 if skipped (reason in
+ * why, "" when simply gone), -1 on ZooKeeper trouble. */
+static int decode_task(const char *path, const char *name, const state_blob *b, state_task *t, char *why,
+                       size_t whylen, char *err, size_t errlen) {
     why[0] = '\0';
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    int rc = zks_get(s->z, path, STATE_TASK_MAX, &data, &len, NULL);
-    if (rc == ZNONODE) return 0;
-    if (rc == ZKS_TOO_LARGE) {
-        snprintf(why, whylen, "%d bytes, more than a task record can be (%d)", len, STATE_TASK_MAX);
+    if (b->rc == ZNONODE) return 0;
+    if (b->rc == ZKS_TOO_LARGE) {
+        snprintf(why, whylen, "%d bytes, more than a task record can be (%d)", b->len, STATE_TASK_MAX);
         return 0;
     }
-    if (rc != ZOK) {
-        snprintf(err, errlen, "read %s: %s", path, zks_strerror(rc));
+    if (b->rc != ZOK) {
+        snprintf(err, errlen, "read %s: %s", path, zks_strerror(b->rc));
         return -1;
     }
-    int ok = state_task_from_json(data, (size_t)len, t, why, whylen) == MCM_OK;
+    int ok = state_task_from_json(b->data, (size_t)b->len, t, why, whylen) == MCM_OK;
     if (ok && strcmp(t->id, name)) {
         snprintf(why, whylen, "holds task_id \"%s\", not its znode name", t->id);
         ok = 0;
     }
-    free(data);
     return ok;
 }
 
+/* The records' absolute paths, malloc'd (one block). */
+static char **task_paths(const char *dir, const struct String_vector *sv) {
+    size_t dl = strlen(dir), total = 0;
+    for (int i = 0; i < sv->count; i++) total += dl + strlen(sv->data[i]) + 2;
+    char **v = malloc((size_t)(sv->count + 1) * sizeof(*v) + total + 1);
+    if (!v) return NULL;
+    char *p = (char *)(v + sv->count + 1);
+    for (int i = 0; i < sv->count; i++) {
+        v[i] = p;
+        p += sprintf(p, "%s/%s", dir, sv->data[i]) + 1;
+    }
+    return v;
+}
+
+/* Every record is read at once (state_fetch: one round trip's wait for the
+ * lot, not one per record), then decoded in order. */
 static int load_tasks(state *s, state_snapshot *out, char *err, size_t errlen) {
     char dir[STATE_PATH_MAX], why[STATE_WHY_MAX];
     struct String_vector sv = {0};
@@ -277,9 +288,12 @@ static int load_tasks(state *s, state_snapshot *out, char *err, size_t errlen) {
         snprintf(err, errlen, "list %s: %s", dir, zks_strerror(rc));
         return MCM_ERR;
     }
-    int ret = MCM_OK, oom = !(out->tasks = calloc((size_t)sv.count + 1, sizeof(*out->tasks)));
+    char **paths = task_paths(dir, &sv);
+    state_blob *blobs = calloc((size_t)sv.count + 1, sizeof(*blobs));
+    int ret = MCM_OK, oom = !paths || !blobs || !(out->tasks = calloc((size_t)sv.count + 1, sizeof(*out->tasks)));
+    if (!oom) oom = state_fetch(s->z, paths, sv.count, STATE_TASK_MAX, blobs) != MCM_OK;
     for (int i = 0; !oom && ret == MCM_OK && i < sv.count; i++) {
-        int r = load_task(s, dir, sv.data[i], &out->tasks[out->ntasks], why, sizeof(why), err, errlen);
+        int r = decode_task(paths[i], sv.data[i], &blobs[i], &out->tasks[out->ntasks], why, sizeof(why), err, errlen);
         if (r < 0) ret = MCM_ERR;                          /* err says why */
         else if (r > 0) out->ntasks++;
         else if (why[0]) oom = skips_add(&k, sv.data[i], why) != MCM_OK;
@@ -292,6 +306,8 @@ static int load_tasks(state *s, state_snapshot *out, char *err, size_t errlen) {
         snprintf(err, errlen, "out of memory");
         ret = MCM_ERR;
     }
+    state_blobs_free(blobs, blobs ? sv.count : 0);
+    free(paths);
     skips_clear(&k);
     deallocate_String_vector(&sv);
     return ret;

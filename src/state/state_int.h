@@ -5,6 +5,7 @@
  * state_servers.c  the published server list and the serverset members
  * state_task.c     the task record's JSON codec and its field rules
  * state_codec.c    decoders of state/version, state/framework_id, state/desired
+ * state_fetch.c    many znodes read at once (pipelined), for the task records
  *
  * Threads: owner thread only, like state.h. */
 #ifndef MCM_STATE_INT_H
@@ -54,6 +55,18 @@ struct state {
     int desired_warned;         /* last out-of-range desired count warned about */
     uint64_t skipped_hash;      /* the set of malformed task znodes last logged */
 };
+
+/* --- reads of many znodes (state_fetch.c) ------------------------------------ */
+typedef struct state_blob {
+    int rc;                     /* ZOK, ZNONODE, ZKS_TOO_LARGE (len = its size), other ZooKeeper errors */
+    char *data;                 /* ZOK: the data, NUL-terminated, malloc'd */
+    int len;
+} state_blob;
+/* Reads paths[0..n) (absolute), at most max bytes each, into out[0..n)
+ * (caller-allocated). MCM_ERR only when out of memory. Owner thread. */
+int state_fetch(zks *z, char *const *paths, int n, int max, state_blob *out);
+/* Frees the data of b[0..n) and b itself. NULL-safe. */
+void state_blobs_free(state_blob *b, int n);
 
 /* --- op batches (state_fence.c) ------------------------------------------- */
 typedef struct zbatch zbatch;
