@@ -55,7 +55,7 @@ static int parse_i64(const char *s, size_t n, int64_t *out) {
     return MCM_OK;
 }
 
-static int parse_u64(const char *s, size_t n, uint64_t *out) {
+int mig_kv_u64(const char *s, size_t n, uint64_t *out) {
     char tmp[24], *end;
     if (n == 0 || n >= sizeof(tmp) || s[0] < '0' || s[0] > '9') return MCM_ERR;
     memcpy(tmp, s, n);
@@ -76,8 +76,8 @@ static int parse_field(const char *n, size_t nl, const char *v, size_t vl, mig_d
     }
     if (nl == 3 && !memcmp(n, "exp", 3)) return parse_i64(v, vl, &it->exp);
     if (nl == 2 && !memcmp(n, "la", 2)) return parse_i64(v, vl, &it->la);
-    if (nl == 3 && !memcmp(n, "cas", 3)) return parse_u64(v, vl, &it->cas);
-    if (nl == 4 && !memcmp(n, "size", 4)) return parse_u64(v, vl, &it->size);
+    if (nl == 3 && !memcmp(n, "cas", 3)) return mig_kv_u64(v, vl, &it->cas);
+    if (nl == 4 && !memcmp(n, "size", 4)) return mig_kv_u64(v, vl, &it->size);
     if (nl == 3 && !memcmp(n, "cls", 3)) {
         if (parse_i64(v, vl, &i) != MCM_OK || i < 0 || i > 255) return MCM_ERR;
         it->cls = (int)i;
@@ -94,19 +94,28 @@ static int parse_field(const char *n, size_t nl, const char *v, size_t vl, mig_d
 int mig_dump_parse_line(const char *line, size_t len, mig_dump_item *it) {
     memset(it, 0, sizeof(*it));
     it->exp = -1;
-    int seen_key = 0;
+    int seen_key = 0, r;
     size_t p = 0;
-    while (p < len) {
-        while (p < len && line[p] == ' ') p++;
-        size_t t = p;
-        while (p < len && line[p] != ' ') p++;
-        if (t == p) break;
-        const char *eq = memchr(line + t, '=', p - t);
-        if (!eq) return MCM_ERR;
-        size_t nl = (size_t)(eq - (line + t));
-        if (parse_field(line + t, nl, eq + 1, p - t - nl - 1, it, &seen_key) != MCM_OK) return MCM_ERR;
-    }
-    return seen_key ? MCM_OK : MCM_ERR;
+    mig_kv kv;
+    while ((r = mig_kv_next(line, len, &p, &kv)) == 1)
+        if (parse_field(kv.name, kv.nlen, kv.value, kv.vlen, it, &seen_key) != MCM_OK) return MCM_ERR;
+    return r == 0 && seen_key ? MCM_OK : MCM_ERR;
+}
+
+int mig_kv_next(const char *line, size_t len, size_t *pos, mig_kv *kv) {
+    size_t p = *pos;
+    while (p < len && line[p] == ' ') p++;
+    size_t t = p;
+    while (p < len && line[p] != ' ') p++;
+    *pos = p;
+    if (t == p) return 0;
+    const char *eq = memchr(line + t, '=', p - t);
+    if (!eq) return MCM_ERR;
+    kv->name = line + t;
+    kv->nlen = (size_t)(eq - (line + t));
+    kv->value = eq + 1;
+    kv->vlen = p - t - kv->nlen - 1;
+    return 1;
 }
 
 static int starts(const char *l, size_t n, const char *word) {

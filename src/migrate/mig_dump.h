@@ -57,4 +57,16 @@ const char *mig_dump_errstr(const mig_dump *d);  /* "" while no error */
  * tests and for `me` output, whose fields are the same. */
 int mig_dump_parse_line(const char *line, size_t len, mig_dump_item *it);
 
+/* memcached's log and dump lines are space-separated name=value tokens
+ * (metadump here, `watch` in mig_watch.c). One token from *pos on: 1 with
+ * its name and value (not NUL-terminated), 0 at the end of the line,
+ * MCM_ERR for a token without '='. */
+typedef struct mig_kv {
+    const char *name, *value;
+    size_t nlen, vlen;
+} mig_kv;
+int mig_kv_next(const char *line, size_t len, size_t *pos, mig_kv *kv);
+/* A decimal value of a token. MCM_ERR if empty, not a number or too large. */
+int mig_kv_u64(const char *s, size_t n, uint64_t *out);
+
 #endif

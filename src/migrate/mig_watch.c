@@ -8,6 +8,7 @@
  * Threads: the owning thread. */
 #include "mig_watch.h"
 #include "mig_conn.h"
+#include "mig_dump.h"
 #include "mig_key.h"
 #include "mcm.h"
 
@@ -29,40 +30,23 @@ typedef struct feed_state {
     int refused;
 } feed_state;
 
-static const char *find_token(const char *s, size_t n, const char *tok, size_t *vlen) {
-    size_t tl = strlen(tok);
-    for (size_t i = 0; i + tl <= n; i++) {
-        if ((i == 0 || s[i - 1] == ' ') && memcmp(s + i, tok, tl) == 0) {
-            const char *v = s + i + tl, *e = memchr(v, ' ', n - (size_t)(v - s));
-            *vlen = e ? (size_t)(e - v) : n - (size_t)(v - s);
-            return v;
-        }
-    }
-    return NULL;
-}
-
-static int parse_cfd(const char *s, size_t n) {
-    size_t vl;
-    const char *v = find_token(s, n, "cfd=", &vl);
-    int cfd = 0;
-    if (!v || vl == 0 || vl > 9) return -1;
-    for (size_t i = 0; i < vl; i++) {
-        if (v[i] < '0' || v[i] > '9') return -1;
-        cfd = cfd * 10 + (v[i] - '0');
-    }
-    return cfd;
-}
+static int is(const char *s, size_t n, const char *word) { return n == strlen(word) && memcmp(s, word, n) == 0; }
 
 int mig_watch_line(const char *s, size_t n, unsigned char *key, size_t *len, int *cfd) {
-    size_t vl;
+    const char *k = NULL;
+    size_t kl = 0, p = 0;
+    int item = 0, r;
+    uint64_t fd;
+    mig_kv kv;
     *cfd = -1;
-    if (n >= 8 && memcmp(s, "skipped=", 8) == 0) return 2;
-    const char *type = find_token(s, n, "type=", &vl);
-    if (!type || !((vl == 8 && memcmp(type, "item_get", 8) == 0) || (vl == 10 && memcmp(type, "item_store", 10) == 0)))
-        return 0;
-    const char *k = find_token(s, n, "key=", &vl);
-    if (!k || vl == 0 || mig_key_urldecode(k, vl, key, len) != MCM_OK) return 0;
-    *cfd = parse_cfd(s, n);
+    while ((r = mig_kv_next(s, n, &p, &kv)) == 1) {
+        if (is(kv.name, kv.nlen, "skipped")) return 2;
+        if (is(kv.name, kv.nlen, "type")) item = is(kv.value, kv.vlen, "item_get") || is(kv.value, kv.vlen, "item_store");
+        else if (is(kv.name, kv.nlen, "key")) k = kv.value, kl = kv.vlen;
+        else if (is(kv.name, kv.nlen, "cfd") && mig_kv_u64(kv.value, kv.vlen, &fd) == MCM_OK && fd <= 999999999)
+            *cfd = (int)fd;
+    }
+    if (r != 0 || !item || !k || kl == 0 || mig_key_urldecode(k, kl, key, len) != MCM_OK) return 0;
     return 1;
 }
 
