@@ -83,12 +83,15 @@ int mig_catchup_pass(mig *m, mig_conn *src, size_t *cursor, char *err, size_t er
     return MCM_OK;
 }
 
-int mig_catchup(mig *m, char *err, size_t errlen) {
+int mig_catchup_begin(mig *m, char *err, size_t errlen) {
     mig_phase_begin(m, MIG_PHASE_CATCHUP);
-    if (!m->have_copy) {
-        snprintf(err, errlen, "catch-up without a copy: this engine holds no record of copies");
-        return mig_phase_end(m, MCM_ERR, err);
-    }
+    if (m->have_copy) return MCM_OK;
+    snprintf(err, errlen, "catch-up without a copy: this engine holds no record of copies");
+    return mig_phase_end(m, MCM_ERR, err);
+}
+
+int mig_catchup(mig *m, char *err, size_t errlen) {
+    if (mig_catchup_begin(m, err, errlen) != MCM_OK) return MCM_ERR;
     size_t cursor = 0;
     mig_conn *src = mig_conn_open(m->source, m->io_timeout_ms, err, errlen);
     int rc = src ? mig_catchup_pass(m, src, &cursor, err, errlen) : MCM_ERR;

@@ -190,11 +190,7 @@ static int follow_loop(follow *f, mig_watch **w, mig_conn *src, size_t *cursor, 
 }
 
 int mig_follow(mig *m, mig_yield_fn yield, void *arg, char *err, size_t errlen) {
-    mig_phase_begin(m, MIG_PHASE_CATCHUP);
-    if (!m->have_copy) {
-        snprintf(err, errlen, "catch-up without a copy: this engine holds no record of copies");
-        return mig_phase_end(m, MCM_ERR, err);
-    }
+    if (mig_catchup_begin(m, err, errlen) != MCM_OK) return MCM_ERR;
     follow f = {.m = m};
     size_t cursor = 0;
     int rc = MCM_ERR;

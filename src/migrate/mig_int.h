@@ -132,6 +132,9 @@ void mig_write_replies(mig *m, mig_list *l, int guarded);
  * delete on the owner. MCM_ERR (reason in err) if S's connection failed. */
 int mig_catchup_batch(mig *m, mig_conn *src, const size_t *batch, size_t n, uint64_t *bytes, char *err,
                       size_t errlen);
+/* Begins a catch-up phase; MCM_ERR (phase ended, reason in err) when the
+ * engine holds no copy record. */
+int mig_catchup_begin(mig *m, char *err, size_t errlen);
 /* A pass over every COPIED entry; *cursor: entries from there on were not
  * checked (the budget ran out, or S was lost). */
 int mig_catchup_pass(mig *m, mig_conn *src, size_t *cursor, char *err, size_t errlen);
