@@ -113,17 +113,36 @@ uint8_t *mesos_call_launch(const char *framework_id, const char *offer_id,
     return pack_with_id(c, framework_id, len);
 }
 
+/* OfferIDs (inverse offers use the same message) for a call's repeated
+ * field; the strings stay the caller's. */
+typedef struct id_list {
+    Mesos__V1__OfferID *ids;
+    Mesos__V1__OfferID **p;
+} id_list;
+
+static Mesos__V1__OfferID **id_list_make(id_list *l, const char *const *in, size_t n) {
+    l->ids = calloc(n ? n : 1, sizeof(*l->ids));
+    l->p = calloc(n ? n : 1, sizeof(*l->p));
+    if (!l->ids || !l->p) return NULL;
+    for (size_t i = 0; i < n; i++) {
+        mesos__v1__offer_id__init(&l->ids[i]);
+        l->ids[i].value = (char *)in[i];
+        l->p[i] = &l->ids[i];
+    }
+    return l->p;
+}
+
+static void id_list_free(id_list *l) {
+    free(l->ids);
+    free(l->p);
+}
+
 uint8_t *mesos_call_decline(const char *framework_id, const char *const *offer_ids, size_t n,
                             double refuse_seconds, size_t *len) {
-    Mesos__V1__OfferID *ids = calloc(n ? n : 1, sizeof(*ids));
-    Mesos__V1__OfferID **idp = calloc(n ? n : 1, sizeof(*idp));
+    id_list l;
     uint8_t *out = NULL;
-    if (!ids || !idp) goto done;
-    for (size_t i = 0; i < n; i++) {
-        mesos__v1__offer_id__init(&ids[i]);
-        ids[i].value = (char *)offer_ids[i];
-        idp[i] = &ids[i];
-    }
+    Mesos__V1__OfferID **idp = id_list_make(&l, offer_ids, n);
+    if (!idp) goto done;
     Mesos__V1__Filters f;
     Mesos__V1__Scheduler__Call__Decline dec = MESOS__V1__SCHEDULER__CALL__DECLINE__INIT;
     dec.n_offer_ids = n;
@@ -133,8 +152,7 @@ uint8_t *mesos_call_decline(const char *framework_id, const char *const *offer_i
     c.decline = &dec;
     out = pack_with_id(c, framework_id, len);
 done:
-    free(ids);
-    free(idp);
+    id_list_free(&l);
     return out;
 }
 
@@ -142,15 +160,10 @@ done:
  * scheduler.proto: inverse_offer_ids = 1, filters = 2). */
 static uint8_t *inverse_call(const char *framework_id, int accept, const char *const *ids_in, size_t n,
                              double refuse_seconds, size_t *len) {
-    Mesos__V1__OfferID *ids = calloc(n ? n : 1, sizeof(*ids));
-    Mesos__V1__OfferID **idp = calloc(n ? n : 1, sizeof(*idp));
+    id_list l;
     uint8_t *out = NULL;
-    if (!ids || !idp) goto done;
-    for (size_t i = 0; i < n; i++) {
-        mesos__v1__offer_id__init(&ids[i]);
-        ids[i].value = (char *)ids_in[i];
-        idp[i] = &ids[i];
-    }
+    Mesos__V1__OfferID **idp = id_list_make(&l, ids_in, n);
+    if (!idp) goto done;
     Mesos__V1__Filters f;
     Mesos__V1__Scheduler__Call__AcceptInverseOffers acc = MESOS__V1__SCHEDULER__CALL__ACCEPT_INVERSE_OFFERS__INIT;
     Mesos__V1__Scheduler__Call__DeclineInverseOffers dec = MESOS__V1__SCHEDULER__CALL__DECLINE_INVERSE_OFFERS__INIT;
@@ -169,8 +182,7 @@ static uint8_t *inverse_call(const char *framework_id, int accept, const char *c
     }
     out = pack_with_id(c, framework_id, len);
 done:
-    free(ids);
-    free(idp);
+    id_list_free(&l);
     return out;
 }
 
