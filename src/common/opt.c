@@ -107,6 +107,14 @@ static int set_value(const opt_spec *o, const char *v, char *err, size_t len) {
         *(parse_zk *)o->dst = z;
         return MCM_OK;
     }
+    case OPT_LIST: {
+        opt_list *l = o->dst;
+        char **grown = realloc(l->v, sizeof(*grown) * (size_t)(l->n + 1)), *copy = strdup(v);
+        if (grown) l->v = grown;
+        if (!grown || !copy) { free(copy); snprintf(err, len, "out of memory"); return MCM_ERR; }
+        l->v[l->n++] = copy;
+        return MCM_OK;
+    }
     case OPT_MASTER: {
         opt_master m;
         if (opt_parse_master(v, &m, err, len) != MCM_OK) return MCM_ERR;
@@ -175,6 +183,25 @@ static int scan_argv(const opt_program *p, int argc, char **argv, const char **g
         if (!val && p->specs[k].type == OPT_BOOL) val = neg ? bool_false : bool_true;
         if (!val && i + 1 >= argc) return usage_error(p, "--%s needs a value%s", p->specs[k].name, "");
         given[k] = val ? val : argv[++i];
+        if (p->specs[k].type == OPT_LIST) {   /* repeatable: each one kept now */
+            char err[512];
+            if (set_value(&p->specs[k], given[k], err, sizeof(err)) != MCM_OK)
+                return usage_error(p, "--%s: %s", p->specs[k].name, err);
+        }
+    }
+    return OPT_CONTINUE;
+}
+
+/* An OPT_LIST from the environment: one value per non-empty line. */
+static int set_lines(const opt_program *p, const opt_spec *o, const char *text, const char *where) {
+    char err[512], line[4096];
+    for (const char *s = text; *s;) {
+        size_t n = strcspn(s, "\n");
+        if (n >= sizeof(line)) return usage_error(p, "%s: %s", where, "a line is too long");
+        memcpy(line, s, n);
+        line[n] = '\0';
+        if (n && set_value(o, line, err, sizeof(err)) != MCM_OK) return usage_error(p, "%s: %s", where, err);
+        s += n + (s[n] == '\n');
     }
     return OPT_CONTINUE;
 }
@@ -194,6 +221,10 @@ int opt_parse(const opt_program *p, int argc, char **argv) {
         if (!v && ev && *ev) {
             v = ev;
             snprintf(where, sizeof(where), "--%s (from %s)", o->name, env);
+        }
+        if (o->type == OPT_LIST) {   /* the command line's values are in already */
+            if (!given[i] && v) rc = set_lines(p, o, v, where);
+            continue;
         }
         if (!v) v = o->def;
         if (!v) {
@@ -327,6 +358,12 @@ void opt_free(const opt_program *p) {
             parse_zk_free(o->dst);
         } else if (o->type == OPT_MASTER) {
             opt_master_free(o->dst);
+        } else if (o->type == OPT_LIST) {
+            opt_list *l = o->dst;
+            for (int k = 0; k < l->n; k++) free(l->v[k]);
+            free(l->v);
+            l->v = NULL;
+            l->n = 0;
         }
     }
 }

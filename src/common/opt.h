@@ -32,6 +32,8 @@ typedef enum {
     OPT_HOSTPORT,  /* parse_hostport * (port 0 allowed: "any free port") */
     OPT_ZK,        /* parse_zk * */
     OPT_MASTER,    /* opt_master *: http(s):// list or zk:// */
+    OPT_LIST,      /* opt_list *: every value, in order: the flag repeated on the command
+                    * line, or one per line of the environment variable (not both) */
 } opt_type;
 
 #define OPT_REQUIRED  0x1u   /* must be given (flag or environment) */
@@ -42,6 +44,11 @@ typedef struct opt_master {
     parse_zk zk;        /* when is_zk */
     parse_urls http;    /* otherwise */
 } opt_master;
+
+typedef struct opt_list {
+    char **v;           /* copies of the values */
+    int n;
+} opt_list;
 
 typedef struct opt_spec {
     const char *name;     /* long flag without dashes: "zk-session-timeout" */

@@ -143,6 +143,10 @@ void place_rules_describe(const place_rules *r, char *buf, size_t len);
 
 /* May one more server go on `offer`? Fills *out (always); returns out->ok. */
 int place_admit(const place_rules *r, const place_view *v, const place_agent *offer, place_verdict *out);
+/* As place_admit without the zone spread: could the offer's zone take a
+ * server at all? The scheduler asks it to learn which zones have room
+ * (place_view.zones): a zone whose agents all break a constraint has none. */
+int place_admit_any_zone(const place_rules *r, const place_view *v, const place_agent *offer, place_verdict *out);
 
 /* Which of v->placed to remove on a step down: its index, or -1 if there
  * is none (out->ok 0). v->desired is the count after the step. */

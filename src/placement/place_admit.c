@@ -176,18 +176,27 @@ static int verdict(place_verdict *out, place_rule_kind rule, int index, const ch
     return 0;
 }
 
-int place_admit(const place_rules *r, const place_view *v, const place_agent *offer, place_verdict *out) {
+static int admit(const place_rules *r, const place_view *v, const place_agent *offer, int spread,
+                 place_verdict *out) {
     char why[PLACE_TEXT_MAX];
     for (int i = 0; i < r->ncon; i++)
         if (!con_ok(&r->con[i], v, offer, why, sizeof(why)))
             return verdict(out, PLACE_RULE_CONSTRAINT, i, r->con[i].text, why);
     if (r->max_per_agent && !con_ok(&r->agent_con, v, offer, why, sizeof(why)))
         return verdict(out, PLACE_RULE_MAX_PER_AGENT, -1, "max-per-agent", why);
-    if (place_rules_spreads_zones(r) && offer->zone && !zone_ok(v, offer->zone, why, sizeof(why)))
+    if (spread && place_rules_spreads_zones(r) && offer->zone && !zone_ok(v, offer->zone, why, sizeof(why)))
         return verdict(out, PLACE_RULE_ZONE_SPREAD, -1, "zone spread", why);
     out->ok = 1;
     out->rule = PLACE_RULE_NONE;
     out->index = -1;
     snprintf(out->text, sizeof(out->text), "admitted");
     return 1;
+}
+
+int place_admit(const place_rules *r, const place_view *v, const place_agent *offer, place_verdict *out) {
+    return admit(r, v, offer, 1, out);
+}
+
+int place_admit_any_zone(const place_rules *r, const place_view *v, const place_agent *offer, place_verdict *out) {
+    return admit(r, v, offer, 0, out);
 }

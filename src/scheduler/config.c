@@ -6,6 +6,7 @@
  * Threads: main, before others start. */
 #include "config.h"
 #include "mcm.h"
+#include "place.h"
 
 #include <pwd.h>
 #include <stdio.h>
@@ -42,6 +43,8 @@ static opt_program *program(sched_config *c) {
         {"instances-min", OPT_INT, NULL, "1", "N", "Lowest count operators or autoscaling may set.", 0, 10000, 0, NULL},
         {"instances-max", OPT_INT, NULL, "100", "N", "Highest count operators or autoscaling may set.", 0, 10000, 0, NULL},
         {"max-per-agent", OPT_INT, NULL, "1", "N", "At most this many mcm memcached servers on one agent.", 1, 1000, 0, NULL},
+        {"constraint", OPT_LIST, NULL, NULL, "CONSTRAINT", "Where servers may go, in Marathon's language: field:OPERATOR[:value], field hostname, @region, @zone or an agent attribute; OPERATOR UNIQUE, CLUSTER, GROUP_BY, LIKE, UNLIKE, MAX_PER or IS (e.g. hostname:UNIQUE, tier:LIKE:cache, rack:GROUP_BY:3). Repeat the flag for several, all must hold; in the environment, one per line.", 0, 0, 0, NULL},
+        {"zone-spread", OPT_BOOL, NULL, "true", NULL, "Spread servers evenly over the agents' fault-domain zones (losing a zone loses at most ceil(N/zones) servers; a step down removes from the fullest zone). Off, or any @zone constraint, replaces it.", 0, 0, 0, NULL},
         {"cpus", OPT_DOUBLE, NULL, "0.5", "CPUS", "CPUs per memcached server (executor included).", 0.01, 1024, 0, NULL},
         {"mem", OPT_SIZE, NULL, "256MiB", "SIZE", "Memory per memcached server (plain numbers are MiB); memcached's -m leaves headroom for its own overhead.", 32.0 * 1048576, 1048576.0 * 1048576, OPT_PLAIN_MIB, NULL},
         {"memcached-command", OPT_STR, NULL, "memcached", "CMD", "What the executor runs (PATH lookup; may carry extra memcached flags).", 0, 0, 0, NULL},
@@ -86,7 +89,8 @@ static opt_program *program(sched_config *c) {
         {"refuse-time", &c->refuse_ms}, {"reconcile-interval", &c->reconcile_interval_ms},
         {"heartbeat-misses", &c->heartbeat_misses}, {"instances", &c->instances},
         {"instances-min", &c->instances_min}, {"instances-max", &c->instances_max},
-        {"max-per-agent", &c->max_per_agent}, {"cpus", &c->cpus}, {"mem", &c->mem_bytes},
+        {"max-per-agent", &c->max_per_agent}, {"constraint", &c->constraints},
+        {"zone-spread", &c->zone_spread}, {"cpus", &c->cpus}, {"mem", &c->mem_bytes},
         {"memcached-command", &c->memcached_command}, {"memcached-listen", &c->memcached_listen},
         {"docker-image", &c->docker_image}, {"executor-command", &c->executor_command},
         {"executor-uri", &c->executor_uri}, {"report-interval", &c->report_interval_ms},
@@ -125,8 +129,20 @@ static int advertise_ok(const char *url) {
     return one;
 }
 
+/* Each --constraint through the placement parser: its message on failure. */
+static int constraints_ok(const sched_config *c) {
+    place_rules *r = place_rules_new();
+    char err[512] = "out of memory";
+    int ok = r != NULL;
+    for (int i = 0; ok && i < c->constraints.n; i++) ok = place_rules_add(r, c->constraints.v[i], err, sizeof(err)) == MCM_OK;
+    place_rules_free(r);
+    if (!ok) fprintf(stderr, "mcm-scheduler: --constraint: %s (see mcm-scheduler --help)\n", err);
+    return ok;
+}
+
 static int cross_check(const sched_config *c) {
     const char *why = NULL;
+    if (!constraints_ok(c)) return 2;
     if (c->instances_min > c->instances_max) why = "--instances-min is above --instances-max";
     else if (c->instances < c->instances_min || c->instances > c->instances_max)
         why = "--instances is outside [--instances-min, --instances-max]";

@@ -32,6 +32,9 @@ typedef struct sched_config {
     int64_t health_interval_ms, health_timeout_ms;     /* the executors' hung-memcached probe */
     int64_t health_unhealthy_after, health_fail_after;
     int64_t relaunch_backoff_min_ms, relaunch_backoff_max_ms;
+    /* placement (place.h) */
+    opt_list constraints;             /* --constraint, each one parsed by cross_check */
+    int zone_spread;
     /* HTTP and discovery */
     parse_hostport http_listen;
     char *advertise_url;

@@ -209,7 +209,8 @@ core *core_new(const sched_config *cfg, char *err, size_t errlen) {
     c->q = cq_create();
     fleet_config fc = {cfg->cpus, (double)(cfg->mem_bytes >> 20), (int)cfg->max_per_agent, cfg->refuse_ms / 1000.0,
                        cfg->drain_time_ms, cfg->reconcile_interval_ms, cfg->relaunch_backoff_min_ms,
-                       cfg->relaunch_backoff_max_ms, {{0}, 0, 0}};
+                       cfg->relaunch_backoff_max_ms, {{0}, 0, 0}, (const char *const *)cfg->constraints.v,
+                       cfg->constraints.n, cfg->zone_spread};
     ring_config(cfg, &fc.ring);
     c->fl = fleet_new(&fc);
     if (!c->q || !c->fl) {

@@ -16,6 +16,7 @@
 #include "core_int.h"
 #include "launch.h"
 #include "log.h"
+#include "place_mesos.h"
 #include "mcm.h"
 #include "util.h"
 
@@ -44,6 +45,9 @@ static void to_state_task(const tt_task *t, state_task *s) {
     s->cpus = t->cpus;
     s->mem_mb = t->mem_mb;
     s->drain_until_ms = deadline_shift(t->drain_until_ms, util_now_ms(), util_wall_ms());
+    snprintf(s->attrs, sizeof(s->attrs), "%s", t->attrs);
+    snprintf(s->region, sizeof(s->region), "%s", t->region);
+    snprintf(s->zone, sizeof(s->zone), "%s", t->zone);
 }
 
 void core_task_from_record(tt_task *t, const state_task *s) {
@@ -58,6 +62,9 @@ void core_task_from_record(tt_task *t, const state_task *s) {
     t->cpus = s->cpus;
     t->mem_mb = s->mem_mb;
     t->drain_until_ms = deadline_shift(s->drain_until_ms, util_wall_ms(), util_now_ms());
+    snprintf(t->attrs, sizeof(t->attrs), "%s", s->attrs);
+    snprintf(t->region, sizeof(t->region), "%s", s->region);
+    snprintf(t->zone, sizeof(t->zone), "%s", s->zone);
 }
 
 int core_persist_task(core *c, const tt_task *t) {
@@ -96,16 +103,20 @@ void core_on_update(core *c, const Mesos__V1__TaskStatus *st) {
     core_run_actions(c, &l, NULL, NULL);
 }
 
-/* Each offer matched against one server's needs, with a fresh task ID. */
+/* Each offer matched against one server's needs, with a fresh task ID and
+ * its agent's attributes and fault domain (pa[i], for placement). */
 static void match_offers(core *c, Mesos__V1__Offer **offers, size_t n, core_offers *ro, fleet_offer *fo,
-                         char (*ids)[TT_ID_MAX]) {
+                         char (*ids)[TT_ID_MAX], place_agent_buf *pa) {
     char why[256];
     offer_need need;
     offer_need_init(&need, c->cfg->cpus, (double)(c->cfg->mem_bytes >> 20));
     for (size_t i = 0; i < n; i++) {
         const Mesos__V1__Offer *o = offers[i];
         launch_new_task_id(ids[i], TT_ID_MAX);
-        fo[i] = (fleet_offer){o->id->value, o->agent_id->value, o->hostname, 0, 0, ids[i]};
+        fo[i] = (fleet_offer){o->id->value, o->agent_id->value, o->hostname, 0, 0, ids[i], &pa[i].agent};
+        if (place_agent_from_offer(o, &pa[i]) != MCM_OK)
+            log_warn("offer %s from %s: more attributes than mcm keeps (%d) or too long; those left out count as "
+                     "missing for --constraint", o->id->value, o->hostname, PLACE_ATTRS_MAX);
         if (offer_match(o, &need, &ro->matched[i], why, sizeof(why)) == MCM_OK) {
             fo[i].fits = 1;
             fo[i].port = ro->matched[i].port;
@@ -121,8 +132,9 @@ void core_on_offers(core *c, Mesos__V1__Offer **offers, size_t n) {
     core_offers ro = {offers, calloc(n, sizeof(offer_launch)), (int)n};
     fleet_offer *fo = calloc(n, sizeof(*fo));
     char (*ids)[TT_ID_MAX] = calloc(n, sizeof(*ids));
-    if (ro.matched && fo && ids) {
-        match_offers(c, offers, n, &ro, fo, ids);
+    place_agent_buf *pa = calloc(n, sizeof(*pa));
+    if (ro.matched && fo && ids && pa) {
+        match_offers(c, offers, n, &ro, fo, ids, pa);
         fleet_actions l;
         fleet_actions_init(&l);
         fleet_on_offers(c->fl, fo, (int)n, core_clock(), &l);
@@ -134,6 +146,7 @@ void core_on_offers(core *c, Mesos__V1__Offer **offers, size_t n) {
     free(ro.matched);
     free(fo);
     free(ids);
+    free(pa);
 }
 
 /* The other fleet events the core forwards: each decided, then run. */

@@ -5,7 +5,8 @@
  * store a task before launching it; kill a task Mesos reports that mcm does
  * not know; kill a server back from a partition after its replacement
  * started; keep the fleet at the desired count (revive, suppress, drain the
- * surplus: not running first, then least memory in use); kill a drained
+ * surplus: placement's victim, fleet_place.c, over the order not running
+ * first, then least memory in use; launch only where placement admits); kill a drained
  * server when its drain time is over and resend a KILL unanswered for 30 s;
  * reconcile (explicit with backoff 2 s..60 s, at most 60 s of patience, then
  * implicit, then LEADING); a LAUNCH refused with 4xx forgets the task, one
@@ -26,7 +27,8 @@
  *
  * Thread: the core only. Invariants: (1) no action outside a term; (2) one
  * reconciliation run at a time; (3) a launch is decided only while LEADING,
- * never beyond the desired count nor max_per_agent. */
+ * never beyond the desired count nor max_per_agent, never where placement
+ * (--constraint, zone spread) declines. */
 #define LOG_COMPONENT "fleet"
 #include "fleet.h"
 #include "fleet_int.h"
@@ -103,7 +105,7 @@ fleet *fleet_new(const fleet_config *cfg) {
     f->cfg = *cfg;
     f->tasks = tt_create();
     f->bo = backoff_create(cfg->backoff_min_ms, cfg->backoff_max_ms);
-    if (!f->tasks || !f->bo || fleet_ring_new(f) != MCM_OK) {
+    if (!f->tasks || !f->bo || fleet_ring_new(f) != MCM_OK || fleet_place_new(f) != MCM_OK) {
         fleet_free(f);
         return NULL;
     }
@@ -115,6 +117,7 @@ void fleet_free(fleet *f) {
     tt_free(f->tasks);
     backoff_free(f->bo);
     fleet_ring_free(f);
+    fleet_place_free(f);
     free(f->quarantine);
     free(f);
 }
@@ -312,25 +315,30 @@ static void offers_wanted(fleet *f, int active, fleet_actions *out) {
     f->suppressed = !want;   /* in flight; undone by fleet_done(!ok) */
 }
 
-/* The surplus server to remove: not running first, then least memory in use. */
+/* 1 if t goes before u in the step-down preference: not running first,
+ * then least memory in use. */
+static int removed_before(const tt_task *t, const tt_task *u) {
+    int tr = t->state == MESOS__V1__TASK_STATE__TASK_RUNNING, ur = u->state == MESOS__V1__TASK_STATE__TASK_RUNNING;
+    if (tr != ur) return !tr;
+    return (t->has_report ? t->last.bytes : 0) < (u->has_report ? u->last.bytes : 0);
+}
+
+/* The surplus server to remove: placement's choice (fleet_place_victim:
+ * misplaced servers, GROUP_BY, the fullest zone) over the active servers in
+ * the preference order (table order among equals). */
 static tt_task *surplus_victim(fleet *f) {
-    tt_task *best = NULL;
+    int n = 0;
+    tt_task **c = malloc(sizeof(*c) * (size_t)(tt_count(f->tasks) + 1));
+    if (!c) return NULL;
     for (int i = 0; i < tt_count(f->tasks); i++) {
         tt_task *t = tt_at(f->tasks, i);
         if (!fleet_is_active(t)) continue;
-        if (!best) {
-            best = t;
-            continue;
-        }
-        int tr = t->state == MESOS__V1__TASK_STATE__TASK_RUNNING;
-        int br = best->state == MESOS__V1__TASK_STATE__TASK_RUNNING;
-        if (tr != br) {
-            if (!tr) best = t;
-            continue;
-        }
-        uint64_t tb = t->has_report ? t->last.bytes : 0, bb = best->has_report ? best->last.bytes : 0;
-        if (tb < bb) best = t;
+        int k = n++;   /* insertion: stable, the fleet is tens to hundreds */
+        for (; k > 0 && removed_before(t, c[k - 1]); k--) c[k] = c[k - 1];
+        c[k] = t;
     }
+    tt_task *best = fleet_place_victim(f, c, n);
+    free(c);
     return best;
 }
 
@@ -485,6 +493,7 @@ static int usable(fleet *f, const fleet_offer *o, const fleet_actions *out, int 
     *wait = 0;
     if (!o->fits || !o->new_task_id || !o->agent_id) return 0;
     if (tt_on_agent(f->tasks, o->agent_id) + planned_on(out, from, o->agent_id) >= f->cfg.max_per_agent) return 0;
+    if (!fleet_place_admit(f, o, out, now)) return 0;   /* constraints, zone spread */
     *wait = backoff_wait_ms(f->bo, o->agent_id, now.mono_ms);
     if (*wait > 0) log_verbose("agent %s in relaunch backoff for %lld ms", o->hostname, (long long)*wait);
     return *wait <= 0;
@@ -501,6 +510,7 @@ static void launch(fleet *f, const fleet_offer *o, int idx, fleet_clock now, fle
     t.changed_ms = now.wall_ms;
     t.cpus = f->cfg.cpus;
     t.mem_mb = f->cfg.mem_mb;
+    fleet_place_stamp(&t, o->agent);   /* stored: a new leader knows where it runs */
     t.confirmed = 1;
     if (!fleet_push_task(out, FA_PUT_TASK, &t, "new server")) return;
     fleet_action *a = fleet_push_task(out, FA_LAUNCH, &t, "");
@@ -542,13 +552,15 @@ void fleet_on_offers(fleet *f, const fleet_offer *offers, int n, fleet_clock now
         out->oom = 1;
         return;
     }
-    int64_t min_wait = 0;
+    int64_t min_wait = 0, launched = 0;
+    fleet_place_offers(f, offers, n, now);   /* which zones have room */
     for (int i = 0; i < n; i++) {
         int64_t wait = 0;
         if (f->leading && offers[i].agent_id) ask_about_unreachable(f, offers[i].agent_id, now, out);
         if (need > 0 && usable(f, &offers[i], &launches, 0, now, &wait)) {
             launch(f, &offers[i], i, now, &launches);
             need--;
+            launched++;
         } else if (need > 0 && wait > 0) {
             backed_off[i] = 1;
             min_wait = !min_wait || wait < min_wait ? wait : min_wait;
@@ -556,6 +568,7 @@ void fleet_on_offers(fleet *f, const fleet_offer *offers, int n, fleet_clock now
             plain[i] = 1;
         }
     }
+    fleet_place_offers_done(f, (int)launched, need, now);
     double refuse = f->leading ? f->cfg.refuse_s : FLEET_NOT_LEADING_REFUSE_S;
     decline(offers, n, plain, refuse, out);
     decline(offers, n, backed_off, (double)min_wait / 1000.0 < refuse ? (double)min_wait / 1000.0 : refuse, out);

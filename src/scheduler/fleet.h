@@ -35,6 +35,7 @@
 #ifndef MCM_FLEET_H
 #define MCM_FLEET_H
 
+#include "place.h"
 #include "report.h"
 #include "tasks.h"
 #include "trn_keep.h"
@@ -64,6 +65,9 @@ typedef struct fleet_config {
     int64_t reconcile_interval_ms;
     int64_t backoff_min_ms, backoff_max_ms;
     trn_keep_config ring;        /* warm ring transitions (trn_keep.h) */
+    const char *const *constraints;  /* --constraint (place.h), already checked; copied by fleet_new */
+    int nconstraints;
+    int zone_spread;             /* spread servers evenly over fault-domain zones */
 } fleet_config;
 
 /* The vocabulary. Persists first, then Mesos calls, in list order. */
@@ -133,13 +137,14 @@ typedef struct fleet_status {
     size_t uuid_len;
 } fleet_status;
 
-/* An offer as the core translated it: whether one server fits (offer.h) and
- * the task ID a launch on it would get. */
+/* An offer as the core translated it: whether one server fits (offer.h),
+ * the task ID a launch on it would get, and where its agent is. */
 typedef struct fleet_offer {
     const char *id, *agent_id, *hostname;
     int fits;                  /* 1: offer_match found the resources */
     int port;                  /* the port it matched */
     const char *new_task_id;   /* a fresh ID for a launch on it */
+    const place_agent *agent;  /* attributes and fault domain (place_mesos.h); NULL: none */
 } fleet_offer;
 
 /* Answers of the operator's restart. */

@@ -6,7 +6,15 @@
 
 #include "backoff.h"
 #include "fleet.h"
+#include "place.h"
 #include "trn_keep.h"
+
+/* An agent whose offer could take a server (fleet_place.c): its zone has room. */
+typedef struct fleet_agent_seen {
+    char agent_id[TT_ID_MAX];
+    char zone[TT_DOMAIN_MAX];
+    int64_t seen_ms;           /* monotonic: its latest such offer */
+} fleet_agent_seen;
 
 struct fleet {
     fleet_config cfg;
@@ -35,6 +43,12 @@ struct fleet {
     /* tasks whose stored record exists but did not decode: left alone */
     char (*quarantine)[TT_ID_MAX];
     int nquarantine;
+    /* placement (fleet_place.c) */
+    place_rules *rules;        /* --constraint, zone spread; built once */
+    fleet_agent_seen *seen;    /* agents whose zones have room */
+    int nseen, capseen;
+    int64_t last_offers_ms;    /* monotonic: the latest batch of offers */
+    int64_t spread_blocked_ms; /* monotonic: since when only the zone spread keeps servers from launching, 0 if not */
 };
 
 /* fleet.c helpers the ring glue uses. */
@@ -42,6 +56,23 @@ fleet_action *fleet_push(fleet_actions *l, fleet_action_kind k);
 fleet_action *fleet_push_task(fleet_actions *l, fleet_action_kind k, const tt_task *t, const char *why);
 int fleet_is_active(const tt_task *t);
 void fleet_kill_task(fleet *f, tt_task *t, const char *why, fleet_clock now, fleet_actions *out);
+
+/* fleet_place.c: where servers may go (place.h) */
+int fleet_place_new(fleet *f);            /* the rules from cfg; MCM_ERR if one does not parse */
+void fleet_place_free(fleet *f);
+/* A batch of offers begins: learns which zones have room (offers that fit
+ * and break no constraint). */
+void fleet_place_offers(fleet *f, const fleet_offer *offers, int n, fleet_clock now);
+/* 1 if placement admits one more server on o next to the table's active
+ * servers and the launches already in `planned`; logs why not (VERBOSE). */
+int fleet_place_admit(fleet *f, const fleet_offer *o, const fleet_actions *planned, fleet_clock now);
+/* The batch ended with `launched` launches decided and `need` left. */
+void fleet_place_offers_done(fleet *f, int launched, int need, fleet_clock now);
+/* Copies the offer's agent (attributes, fault domain) into the task record. */
+void fleet_place_stamp(tt_task *t, const place_agent *a);
+/* Which of cands[0..n) a step down removes; cands in the caller's
+ * preference order. NULL if n is 0. */
+tt_task *fleet_place_victim(fleet *f, tt_task *const *cands, int n);
 
 /* fleet_ring.c */
 int fleet_ring_new(fleet *f);

@@ -17,6 +17,8 @@
 
 #define TT_ID_MAX 192
 #define TT_HOST_MAX 256
+#define TT_ATTRS_MAX 512              /* an agent's attributes, "name:value;..." */
+#define TT_DOMAIN_MAX 64              /* a fault domain's region or zone name */
 
 typedef struct tt_task {
     char id[TT_ID_MAX];
@@ -28,6 +30,11 @@ typedef struct tt_task {
     double cpus;                  /* launched resources (task + executor) */
     double mem_mb;
     char reason[128];             /* last status message, for operators */
+    /* where it runs, for placement (fleet_place.c): the agent's attributes as
+     * "name:value;name:value" (values formatted as place.h says), and its
+     * fault domain ("" if none) */
+    char attrs[TT_ATTRS_MAX];
+    char region[TT_DOMAIN_MAX], zone[TT_DOMAIN_MAX];
     /* not persisted */
     int confirmed;                /* state heard since the current reconciliation began */
     int64_t drain_until_ms;       /* >0: unpublished, kill at this monotonic time */

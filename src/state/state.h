@@ -82,6 +82,8 @@
 
 #define STATE_ID_MAX 192
 #define STATE_HOST_MAX 256
+#define STATE_ATTRS_MAX 512
+#define STATE_DOMAIN_MAX 64
 
 typedef struct state_task {
     char id[STATE_ID_MAX];
@@ -93,6 +95,9 @@ typedef struct state_task {
     double cpus, mem_mb;        /* launched resources */
     char reason[128];           /* last status message */
     int64_t drain_until_ms;     /* wall clock: unpublished, killed then; 0 = serving */
+    /* where it runs, for placement; optional ("" in records written before) */
+    char attrs[STATE_ATTRS_MAX];        /* the agent's attributes, "name:value;name:value" */
+    char region[STATE_DOMAIN_MAX], zone[STATE_DOMAIN_MAX];   /* its fault domain, "" if none */
 } state_task;
 
 typedef struct state_snapshot {

@@ -3,7 +3,14 @@
  *   {"task_id":"mcm-...","agent_id":"...-S0","hostname":"10.0.0.5","port":31000,
  *    "state":"TASK_RUNNING","changed":"2026-11-25T05:47:00.123Z",
  *    "changed_ms":1795585620123,"cpus":0.5,"mem_mb":1024,"reason":"...",
- *    "drain_until_ms":1795585650123}          <- only while the server drains
+ *    "drain_until_ms":1795585650123,          <- only while the server drains
+ *    "attributes":"rack:r1;tier:cache",       <- only if the agent has any
+ *    "region":"us-east","zone":"us-east-1a"}  <- only if the agent has a fault domain
+ *
+ * The agent's attributes and fault domain are stored so that a new leader
+ * still knows where its servers run (zone spread, constraints on a step
+ * down) before any offer came; records written before they existed load
+ * with none (a missing key is "", as an agent without attributes).
  *
  * Why: one record per znode keeps each write small and lets a new leader read
  * the task set with one getChildren. The state is stored by name, not number,
@@ -58,6 +65,14 @@ static void repair_text(char *s) {
         if ((unsigned char)*s < 0x20 || *s == 0x7f) *s = ' ';
 }
 
+/* Placement text (attributes, region, zone): printable ASCII only, so a
+ * log line or a JSON reader sees what the agent said. */
+static int placement_text_ok(const char *s) {
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e) return 0;
+    return 1;
+}
+
 /* The rules every stored record obeys, checked before writing and after
  * reading: what mcm would not write is refused when read back. The error
  * names the field. */
@@ -72,6 +87,9 @@ int state_task_check(const state_task *t, char *err, size_t errlen) {
     else if (!(t->cpus >= 0 && t->cpus <= STATE_CPUS_MAX)) bad = "cpus";
     else if (!(t->mem_mb >= 0 && t->mem_mb <= STATE_MEM_MB_MAX)) bad = "mem_mb";
     else if (!task_state_name(t->state)) bad = "state";
+    else if (!placement_text_ok(t->attrs)) bad = "attributes";
+    else if (!placement_text_ok(t->region) || !t->region[0] != !t->zone[0]) bad = "region";
+    else if (!placement_text_ok(t->zone)) bad = "zone";
     if (!bad) return MCM_OK;
     snprintf(err, errlen, "\"%s\" is out of range or holds characters a task record cannot have", bad);
     return MCM_ERR;
@@ -91,6 +109,11 @@ char *state_task_to_json(const state_task *t) {
                           "changed", changed, "changed_ms", (json_int_t)t->changed_ms,
                           "cpus", t->cpus, "mem_mb", t->mem_mb, "reason", t->reason);
     if (o && t->drain_until_ms > 0) json_object_set_new(o, "drain_until_ms", json_integer(t->drain_until_ms));
+    if (o && t->attrs[0]) json_object_set_new(o, "attributes", json_string(t->attrs));
+    if (o && t->zone[0]) {
+        json_object_set_new(o, "region", json_string(t->region));
+        json_object_set_new(o, "zone", json_string(t->zone));
+    }
     if (!o) return NULL;
     char *s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
@@ -112,6 +135,13 @@ static int get_str(json_t *o, const char *key, char *dst, size_t cap, int nonemp
     }
     memcpy(dst, json_string_value(v), n + 1);
     return MCM_OK;
+}
+
+/* An optional string member: "" if absent; MCM_ERR if present but not a
+ * string or too long. */
+static int get_opt_str(json_t *o, const char *key, char *dst, size_t cap, char *err, size_t errlen) {
+    dst[0] = '\0';
+    return json_object_get(o, key) ? get_str(o, key, dst, cap, 1, err, errlen) : MCM_OK;
 }
 
 static int get_num(json_t *o, const char *key, double lo, double hi, double *out, char *err, size_t errlen) {
@@ -139,7 +169,10 @@ static int decode(json_t *o, state_task *t, char *err, size_t errlen) {
         get_str(o, "reason", t->reason, sizeof(t->reason), 0, err, errlen) ||
         get_num(o, "port", 1, 65535, &port, err, errlen) ||
         get_num(o, "cpus", 0, STATE_CPUS_MAX, &cpus, err, errlen) ||
-        get_num(o, "mem_mb", 0, STATE_MEM_MB_MAX, &mem, err, errlen))
+        get_num(o, "mem_mb", 0, STATE_MEM_MB_MAX, &mem, err, errlen) ||
+        get_opt_str(o, "attributes", t->attrs, sizeof(t->attrs), err, errlen) ||
+        get_opt_str(o, "region", t->region, sizeof(t->region), err, errlen) ||
+        get_opt_str(o, "zone", t->zone, sizeof(t->zone), err, errlen))
         return MCM_ERR;
     repair_text(t->reason);
     if (!state_valid_id(t->id)) {

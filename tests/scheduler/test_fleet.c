@@ -20,7 +20,7 @@
 #define WALL0 1700000000000LL
 
 static fleet_config cfg_test(void) {
-    fleet_config c = {0.5, 128, 1, 30.0, 30 * SEC, 3600 * SEC, 10 * SEC, 60 * SEC, {{0}, 0, 0}};   /* cold ring */
+    fleet_config c = {0.5, 128, 1, 30.0, 30 * SEC, 3600 * SEC, 10 * SEC, 60 * SEC, {{0}, 0, 0}, NULL, 0, 1};   /* cold ring */
     return c;
 }
 
@@ -114,9 +114,8 @@ static fleet_status update(const char *id, const char *agent, int state) {
 
 /* A fleet that has reconciled: LEADING at T0, every task confirmed. The
  * lists on the way are the reconciliation rule's (asserted in its test). */
-static fleet *leading_fleet(const tt_task *tasks, int n, int desired) {
-    fleet_config c = cfg_test();
-    fleet *f = fleet_new(&c);
+static fleet *leading_fleet_with(const fleet_config *c, const tt_task *tasks, int n, int desired) {
+    fleet *f = fleet_new(c);
     ck_assert_ptr_nonnull(f);
     ck_assert_int_eq(fleet_begin_term(f, tasks, n, desired), MCM_OK);
     fleet_actions l;
@@ -137,8 +136,13 @@ static fleet *leading_fleet(const tt_task *tasks, int n, int desired) {
     return f;
 }
 
+static fleet *leading_fleet(const tt_task *tasks, int n, int desired) {
+    fleet_config c = cfg_test();
+    return leading_fleet_with(&c, tasks, n, desired);
+}
+
 static fleet_offer offer(const char *id, const char *agent, const char *new_id) {
-    fleet_offer o = {id, agent, agent, 1, 31001, new_id};
+    fleet_offer o = {id, agent, agent, 1, 31001, new_id, NULL};
     return o;
 }
 
@@ -573,6 +577,185 @@ START_TEST(test_fleet_surplus_not_running_first_then_least_memory) {
 }
 END_TEST
 
+
+/* --- placement (fleet_place.c over place.h) ------------------------------------------- */
+
+/* An agent as an offer shows it: "tier" attribute (NULL: none), zone in
+ * region "r" (NULL: no fault domain). The pool outlives each test's use. */
+typedef struct fx_agent {
+    place_attr attr;
+    char tier[32], zone[16], host[32];
+    place_agent a;
+} fx_agent;
+
+static fx_agent fx_pool[64];
+static int fx_n;
+
+static const place_agent *pagent(const char *host, const char *tier, const char *zone) {
+    fx_agent *x = &fx_pool[fx_n++ % 64];
+    memset(x, 0, sizeof(*x));
+    snprintf(x->host, sizeof(x->host), "%s", host);
+    snprintf(x->tier, sizeof(x->tier), "%s", tier ? tier : "");
+    snprintf(x->zone, sizeof(x->zone), "%s", zone ? zone : "");
+    x->attr = (place_attr){"tier", x->tier};
+    x->a = (place_agent){NULL, x->host, &x->attr, tier ? 1 : 0, zone ? "r" : NULL, zone ? x->zone : NULL};
+    return &x->a;
+}
+
+static fleet_offer poffer(const char *id, const char *agent, const char *new_id, const place_agent *a) {
+    fleet_offer o = {id, agent, a->hostname, 1, 31001, new_id, a};
+    return o;
+}
+
+/* A stored task on an agent in `zone` (as a new leader reads it back). */
+static tt_task ztask(const char *id, const char *agent, const char *zone, const char *attrs) {
+    tt_task t = task(id, agent, RUNNING);
+    snprintf(t.region, sizeof(t.region), "r");
+    snprintf(t.zone, sizeof(t.zone), "%s", zone);
+    snprintf(t.attrs, sizeof(t.attrs), "%s", attrs ? attrs : "");
+    return t;
+}
+
+static fleet_config cfg_cons(const char *const *cons, int n) {
+    fleet_config c = cfg_test();
+    c.constraints = cons;
+    c.nconstraints = n;
+    return c;
+}
+
+START_TEST(test_fleet_place_constraints_decline_offers_that_break_them) {
+    static const char *const cons[] = {"tier:LIKE:cache", "hostname:UNIQUE"};
+    fleet_config c = cfg_cons(cons, 2);
+    fleet *f = leading_fleet_with(&c, NULL, 0, 3);
+    fleet_offer o[] = {poffer("o0", "a0", "n0", pagent("h0", "batch", NULL)),
+                       poffer("o1", "a1", "n1", pagent("h1", "cache", NULL)),
+                       poffer("o2", "a2", "n2", pagent("h1", "cache", NULL)),    /* h1 again: UNIQUE */
+                       poffer("o3", "a3", "n3", pagent("h3", NULL, NULL)),       /* no tier: LIKE fails */
+                       poffer("o4", "a4", "n4", pagent("h4", "cache", NULL))};
+    RUN(f, fleet_on_offers(f, o, 5, at(T0 + SEC), &l_), at(T0 + SEC),
+        "DECLINE(o0,o2,o3) PUT_TASK(n1) LAUNCH(n1@1) PUT_TASK(n4) LAUNCH(n4@4)");
+    /* the launched records carry their agent's attributes (stored with them) */
+    ck_assert_str_eq(fleet_find(f, "n1")->attrs, "tier:cache");
+    ck_assert_str_eq(fleet_find(f, "n1")->zone, "");
+    /* a later batch: h1 and h4 are taken, a batch agent still declined */
+    fleet_offer p[] = {poffer("o5", "a5", "n5", pagent("h4", "cache", NULL)),
+                       poffer("o6", "a6", "n6", pagent("h6", "batch", NULL))};
+    RUN(f, fleet_on_offers(f, p, 2, at(T0 + 2 * SEC), &l_), at(T0 + 2 * SEC), "DECLINE(o5,o6)");
+    fleet_free(f);
+}
+END_TEST
+
+START_TEST(test_fleet_place_zone_spread_over_three_zones) {
+    fleet_config c = cfg_test();
+    fleet *f = leading_fleet_with(&c, NULL, 0, 3);
+    /* zone a offers first and twice: the second waits for b and c */
+    fleet_offer o[] = {poffer("o0", "a0", "n0", pagent("h0", NULL, "a")),
+                       poffer("o1", "a1", "n1", pagent("h1", NULL, "a")),
+                       poffer("o2", "b0", "n2", pagent("h2", NULL, "b")),
+                       poffer("o3", "c0", "n3", pagent("h3", NULL, "c"))};
+    RUN(f, fleet_on_offers(f, o, 4, at(T0 + SEC), &l_), at(T0 + SEC),
+        "DECLINE(o1) PUT_TASK(n0) LAUNCH(n0@0) PUT_TASK(n2) LAUNCH(n2@2) PUT_TASK(n3) LAUNCH(n3@3)");
+    ck_assert_str_eq(fleet_find(f, "n2")->zone, "b");
+    ck_assert_str_eq(fleet_find(f, "n2")->region, "r");
+    /* spread off: the first offers take the servers, whatever their zone */
+    fleet_free(f);
+    c.zone_spread = 0;
+    f = leading_fleet_with(&c, NULL, 0, 3);
+    RUN(f, fleet_on_offers(f, o, 4, at(T0 + SEC), &l_), at(T0 + SEC),
+        "DECLINE(o3) PUT_TASK(n0) LAUNCH(n0@0) PUT_TASK(n1) LAUNCH(n1@1) PUT_TASK(n2) LAUNCH(n2@2)");
+    fleet_free(f);
+}
+END_TEST
+
+/* Zone c's agents are gone: its servers unreachable, no more offers from
+ * it. Until its last offer is older than the zone memory (2 x refuse time +
+ * 5 s = 65 s here), a and b keep their share of 2; then they take 3 each. */
+START_TEST(test_fleet_place_lost_zone_replaced_in_the_others) {
+    tt_task t[] = {ztask("t0", "a0", "a", NULL), ztask("t1", "a1", "a", NULL), ztask("t2", "b0", "b", NULL),
+                   ztask("t3", "b1", "b", NULL), ztask("t4", "c0", "c", NULL), ztask("t5", "c1", "c", NULL)};
+    fleet *f = leading_fleet(t, 6, 6);
+    fleet_offer all[] = {poffer("o0", "a2", "n0", pagent("h", NULL, "a")),
+                         poffer("o1", "b2", "n1", pagent("h", NULL, "b")),
+                         poffer("o2", "c2", "n2", pagent("h", NULL, "c"))};
+    RUN(f, fleet_on_offers(f, all, 3, at(T0 + SEC), &l_), at(T0 + SEC), "DECLINE(o0,o1,o2)");   /* full */
+    fleet_status s4 = update("t4", "c0", UNREACHABLE), s5 = update("t5", "c1", UNREACHABLE);
+    RUN(f, fleet_on_update(f, &s4, at(T0 + 2 * SEC), &l_), at(T0 + 2 * SEC), "PUT_TASK(t4) ACK(t4) PUBLISH");
+    RUN(f, fleet_on_update(f, &s5, at(T0 + 2 * SEC), &l_), at(T0 + 2 * SEC), "PUT_TASK(t5) ACK(t5) PUBLISH");
+    int64_t when[] = {T0 + 3 * SEC, T0 + 25 * SEC, T0 + 45 * SEC, T0 + 65 * SEC};
+    for (int i = 0; i < 4; i++) {   /* c2 offered last at T0+1s: zone c still counts */
+        char a[16], b[16];
+        snprintf(a, sizeof(a), "oa%d", i);
+        snprintf(b, sizeof(b), "ob%d", i);
+        fleet_offer o[] = {poffer(a, "a2", "na", pagent("h", NULL, "a")), poffer(b, "b2", "nb", pagent("h", NULL, "b"))};
+        char want[64];
+        snprintf(want, sizeof(want), "DECLINE(%s,%s)", a, b);
+        RUN(f, fleet_on_offers(f, o, 2, at(when[i]), &l_), at(when[i]), want);
+    }
+    fleet_offer o[] = {poffer("oa", "a2", "na", pagent("h", NULL, "a")), poffer("ob", "b2", "nb", pagent("h", NULL, "b"))};
+    RUN(f, fleet_on_offers(f, o, 2, at(T0 + 67 * SEC), &l_), at(T0 + 67 * SEC),
+        "PUT_TASK(na) LAUNCH(na@0) PUT_TASK(nb) LAUNCH(nb@1)");
+    fleet_free(f);
+}
+END_TEST
+
+/* A zone that holds servers but has no room (its agents full) would keep
+ * the others at their share for ever: after twice the zone memory of only
+ * the spread holding a needed server back, it is waived. */
+START_TEST(test_fleet_place_spread_waived_when_a_zone_has_no_room) {
+    tt_task t[] = {ztask("t0", "a0", "a", NULL), ztask("t1", "a1", "a", NULL), ztask("t2", "b0", "b", NULL),
+                   ztask("t3", "b1", "b", NULL), ztask("t4", "c0", "c", NULL)};
+    fleet *f = leading_fleet(t, 5, 6);
+    for (int64_t s = 1; s <= 121; s += 20) {   /* offers keep coming (every refuse time and less) */
+        fleet_offer o[] = {poffer("oa", "a2", "na", pagent("h", NULL, "a"))};
+        RUN(f, fleet_on_offers(f, o, 1, at(T0 + s * SEC), &l_), at(T0 + s * SEC), "DECLINE(oa)");
+    }
+    fleet_offer o[] = {poffer("oa", "a2", "na", pagent("h", NULL, "a"))};
+    RUN(f, fleet_on_offers(f, o, 1, at(T0 + 132 * SEC), &l_), at(T0 + 132 * SEC), "PUT_TASK(na) LAUNCH(na@0)");
+    fleet_free(f);
+}
+END_TEST
+
+START_TEST(test_fleet_place_step_down_from_the_fullest_zone) {
+    tt_task t[] = {ztask("t0", "a0", "a", NULL), ztask("t1", "b0", "b", NULL), ztask("t2", "b1", "b", NULL),
+                   ztask("t3", "c0", "c", NULL)};
+    for (int i = 0; i < 4; i++) t[i].has_report = 1, t[i].last.bytes = (uint64_t)(10 - i) << 20;
+    fleet *f = leading_fleet(t, 4, 4);   /* zones as stored: no offer needed */
+    fleet_set_desired(f, 3);
+    /* t3 uses the least memory, but zone b is the fullest: its lighter one goes */
+    RUN(f, fleet_tick(f, at(T0 + SEC), &l_), at(T0 + SEC), "PUT_TASK(t2) PUBLISH");
+    fleet_free(f);
+    /* spread off: the preference order alone (least memory) */
+    fleet_config c = cfg_test();
+    c.zone_spread = 0;
+    f = leading_fleet_with(&c, t, 4, 4);
+    fleet_set_desired(f, 3);
+    RUN(f, fleet_tick(f, at(T0 + SEC), &l_), at(T0 + SEC), "PUT_TASK(t3) PUBLISH");
+    fleet_free(f);
+}
+END_TEST
+
+/* A server whose agent no longer satisfies a constraint (the operator added
+ * it, or the agent's attributes changed) is the first to go on a step down. */
+START_TEST(test_fleet_place_step_down_removes_a_misplaced_server_first) {
+    static const char *const cons[] = {"tier:UNLIKE:batch"};
+    tt_task t[] = {ztask("t0", "a0", "a", "tier:cache"), ztask("t1", "a1", "a", "rack:r1;tier:batch"),
+                   ztask("t2", "a2", "a", "tier:cache")};
+    for (int i = 0; i < 3; i++) t[i].has_report = 1, t[i].last.bytes = (uint64_t)(i == 2 ? 1 : 50) << 20;
+    fleet_config c = cfg_cons(cons, 1);
+    fleet *f = leading_fleet_with(&c, t, 3, 3);
+    fleet_set_desired(f, 2);
+    RUN(f, fleet_tick(f, at(T0 + SEC), &l_), at(T0 + SEC), "PUT_TASK(t1) PUBLISH");
+    fleet_free(f);
+}
+END_TEST
+
+START_TEST(test_fleet_place_bad_constraint_no_fleet) {
+    static const char *const cons[] = {"tier:LIKE"};
+    fleet_config c = cfg_cons(cons, 1);
+    ck_assert_ptr_null(fleet_new(&c));
+}
+END_TEST
+
 /* --- reconciliation ----------------------------------------------------------------------- */
 
 START_TEST(test_fleet_reconciliation_patience_60s) {
@@ -720,6 +903,13 @@ int main(void) {
     tcase_add_test(tc, test_fleet_back_from_partition_after_replacement_killed);
     tcase_add_test(tc, test_fleet_kill_resent_after_30s);
     tcase_add_test(tc, test_fleet_surplus_not_running_first_then_least_memory);
+    tcase_add_test(tc, test_fleet_place_constraints_decline_offers_that_break_them);
+    tcase_add_test(tc, test_fleet_place_zone_spread_over_three_zones);
+    tcase_add_test(tc, test_fleet_place_lost_zone_replaced_in_the_others);
+    tcase_add_test(tc, test_fleet_place_spread_waived_when_a_zone_has_no_room);
+    tcase_add_test(tc, test_fleet_place_step_down_from_the_fullest_zone);
+    tcase_add_test(tc, test_fleet_place_step_down_removes_a_misplaced_server_first);
+    tcase_add_test(tc, test_fleet_place_bad_constraint_no_fleet);
     tcase_add_test(tc, test_fleet_reconciliation_patience_60s);
     tcase_add_test(tc, test_fleet_implicit_reconcile_failed_is_retried);
     tcase_add_test(tc, test_fleet_answer_about_an_earlier_run_ignored);

@@ -124,6 +124,57 @@ START_TEST(test_state_task_json_roundtrip_and_rejects) {
 }
 END_TEST
 
+/* Where a server runs (agent attributes, fault domain) is stored with it so
+ * a new leader knows its zones; a record written before has none and loads. */
+START_TEST(test_state_task_placement_fields_optional_and_checked) {
+#define REC(extra) "{\"task_id\":\"a\",\"agent_id\":\"\",\"hostname\":\"h\",\"port\":1,\"state\":\"TASK_RUNNING\"," \
+                   "\"changed_ms\":1,\"cpus\":1,\"mem_mb\":1,\"reason\":\"\"" extra "}"
+    state_task t = task("mcm-1", 31001, 1), back;
+    char err[256];
+    snprintf(t.attrs, sizeof(t.attrs), "rack:r1;tier:cache");
+    snprintf(t.region, sizeof(t.region), "us-east");
+    snprintf(t.zone, sizeof(t.zone), "us-east-1a");
+    char *json = state_task_to_json(&t);
+    ck_assert_ptr_nonnull(json);
+    ck_assert_ptr_nonnull(strstr(json, "\"attributes\":\"rack:r1;tier:cache\""));
+    ck_assert_int_eq(state_task_from_json(json, strlen(json), &back, err, sizeof(err)), MCM_OK);
+    ck_assert_str_eq(back.attrs, "rack:r1;tier:cache");
+    ck_assert_str_eq(back.region, "us-east");
+    ck_assert_str_eq(back.zone, "us-east-1a");
+    free(json);
+    /* an old record: no keys, loaded with none */
+    const char *old = REC("");
+    memset(&back, 'x', sizeof(back));
+    ck_assert_int_eq(state_task_from_json(old, strlen(old), &back, err, sizeof(err)), MCM_OK);
+    ck_assert_str_eq(back.attrs, "");
+    ck_assert_str_eq(back.zone, "");
+    ck_assert_str_eq(back.region, "");
+    /* none written when there are none */
+    t.attrs[0] = t.region[0] = t.zone[0] = '\0';
+    json = state_task_to_json(&t);
+    ck_assert_ptr_null(strstr(json, "attributes"));
+    ck_assert_ptr_null(strstr(json, "zone"));
+    free(json);
+    static const char *const rejects[][2] = {
+        {REC(",\"attributes\":7"), "attributes"},
+        {REC(",\"attributes\":\"a:\\u0001\""), "attributes"},
+        {REC(",\"region\":\"r\""), "region"},                 /* a region without its zone */
+        {REC(",\"zone\":\"z\""), "region"},
+        {REC(",\"region\":\"\",\"zone\":\"z\""), "region"},  /* present but empty */
+        {REC(",\"region\":\"r\",\"zone\":\"z\\u007f\""), "zone"},
+    };
+    for (size_t i = 0; i < MCM_ARRAY_LEN(rejects); i++) {
+        err[0] = '\0';
+        ck_assert_msg(state_task_from_json(rejects[i][0], strlen(rejects[i][0]), &back, err, sizeof(err)) == MCM_ERR,
+                      "accepted %s", rejects[i][0]);
+        ck_assert_msg(strstr(err, rejects[i][1]), "reject %zu: error '%s' lacks '%s'", i, err, rejects[i][1]);
+    }
+    snprintf(t.region, sizeof(t.region), "r");               /* never written either */
+    ck_assert_ptr_null(state_task_to_json(&t));
+#undef REC
+}
+END_TEST
+
 /* --- the leader's writes survive it ----------------------------------------------------- */
 
 START_TEST(test_state_new_leader_reads_what_old_wrote) {
@@ -709,6 +760,7 @@ static Suite *suite(void) {
     TCase *tc = tcase_create("state");
     tcase_set_timeout(tc, 180);
     tcase_add_test(tc, test_state_task_json_roundtrip_and_rejects);
+    tcase_add_test(tc, test_state_task_placement_fields_optional_and_checked);
     tcase_add_test(tc, test_state_new_leader_reads_what_old_wrote);
     tcase_add_test(tc, test_state_deposed_leader_is_fenced);
     tcase_add_test(tc, test_state_follower_write_fenced);
