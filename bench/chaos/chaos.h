@@ -110,6 +110,11 @@ int ch_store_owned(ch_snap *s, const char *prefix, const char *value);
 int ch_key_owner(const ch_snap *now, const char *key);
 /* 1 if key reads back value from its owner on the ring of the list now. */
 int ch_key_readable(const ch_snap *now, const char *key, const char *value);
+/* Keys the executor of task deleted in abort purges logged at or after
+ * since_wall (its "purge deleted N keys" lines): a purge deletes a key
+ * whose owner under the transition's old or new ring was lost, because its
+ * last write may have died with that server (a miss, never a stale read). */
+long ch_purged_since(chaos *ch, const char *task, int64_t since_wall);
 /* One pass of the recovery conditions; 1 if all hold. why gets the first
  * failed one. Two replicas leading at once add their bits (1 << index) to
  * *two_leaders. */

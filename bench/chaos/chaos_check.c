@@ -17,10 +17,12 @@
 #include "common.h"
 #include "harness.h"
 #include "ring.h"
+#include "util.h"
 
 #include <check.h>
 #include <errno.h>
 #include <ftw.h>
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -395,4 +397,33 @@ int ch_scan_sanitizer(chaos *ch, int *known3, char *what, size_t len) {
     nftw(it_dir(ch->c), scan_one, 16, FTW_PHYS);
     *known3 = scan_known3;
     return scan_other;
+}
+
+/* --- abort purges ------------------------------------------------------------------ */
+
+/* Keys deleted by "purge deleted N keys" lines in one executor log at or
+ * after since (RFC 3339 text: string order is time order). */
+static long purged_in(const char *path, const char *since) {
+    FILE *f = fopen(path, "r");
+    char line[1024];
+    long n = 0;
+    while (f && fgets(line, sizeof(line), f)) {
+        const char *p = strstr(line, ": purge deleted ");
+        if (p && strncmp(line, since, strlen(since)) >= 0) n += strtol(p + strlen(": purge deleted "), NULL, 10);
+    }
+    if (f) fclose(f);
+    return n;
+}
+
+long ch_purged_since(chaos *ch, const char *task, int64_t since_wall) {
+    char pattern[1024], since[40];
+    util_rfc3339(since_wall, since, sizeof(since));
+    snprintf(pattern, sizeof(pattern), "%s/sim-0/agents/*/frameworks/*/executors/%s.executor/runs/*/stderr",
+             it_dir(ch->c), task);
+    glob_t g;
+    long n = 0;
+    if (glob(pattern, 0, NULL, &g) == 0)
+        for (size_t i = 0; i < g.gl_pathc; i++) n += purged_in(g.gl_pathv[i], since);
+    globfree(&g);
+    return n;
 }
