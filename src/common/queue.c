@@ -4,7 +4,8 @@
  * The bound (queue.h, BOUND) applies only to droppable posts, so what must
  * not be lost is never refused, and a flood of what may be lost (heartbeats)
  * cannot grow the queue: at most one droppable message per type waits, and
- * none once `limit` messages are queued. Counting queued droppable messages
+ * none once `limit` messages are queued (a bounded post: only the limit).
+ * Counting queued droppable messages
  * per type would need a table; a scan is enough because it stops at the
  * first match and droppable posts are rare compared with takes.
  * Threads: any producer, one consumer. Invariants: tail is NULL iff head is;
@@ -60,10 +61,12 @@ static void drop_data(void *data, void (*free_data)(void *)) {
     if (data) (free_data ? free_data : free)(data);
 }
 
-/* 1 if a droppable message of this type waits (q->mu held). */
+enum { CQ_KEEP, CQ_COALESCE, CQ_BOUND };   /* cq_msg.droppable */
+
+/* 1 if a coalescing message of this type waits (q->mu held). */
 static int waiting(const cq *q, int type) {
     for (const cq_msg *m = q->head; m; m = m->next)
-        if (m->droppable && m->type == type) return 1;
+        if (m->droppable == CQ_COALESCE && m->type == type) return 1;
     return 0;
 }
 
@@ -79,7 +82,8 @@ static int post(cq *q, int type, void *data, void (*free_data)(void *), int64_t 
     m->num = num;
     m->droppable = droppable;
     pthread_mutex_lock(&q->mu);
-    if (droppable && ((q->limit > 0 && q->len >= q->limit) || waiting(q, type))) {
+    if (droppable != CQ_KEEP &&
+        ((q->limit > 0 && q->len >= q->limit) || (droppable == CQ_COALESCE && waiting(q, type)))) {
         q->dropped++;
         pthread_mutex_unlock(&q->mu);
         cq_msg_free(m);
@@ -95,11 +99,15 @@ static int post(cq *q, int type, void *data, void (*free_data)(void *), int64_t 
 }
 
 int cq_post(cq *q, int type, void *data, void (*free_data)(void *), int64_t num) {
-    return post(q, type, data, free_data, num, 0);
+    return post(q, type, data, free_data, num, CQ_KEEP);
 }
 
 int cq_post_droppable(cq *q, int type, void *data, void (*free_data)(void *), int64_t num) {
-    return post(q, type, data, free_data, num, 1);
+    return post(q, type, data, free_data, num, CQ_COALESCE);
+}
+
+int cq_post_bounded(cq *q, int type, void *data, void (*free_data)(void *), int64_t num) {
+    return post(q, type, data, free_data, num, CQ_BOUND);
 }
 
 void cq_set_limit(cq *q, int limit) {

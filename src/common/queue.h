@@ -21,7 +21,7 @@ typedef struct cq_msg {
     void *data;                       /* payload, owned by the message */
     void (*free_data)(void *data);    /* NULL: free() */
     int64_t num;                      /* small payloads need no allocation */
-    int droppable;                    /* posted with cq_post_droppable */
+    int droppable;                    /* CQ_KEEP, or how it may be refused (queue.c) */
     struct cq_msg *next;
 } cq_msg;
 
@@ -41,6 +41,11 @@ cq_msg *cq_take(cq *q, int64_t timeout_ms);
 #define CQ_DROPPED 1
 void cq_set_limit(cq *q, int limit);
 int cq_post_droppable(cq *q, int type, void *data, void (*free_data)(void *), int64_t num);
+/* As cq_post_droppable without the coalescing: refused (CQ_DROPPED, data
+ * freed) only while the queue holds `limit` or more messages. For what may
+ * be lost under overload but not merged (one executor's report must not
+ * stand in for another's). */
+int cq_post_bounded(cq *q, int type, void *data, void (*free_data)(void *), int64_t num);
 /* Droppable messages refused so far. */
 long cq_dropped(cq *q);
 void cq_msg_free(cq_msg *m);

@@ -23,9 +23,25 @@
 #define CONNECT_TIMEOUT_MS 15000
 #define SECRET_MAX 4096
 
+/* The mailbox's bound for what may be lost under overload: executor
+ * MESSAGEs (reports, which come again every report interval, and migration
+ * answers, which the transition resends for: trn.c). Everything else (status
+ * updates, offers, rescinds) is always queued; heartbeats are already
+ * coalesced by the stream (mesos_stream.c). Far above a healthy fleet's
+ * backlog: 1,000 executors report 200 times a second. */
+#define CORE_QUEUE_LIMIT 10000
+
 static void on_mesos_event_cb(void *ctx, Mesos__V1__Scheduler__Event *ev) {
     core *c = ctx;
-    cq_post(c->q, MSG_MESOS_EVENT, ev, free_event, atomic_load(&c->term));
+    if (ev->type != MESOS__V1__SCHEDULER__EVENT__TYPE__MESSAGE) {
+        cq_post(c->q, MSG_MESOS_EVENT, ev, free_event, atomic_load(&c->term));
+        return;
+    }
+    if (cq_post_bounded(c->q, MSG_MESOS_EVENT, ev, free_event, atomic_load(&c->term)) != CQ_DROPPED) return;
+    long d = cq_dropped(c->q);
+    if ((d & (d - 1)) == 0)   /* the 1st, 2nd, 4th, 8th... drop: a flood is seen, the log is not flooded */
+        log_warn("core mailbox holds %d messages or more: executor message dropped (%ld so far)",
+                    CORE_QUEUE_LIMIT, d);
 }
 
 static void on_mesos_down_cb(void *ctx, const char *why) {
@@ -207,6 +223,7 @@ core *core_new(const sched_config *cfg, char *err, size_t errlen) {
     c->cfg = cfg;
     c->last_blocked = -1;
     c->q = cq_create();
+    if (c->q) cq_set_limit(c->q, CORE_QUEUE_LIMIT);
     fleet_config fc = {cfg->cpus, (double)(cfg->mem_bytes >> 20), (int)cfg->max_per_agent, cfg->refuse_ms / 1000.0,
                        cfg->drain_time_ms, cfg->reconcile_interval_ms, cfg->relaunch_backoff_min_ms,
                        cfg->relaunch_backoff_max_ms, {{0}, 0, 0}, (const char *const *)cfg->constraints.v,

@@ -71,6 +71,31 @@ START_TEST(test_queue_flood_of_droppable_is_bounded) {
 }
 END_TEST
 
+/* Executor reports (bounded posts) are not merged, one report per executor
+ * stays, and they stop at the limit, where status updates still queue. */
+START_TEST(test_queue_bounded_posts_stop_at_the_limit_only) {
+    enum { REPORT = 1, UPDATE = 2 };
+    cq *q = cq_create();
+    cq_set_limit(q, 50);
+    for (int i = 0; i < 10000; i++) {
+        int rc = cq_post_bounded(q, REPORT, strdup("r"), NULL, i);
+        ck_assert_int_eq(rc, i < 50 ? MCM_OK : CQ_DROPPED);
+    }
+    ck_assert_int_eq(cq_length(q), 50);                 /* 50 of one type: not coalesced */
+    ck_assert_int_eq(cq_dropped(q), 10000 - 50);
+    ck_assert_int_eq(cq_post(q, UPDATE, NULL, NULL, 1), MCM_OK);   /* never refused */
+    ck_assert_int_eq(cq_length(q), 51);
+    for (int i = 0; i < 50; i++) {
+        cq_msg *m = cq_take(q, 0);
+        ck_assert_int_eq(m->type, REPORT);
+        ck_assert_int_eq(m->num, i);                    /* the first ones, in order */
+        cq_msg_free(m);
+    }
+    ck_assert_int_eq(cq_post_bounded(q, REPORT, NULL, NULL, 1), MCM_OK);   /* room again */
+    cq_free(q);
+}
+END_TEST
+
 START_TEST(test_queue_many_producers_keep_per_producer_order) {
     cq *q = cq_create();
     pthread_t t[PRODUCERS];
@@ -96,6 +121,7 @@ int main(void) {
     TCase *tc = tcase_create("queue");
     tcase_add_test(tc, test_queue_fifo_and_timeout);
     tcase_add_test(tc, test_queue_flood_of_droppable_is_bounded);
+    tcase_add_test(tc, test_queue_bounded_posts_stop_at_the_limit_only);
     tcase_add_test(tc, test_queue_many_producers_keep_per_producer_order);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
