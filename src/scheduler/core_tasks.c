@@ -16,6 +16,7 @@
 #include "core_int.h"
 #include "launch.h"
 #include "log.h"
+#include "offer_fleet.h"
 #include "place_mesos.h"
 #include "mcm.h"
 #include "util.h"
@@ -107,22 +108,11 @@ void core_on_update(core *c, const Mesos__V1__TaskStatus *st) {
  * its agent's attributes and fault domain (pa[i], for placement). */
 static void match_offers(core *c, Mesos__V1__Offer **offers, size_t n, core_offers *ro, fleet_offer *fo,
                          char (*ids)[TT_ID_MAX], place_agent_buf *pa) {
-    char why[256];
     offer_need need;
     offer_need_init(&need, c->cfg->cpus, (double)(c->cfg->mem_bytes >> 20));
     for (size_t i = 0; i < n; i++) {
-        const Mesos__V1__Offer *o = offers[i];
         launch_new_task_id(ids[i], TT_ID_MAX);
-        fo[i] = (fleet_offer){o->id->value, o->agent_id->value, o->hostname, 0, 0, ids[i], &pa[i].agent};
-        if (place_agent_from_offer(o, &pa[i]) != MCM_OK)
-            log_warn("offer %s from %s: more attributes than mcm keeps (%d) or too long; those left out count as "
-                     "missing for --constraint", o->id->value, o->hostname, PLACE_ATTRS_MAX);
-        if (offer_match(o, &need, &ro->matched[i], why, sizeof(why)) == MCM_OK) {
-            fo[i].fits = 1;
-            fo[i].port = ro->matched[i].port;
-        } else {
-            log_verbose("offer %s from %s does not fit: %s", o->id->value, o->hostname, why);
-        }
+        offer_to_fleet(offers[i], &need, ids[i], &ro->matched[i], &pa[i], &fo[i]);
     }
 }
 
