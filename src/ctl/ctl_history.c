@@ -4,8 +4,9 @@
  *   - the decision list: ZooKeeper <root>/state/desired holds
  *     {"instances":N,"autoscale":<policy_history_json(): last_change_ms,
  *     pause_until_ms, decisions [{t,a,from,to,r,x}]>} (policy.h), the same
- *     history a new leader continues. It needs --zk: the HTTP API does not
- *     serve it (a later release may add it to /v1/status).
+ *     history a new leader continues. It needs --zk here; the leader also
+ *     serves its policy's copy at GET /v1/autoscale (the status page reads
+ *     that), which this command does not use yet.
  *     Entries with a = "none" are ripe changes a gate held back ("blocked":
  *     cooldown, operator_pause, settling, ...); r = "operator" entries are
  *     POST /v1/scale calls.

@@ -104,4 +104,11 @@ const char *elect_member_path(const elect *e);
  * elect_check, or NULL if none is known. */
 char *elect_leader_identity(const elect *e);
 
+/* Every member of the election as a JSON array (malloc'd, caller frees), in
+ * sequence order: each member's identity object plus "member" (its znode
+ * name) and "leader" (true for the lowest, which the recipe makes leader).
+ * Synchronous; owner thread. NULL with a reason in err (ZooKeeper error).
+ * Sets no watch (elect_members.c). */
+char *elect_members_json(zks *z, char *err, size_t errlen);
+
 #endif

@@ -19,6 +19,14 @@
  *   GET  /v1/tasks     the task JSON the core published; 503 NOT_LOADED before.
  *   GET  /v1/status    the status JSON the core published (object), with
  *                      "uptime_s" and "version" added when absent.
+ *   GET  /v1/autoscale the autoscaling view the core published (thresholds,
+ *                      figures, recent decisions); 503 NOT_LOADED before.
+ *   GET  /v1/history   each server's recent reports (leader; a follower's
+ *                      list is empty); ?task=<id> one server (404 NOT_FOUND),
+ *                      ?points=N the newest N (1..HTTP_HISTORY_POINTS_MAX,
+ *                      else 400 BAD_POINTS); 503 NOT_LOADED before.
+ *   GET  /v1/replicas  the election's members and which leads; 503 NOT_LOADED.
+ *                      These three take no other query parameter (400 BAD_QUERY).
  *   GET  /healthz      200 {"status":"ok"} while the process serves.
  *   GET  /readyz       200 when the ZooKeeper session is connected AND a server
  *                      list is loaded; else 503 NOT_READY naming what is missing.
@@ -127,6 +135,15 @@ int http_set_tasks_json(http_server *h, const char *json);
 /* Must be a JSON object; its "framework_id" string (if any) is what
  * POST /v1/teardown's confirmation is checked against. MCM_ERR if not an object. */
 int http_set_status_json(http_server *h, const char *json);
+/* The page's views (http_view.c); each must be JSON of the shape named,
+ * else MCM_ERR and the old one stays:
+ *   autoscale: an object;
+ *   history:   {"servers":[{"task_id":..,"samples":[..]},...], ...};
+ *   replicas:  {"replicas":[...], ...}. */
+#define HTTP_HISTORY_POINTS_MAX 60
+int http_set_autoscale_json(http_server *h, const char *json);
+int http_set_history_json(http_server *h, const char *json);
+int http_set_replicas_json(http_server *h, const char *json);
 /* ZooKeeper session state, for /readyz. */
 void http_set_zk_connected(http_server *h, int connected);
 /* The core's loop clock (monotonic ms, written by the core at every turn of

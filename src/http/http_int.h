@@ -71,6 +71,9 @@ struct http_server {
     char *status_json;
     char *framework_id;               /* from status_json */
     int zk_connected;
+    char *autoscale_json;             /* http_view.c */
+    char *history_json;
+    char *replicas_json;
     const _Atomic int64_t *core_loop_ms;   /* http_set_liveness; NULL: none */
     int64_t core_loop_limit_ms;
 };
@@ -132,6 +135,12 @@ enum MHD_Result http_get_status(http_server *h, struct MHD_Connection *c, http_r
 enum MHD_Result http_get_healthz(http_server *h, struct MHD_Connection *c, http_req *r);
 enum MHD_Result http_get_readyz(http_server *h, struct MHD_Connection *c, http_req *r);
 enum MHD_Result http_get_metrics(http_server *h, struct MHD_Connection *c, http_req *r);
+
+/* --- http_view.c: the status page's views ---------------------------------------- */
+enum MHD_Result http_get_autoscale(http_server *h, struct MHD_Connection *c, http_req *r);
+enum MHD_Result http_get_history(http_server *h, struct MHD_Connection *c, http_req *r);
+enum MHD_Result http_get_replicas(http_server *h, struct MHD_Connection *c, http_req *r);
+void http_view_free(http_server *h);                          /* at http_free */
 
 /* --- http_ops.c: operator POST handlers -------------------------------------------- */
 enum MHD_Result http_post_scale(http_server *h, struct MHD_Connection *c, http_req *r);

@@ -145,6 +145,7 @@ void http_snap_free(http_server *h) {
     free(h->tasks_json);
     free(h->status_json);
     free(h->framework_id);
+    http_view_free(h);
 }
 
 void http_set_liveness(http_server *h, const _Atomic int64_t *core_loop_ms, int64_t limit_ms) {

@@ -39,6 +39,7 @@
 #include "offer.h"
 #include "policy.h"
 #include "queue.h"
+#include "rhist.h"
 #include "state.h"
 #include "tasks.h"
 #include "watch.h"
@@ -122,10 +123,18 @@ struct core {
     uint64_t history_seq;       /* policy history version last stored */
     int last_blocked;           /* reason last logged for a held-back change */
 
+    /* core_view.c: the status page's views */
+    rhist *rh;                  /* each server's recent reports (leader; cleared as follower) */
+    int64_t next_replicas_ms;   /* next read of the election's members */
+
     /* core_maint.c: maintenance windows and inverse offers (per term) */
     struct fmaint *maint;       /* NULL until the term's first event; freed at step-down */
     int64_t maint_term;
 };
+
+/* core_view.c: /v1/autoscale, /v1/history, /v1/replicas */
+void core_view_publish(core *c);
+void core_view_follower(core *c, const state_snapshot *snap);   /* the leader's stored decisions */
 
 /* core.c */
 int core_may_act(core *c);

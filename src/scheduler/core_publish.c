@@ -167,6 +167,7 @@ static void publish_follower_tasks(core *c) {
     free(s);
     json_decref(doc);
     json_decref(lj);
+    core_view_follower(c, &snap);
     free(leader);
     state_snapshot_clear(&snap);
 }
@@ -276,4 +277,5 @@ void core_publish_snapshot(core *c) {
     json_decref(doc);
     publish_tasks(c);
     task_metrics(c);
+    core_view_publish(c);
 }

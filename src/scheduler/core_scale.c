@@ -106,6 +106,7 @@ void core_on_report(core *c, const Mesos__V1__Scheduler__Event__Message *m) {
     }
     if (c->pol && t->state == MESOS__V1__TASK_STATE__TASK_RUNNING)
         policy_observe(c->pol, t->id, &r, t->cpus, util_wall_ms());
+    rhist_add(c->rh, t->id, &r);   /* the page's charts (core_view.c) */
 }
 
 static void fleet_of(core *c, policy_fleet *f, const char **ids) {

@@ -230,7 +230,8 @@ core *core_new(const sched_config *cfg, char *err, size_t errlen) {
                        cfg->constraints.n, cfg->zone_spread};
     ring_config(cfg, &fc.ring);
     c->fl = fleet_new(&fc);
-    if (!c->q || !c->fl) {
+    c->rh = rhist_new();
+    if (!c->q || !c->fl || !c->rh) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -267,6 +268,7 @@ void core_free(core *c) {
     policy_free(c->pol);
     srvlist_free(c->published);
     fleet_free(c->fl);
+    rhist_free(c->rh);
     cq_free(c->q);
     free(c);
 }

@@ -6,8 +6,14 @@
  * and from a follower with --dump-dom, after the page's own JavaScript has
  * fetched the JSON API, and the DOM is checked: three server rows, the
  * leader named, the role of the replica, ring shares that match src/ring's
- * ring_share for the published list and add up to 100 %. A screenshot of
- * each page is saved (1280x900) in the test directory; with
+ * ring_share for the published list and add up to 100 %; the autoscaling
+ * thresholds of the replica's flags, at least one decision row after an
+ * operator's POST /v1/scale (from the leader's policy, and on a follower from
+ * what the leader stored in ZooKeeper), the three replicas with exactly the
+ * leader marked and this replica as itself, and on the leader every server's
+ * chart drawn from the leader's /v1/history (data-hsrc="server"; a follower
+ * has none and says so). A screenshot of each page is saved (1280x1180) in
+ * the test directory; with
  * MCM_PAGE_SCREENSHOT=<file.png> the leader's is also copied there (how
  * docs/status-page.png is made). The suite runs without forking so both
  * tests share the installation. */
@@ -66,6 +72,39 @@ static void traffic(json_t *list) {
     }
 }
 
+/* At least two samples of each of three servers in the leader's /v1/history. */
+static int history_for_three(void *arg) {
+    (void)arg;
+    int k = 0;
+    json_t *h = it_get_json(it_replica_port(C, L), "/v1/history"), *e;
+    size_t i;
+    json_array_foreach(json_object_get(h, "servers"), i, e) k += json_array_size(json_object_get(e, "samples")) >= 2;
+    json_decref(h);
+    return k == 3;
+}
+
+/* The replica at *port shows an operator's decision in /v1/autoscale. */
+static int operator_decision(void *arg) {
+    int found = 0;
+    json_t *a = it_get_json(*(int *)arg, "/v1/autoscale"), *d;
+    size_t i;
+    json_array_foreach(json_object_get(a, "decisions"), i, d) {
+        const char *r = json_string_value(json_object_get(d, "r"));
+        found |= r && strcmp(r, "operator") == 0;
+    }
+    json_decref(a);
+    return found;
+}
+
+/* An operator's POST /v1/scale to the same count: a decision row, no new server. */
+static void operator_scale(void) {
+    long code = it_post(it_replica_port(C, L), "/v1/scale", "{\"instances\":3}", NULL);
+    ck_assert_msg(code == 200 || code == 202, "POST /v1/scale answered %ld", code);
+    int lp = it_replica_port(C, L), fp = it_replica_port(C, F);
+    ck_assert_msg(th_wait(operator_decision, &lp, 20000), "the leader's /v1/autoscale has no operator decision");
+    ck_assert_msg(th_wait(operator_decision, &fp, 30000), "the follower's /v1/autoscale has no operator decision");
+}
+
 static void setup(void) {
     it_opts o = {.instances = 3};
     C = it_start(&o);
@@ -77,6 +116,8 @@ static void setup(void) {
     traffic(doc);
     json_decref(doc);
     ck_assert_msg(th_wait(figures_for_three, NULL, 30000), "no figures with items from 3 servers");
+    ck_assert_msg(th_wait(history_for_three, NULL, 30000), "the leader's /v1/history lacks 3 servers with 2 samples");
+    operator_scale();
     const char *hold = getenv("MCM_PAGE_HOLD_S");       /* for looking at the page by hand */
     if (hold) {
         fprintf(stderr, "page: leader http://127.0.0.1:%d/ follower http://127.0.0.1:%d/\n", it_replica_port(C, L),
@@ -114,7 +155,7 @@ static void screenshot(int port, const char *name) {
     snprintf(shot, sizeof(shot), "%s/%s", it_dir(C), name);
     snprintf(arg, sizeof(arg), "--screenshot=%s", shot);
     char *argv[] = {"chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars",
-                    home, "--window-size=1280,900", VIRTUAL_TIME, arg, url, NULL};
+                    home, "--window-size=1280,1180", VIRTUAL_TIME, arg, url, NULL};
     ctl_run_out o;
     int rc = ctl_run(argv, NULL, BROWSER_MS, &o);
     ck_assert_msg(rc == 0, "chromium --screenshot exited %d: %s", rc, o.err);
@@ -200,11 +241,42 @@ static void check_page(int port, const char *role) {
     json_decref(list);
 }
 
+static int count(const char *dom, const char *needle) {
+    int n = 0;
+    for (const char *p = dom; (p = strstr(p, needle)); p += strlen(needle)) n++;
+    return n;
+}
+
+/* Thresholds, decisions and replicas as this replica's page shows them. */
+static void check_views(const char *dom, int port) {
+    char want[160];
+    json_t *as = it_get_json(port, "/v1/autoscale");
+    ck_assert_ptr_nonnull(as);
+    double up = json_real_value(json_object_get(json_object_get(as, "thresholds"), "scale_up_mem"));
+    ck_assert_double_gt(up, 0);
+    json_decref(as);
+    ck_assert_int_eq(count(dom, "class=\"th-row\""), 3);              /* memory, evictions, CPU */
+    snprintf(want, sizeof(want), "data-name=\"mem\" data-up=\"%g\"", up);
+    ck_assert_msg(strstr(dom, want), "no memory threshold row with %s", want);
+    ck_assert_int_ge(count(dom, "class=\"dec-row\""), 1);
+    ck_assert_ptr_nonnull(strstr(dom, "data-action=\"operator\" data-reason=\"operator\""));
+    ck_assert_int_eq(count(dom, "class=\"rep-row\""), 3);
+    ck_assert_int_eq(count(dom, "data-role=\"leader\""), 1);
+    snprintf(want, sizeof(want), "data-role=\"leader\" data-url=\"http://127.0.0.1:%d\"", it_replica_port(C, L));
+    ck_assert_msg(strstr(dom, want), "the replica list does not mark the leader (%s)", want);
+    ck_assert_int_eq(count(dom, "data-self=\"1\""), 1);
+    snprintf(want, sizeof(want), "data-url=\"http://127.0.0.1:%d\" data-self=\"1\"", port);
+    ck_assert_msg(strstr(dom, want), "the replica list does not mark this replica (%s)", want);
+}
+
 START_TEST(test_page_leader_shows_three_servers_and_ring) {
     check_page(it_replica_port(C, L), "LEADER");
     char *dom = dump_dom(it_replica_port(C, L));
     ck_assert_ptr_nonnull(strstr(dom, " MiB / "));        /* memcached's figures are there */
     ck_assert_ptr_nonnull(strstr(dom, "<polyline"));      /* and charted */
+    ck_assert_int_eq(count(dom, "data-hsrc=\"server\""), 3);  /* every chart from the leader's history */
+    ck_assert_ptr_nonnull(strstr(dom, "GET /v1/history"));
+    check_views(dom, it_replica_port(C, L));
     free(dom);
     screenshot(it_replica_port(C, L), "leader.png");
 }
@@ -214,6 +286,9 @@ START_TEST(test_page_follower_shows_the_same_fleet) {
     check_page(it_replica_port(C, F), "FOLLOWER");
     char *dom = dump_dom(it_replica_port(C, F));
     ck_assert_ptr_nonnull(strstr(dom, "open the leader"));   /* it says where the figures are */
+    ck_assert_int_eq(count(dom, "data-hsrc=\"server\""), 0);     /* a follower keeps no history */
+    ck_assert_ptr_nonnull(strstr(dom, "state/desired"));           /* the decisions come from ZooKeeper */
+    check_views(dom, it_replica_port(C, F));
     free(dom);
     screenshot(it_replica_port(C, F), "follower.png");
 }
