@@ -151,7 +151,8 @@ void http_set_zk_connected(http_server *h, int connected);
  * older than limit_ms (the core's own pause limit) the process may have been
  * stopped and its leadership lost without its knowing: GET /v1/status then
  * claims none ("role":"unknown", "leader_state":"unproven") until the core
- * has run again and decided, as core_may_act() would. NULL: no such check. */
+ * has run again and decided, as core_may_act() would; so do the metrics
+ * mcm_is_leader and mcm_leader_state (all 0 meanwhile). NULL: no such check. */
 void http_set_liveness(http_server *h, const _Atomic int64_t *core_loop_ms, int64_t limit_ms);
 
 #endif

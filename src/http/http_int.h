@@ -78,6 +78,11 @@ struct http_server {
     int64_t core_loop_limit_ms;
 };
 
+/* --- http_snap.c: liveness ---------------------------------------------------- */
+/* 1 when the core's loop has not run within its pause limit (see
+ * http_set_liveness), with the idle time in *idle_ms; 0 without a loop clock. */
+int http_core_stale(http_server *h, int64_t *idle_ms);
+
 /* --- http_server.c: replies (each counts the request in the metrics) --------- */
 enum MHD_Result http_queue(http_server *h, struct MHD_Connection *c, http_req *r,
                            unsigned code, struct MHD_Response *resp);

@@ -181,14 +181,9 @@ enum MHD_Result http_get_tasks(http_server *h, struct MHD_Connection *c, http_re
  * be gone, and the core says so only once it runs again. Until then the
  * answer claims no leadership (see http_set_liveness). */
 static void unproven(http_server *h, json_t *doc) {
-    pthread_mutex_lock(&h->mu);
-    const _Atomic int64_t *loop = h->core_loop_ms;
-    int64_t limit = h->core_loop_limit_ms;
-    pthread_mutex_unlock(&h->mu);
     const char *role = json_string_value(json_object_get(doc, "role"));
-    if (!loop || !role || strcmp(role, "leader") != 0) return;
-    int64_t idle = util_now_ms() - atomic_load(loop);
-    if (idle < limit) return;
+    int64_t idle = 0;
+    if (!role || strcmp(role, "leader") != 0 || !http_core_stale(h, &idle)) return;
     json_object_set_new(doc, "role", json_string("unknown"));
     json_object_set_new(doc, "leader_state", json_string("unproven"));
     json_object_set_new(doc, "core_idle_ms", json_integer(idle));

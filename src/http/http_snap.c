@@ -20,7 +20,10 @@
 #define LOG_COMPONENT "http"
 #include "log.h"
 
+#include "util.h"
+
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,9 +151,26 @@ void http_snap_free(http_server *h) {
     http_view_free(h);
 }
 
+int http_core_stale(http_server *h, int64_t *idle_ms) {
+    pthread_mutex_lock(&h->mu);
+    const _Atomic int64_t *loop = h->core_loop_ms;
+    int64_t limit = h->core_loop_limit_ms;
+    pthread_mutex_unlock(&h->mu);
+    if (!loop) return 0;
+    int64_t idle = util_now_ms() - atomic_load(loop);
+    if (idle_ms) *idle_ms = idle;
+    return idle >= limit;
+}
+
+static int leadership_gate(void *ctx) { return !http_core_stale(ctx, NULL); }
+
+/* The leadership metrics claim what /v1/status claims: nothing while the
+ * core may have been stopped (a scrape right after SIGCONT). */
 void http_set_liveness(http_server *h, const _Atomic int64_t *core_loop_ms, int64_t limit_ms) {
     pthread_mutex_lock(&h->mu);
     h->core_loop_ms = core_loop_ms;
     h->core_loop_limit_ms = limit_ms;
     pthread_mutex_unlock(&h->mu);
+    metrics_family_gate(metrics_find(h->m, "mcm_is_leader"), leadership_gate, h);
+    metrics_family_gate(metrics_find(h->m, "mcm_leader_state"), leadership_gate, h);
 }

@@ -39,6 +39,8 @@ struct metrics_family {
     series *s;
     size_t n, cap;
     int warned_full;                    /* logged the series limit once */
+    int (*gate)(void *ctx);             /* metrics_family_gate; NULL: none */
+    void *gate_ctx;
     struct metrics_family *next;
 };
 
@@ -333,7 +335,25 @@ static void buf_value(buf *b, double v) {
     buf_str(b, num);
 }
 
+void metrics_family_gate(metrics_family *f, int (*gate)(void *ctx), void *ctx) {
+    if (!f) return;
+    pthread_mutex_lock(&f->mu);
+    f->gate = gate;
+    f->gate_ctx = ctx;
+    pthread_mutex_unlock(&f->mu);
+}
+
+/* 1 if f's values may be shown as stored (see metrics_family_gate). */
+static int gate_open(metrics_family *f) {
+    pthread_mutex_lock(&f->mu);
+    int (*gate)(void *) = f->gate;
+    void *ctx = f->gate_ctx;
+    pthread_mutex_unlock(&f->mu);
+    return !gate || gate(ctx);
+}
+
 static void render_family(buf *b, metrics_family *f) {
+    int open = gate_open(f);
     buf_str(b, "# HELP ");
     buf_str(b, f->name);
     buf_str(b, " ");
@@ -352,7 +372,7 @@ static void render_family(buf *b, metrics_family *f) {
             buf_str(b, "\"");
         }
         buf_str(b, f->nlabels ? "} " : " ");
-        buf_value(b, f->s[i].v);
+        buf_value(b, open ? f->s[i].v : 0);
         buf_str(b, "\n");
     }
     pthread_mutex_unlock(&f->mu);

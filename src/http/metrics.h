@@ -55,6 +55,12 @@ metrics_family *metrics_family_add(metrics *m, metrics_type type, const char *na
                                    const char *help, const char *labels);
 metrics_family *metrics_find(metrics *m, const char *name);   /* NULL if none */
 int metrics_family_labels(const metrics_family *f);           /* label count */
+/* While gate(ctx) returns 0, metrics_render shows every series of f as 0:
+ * for a claim that holds only while the process can back it right now
+ * (mcm_is_leader after a stop the core has not seen yet). The stored values
+ * are untouched. gate runs on the rendering thread, must not block and must
+ * not call into this registry. NULL gate: none. */
+void metrics_family_gate(metrics_family *f, int (*gate)(void *ctx), void *ctx);
 
 /* `lv` holds exactly as many values as the family has labels (NULL when it has
  * none). A NULL value counts as "". All return MCM_OK or MCM_ERR (counter

@@ -1,6 +1,6 @@
 /* state_fence.c -- the fenced multi every state write goes through.
  *
- * Every write is one zoo_multi laid out as
+ * Every write is one multi (zks_multi) laid out as
  *
  *   op 0  check   <root>/leader/member_<seq>  version -1   (the fence: exists?)
  *   op 1  set     <root>/state/version  "N+1"  version V    (ordering)
@@ -17,7 +17,11 @@
  * of them until the multi is done, and keeps a running size estimate (a multi
  * above jute.maxbuffer makes the server drop the connection).
  *
- * Threads: owner thread (synchronous zoo_multi).
+ * Why zks_multi, not zoo_multi: the library's synchronous multi leaks its
+ * per-op completions when the connection drops under it (zks_multi.h), which
+ * happens whenever ZooKeeper restarts during a write.
+ *
+ * Threads: owner thread (synchronous multi, zks_multi).
  * Invariants: (1) a write is attempted only while elect says we lead, and
  * under the member path current at that moment. (2) Caches (version,
  * servers, serverset) belong to one member path; a new path drops them, and
@@ -29,6 +33,7 @@
 #include "log.h"
 #include "mcm.h"
 #include "state_int.h"
+#include "zks_multi.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -234,10 +239,12 @@ static int failed(state *s, int rc, const zoo_op_result_t *res, int n, int *fail
     return 0;
 }
 
-/* Never hand zoo_multi a dead or disconnected handle. The C client (3.8)
+/* Never hand a multi a dead or disconnected handle. The C client (3.8)
  * frees an uninitialised path pointer in zoo_amulti when a sub-op fails its
- * local checks (every op after the first fails them on an expired handle),
- * and leaks the per-op completions of a multi that dies with the connection. */
+ * local checks (every op after the first fails them on an expired handle).
+ * Not connected: nothing would be sent before the reconnect, and the owner
+ * thread would wait for it. (A multi the connection drops under no longer
+ * leaks: zks_multi.) */
 static int ready(state *s, char *err, size_t errlen) {
     zhandle_t *zh = zks_handle(s->z);
     if (!zh || is_unrecoverable(zh) != ZOK || zks_expired(s->z)) {
@@ -274,7 +281,7 @@ int state_fenced_exec(state *s, zbatch *b, int *failed_op, int *failed_rc, char 
         zoo_set_op_init(&b->ops[1], vpath, vbuf, (int)strlen(vbuf), s->version_stat, NULL);
         memset(res, 0, sizeof(*res) * (size_t)n);
         if ((ret = ready(s, err, errlen)) != MCM_OK) break;
-        int rc = zoo_multi(zks_handle(s->z), n, b->ops, res);
+        int rc = zks_multi(zks_handle(s->z), n, b->ops, res);
         if (rc == ZOK) {
             s->version++;
             s->version_stat++;

@@ -15,6 +15,7 @@
 #include <curl/curl.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -343,6 +344,47 @@ START_TEST(test_http_leader_tasks_status) {
     http_set_leader(srv, 0, NULL, NULL);
     expect("GET", "/v1/leader", NULL, NULL, 503, "NO_LEADER");
     stop();
+}
+END_TEST
+
+/* Issue 17 item 4: while the core's loop clock is older than its pause limit
+ * (a process just resumed from SIGSTOP, its core not yet run), neither
+ * /v1/status nor the leadership metrics claim leadership; once the core has
+ * run again they show what it published. */
+START_TEST(test_http_stale_core_claims_no_leadership) {
+    metrics *m = metrics_new();
+    metrics_family *is_leader = metrics_family_add(m, METRICS_GAUGE, "mcm_is_leader", "leader", NULL);
+    metrics_family *state = metrics_family_add(m, METRICS_GAUGE, "mcm_leader_state", "state", "state");
+    metrics_set(is_leader, NULL, 1);
+    metrics_set(state, METRICS_L("leading"), 1);
+    http_config cfg;
+    http_config_defaults(&cfg);
+    char err[256] = "";
+    srv = http_new(&cfg, &hooks, m, err, sizeof(err));
+    ck_assert_msg(srv != NULL, "http_new: %s", err);
+    port = http_port(srv);
+    http_set_status_json(srv, "{\"role\":\"leader\",\"leader_state\":\"leading\"}");
+    static _Atomic int64_t loop;
+    atomic_store(&loop, util_now_ms() - 5000);              /* the core last ran 5 s ago */
+    http_set_liveness(srv, &loop, 2000);
+    tc_resp r;
+    ck_assert_int_eq(tc_request(port, "GET", "/metrics", NULL, NULL, &r), 200);
+    ck_assert_msg(strstr(r.body, "\nmcm_is_leader 0\n"), "stale core, metrics: %s", r.body);
+    ck_assert_msg(strstr(r.body, "mcm_leader_state{state=\"leading\"} 0\n"), "metrics: %s", r.body);
+    tc_resp_free(&r);
+    ck_assert_int_eq(tc_request(port, "GET", "/v1/status", NULL, NULL, &r), 200);
+    ck_assert_msg(strstr(r.body, "\"leader_state\":\"unproven\""), "status: %s", r.body);
+    tc_resp_free(&r);
+    atomic_store(&loop, util_now_ms());                     /* the core has run and decided */
+    ck_assert_int_eq(tc_request(port, "GET", "/metrics", NULL, NULL, &r), 200);
+    ck_assert_msg(strstr(r.body, "\nmcm_is_leader 1\n"), "live core, metrics: %s", r.body);
+    ck_assert_msg(strstr(r.body, "mcm_leader_state{state=\"leading\"} 1\n"), "metrics: %s", r.body);
+    tc_resp_free(&r);
+    ck_assert_int_eq(tc_request(port, "GET", "/v1/status", NULL, NULL, &r), 200);
+    ck_assert_msg(strstr(r.body, "\"leader_state\":\"leading\""), "status: %s", r.body);
+    tc_resp_free(&r);
+    stop();
+    metrics_free(m);
 }
 END_TEST
 
@@ -909,6 +951,7 @@ int main(void) {
     tcase_add_test(tc, test_http_long_poll_before_any_list);
     tcase_add_test(tc, test_http_free_releases_long_polls);
     tcase_add_test(tc, test_http_leader_tasks_status);
+    tcase_add_test(tc, test_http_stale_core_claims_no_leadership);
     tcase_add_test(tc, test_http_healthz_and_readyz_transitions);
     tcase_add_test(tc, test_http_leader_operator_calls_reach_hooks);
     tcase_add_test(tc, test_http_operator_hooks_missing_answer_501);

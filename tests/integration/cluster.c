@@ -257,6 +257,24 @@ json_t *it_get_json(int port, const char *path) {
     return j;
 }
 
+char *it_get_text(int port, const char *path) {
+    char url[512];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
+    CURL *h = curl_easy_init();
+    buf b = {0};
+    long code = 0;
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    if (curl_easy_perform(h) == CURLE_OK) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_cleanup(h);
+    if (code >= 200 && code <= 299) return b.p;
+    free(b.p);
+    return NULL;
+}
+
 long it_post(int port, const char *path, const char *body, json_t **out) {
     return request(port, "POST", path, body, out);
 }

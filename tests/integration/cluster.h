@@ -51,6 +51,8 @@ void it_sim_start(it_cluster *c);
 
 /* GET http://127.0.0.1:port/path as JSON (NULL on error or non-2xx). */
 json_t *it_get_json(int port, const char *path);
+/* GET http://127.0.0.1:port/path as text (caller frees; NULL on error or non-2xx). */
+char *it_get_text(int port, const char *path);
 /* POST (body may be NULL); returns the status, the parsed reply in *out if wanted. */
 long it_post(int port, const char *path, const char *body, json_t **out);
 

@@ -9,9 +9,9 @@
  *   3. the leader is paused with SIGSTOP for longer than the session timeout,
  *      then resumed: it must not act again (the simulator's call log shows no
  *      call with its stream after the new leader subscribed, and no later
- *      SUBSCRIBE), its /v1/status never says "leading" from the moment it
- *      resumes (its HTTP threads run before its core has noticed), and it
- *      rejoins as a follower.
+ *      SUBSCRIBE), neither its /v1/status says "leading" nor its /metrics
+ *      mcm_is_leader 1 from the moment it resumes (its HTTP threads run
+ *      before its core has noticed), and it rejoins as a follower.
  *   4. ZooKeeper is down for twice the session timeout: every replica stops
  *      acting, memcached keeps serving, and when ZooKeeper is back one
  *      replica leads the same framework with the same servers.
@@ -150,15 +150,22 @@ START_TEST(test_failover_3_paused_leader_never_acts_again) {
     it_replica_signal(b.c, b.leader, SIGCONT);
     /* From the first moment it runs again it must not claim a leadership it
      * cannot prove (its HTTP threads resume with the core). */
-    int claims = 0, answers = 0;
+    int claims = 0, answers = 0, mclaims = 0, manswers = 0;
     for (int64_t t1 = mono_ms(); mono_ms() - t1 < 500;) {
         char ls[32];
         it_status_str(it_replica_port(b.c, b.leader), "leader_state", ls, sizeof(ls));
         answers += ls[0] != 0;
         claims += strcmp(ls, "leading") == 0;
+        char *m = it_get_text(it_replica_port(b.c, b.leader), "/metrics");
+        manswers += m != NULL;
+        mclaims += m && strstr(m, "\nmcm_is_leader 1\n");
+        free(m);
     }
     ck_assert_msg(answers > 0, "the resumed replica never answered /v1/status");
     ck_assert_msg(claims == 0, "the resumed ex-leader said \"leading\" %d times (of %d answers)", claims, answers);
+    ck_assert_msg(manswers > 0, "the resumed replica never answered /metrics");
+    ck_assert_msg(mclaims == 0, "the resumed ex-leader's /metrics said mcm_is_leader 1 %d times (of %d)",
+                  mclaims, manswers);
     sleep(5);   /* give the resumed replica every chance to misbehave */
     char st[32];
     it_status_str(it_replica_port(b.c, b.leader), "leader_state", st, sizeof(st));

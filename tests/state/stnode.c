@@ -20,9 +20,13 @@ static void n_deposed(void *ctx, const char *why) {
 }
 
 node *node_new(th_zk *zk, const char *name, const char *auth) {
+    return node_new_at(th_zk_hosts(zk), name, auth, 4000);
+}
+
+node *node_new_at(const char *hosts, const char *name, const char *auth, int session_ms) {
     node *n = calloc(1, sizeof(*n));
     char err[256] = "", ident[64];
-    zks_config cfg = {.hosts = th_zk_hosts(zk), .root = "/mcm", .session_timeout_ms = 4000,
+    zks_config cfg = {.hosts = hosts, .root = "/mcm", .session_timeout_ms = session_ms,
                       .auth = auth, .ctx = n, .on_event = n_event};
     n->z = zks_new(&cfg, 15000, err, sizeof(err));
     ck_assert_msg(n->z != NULL, "zks_new: %s", err);

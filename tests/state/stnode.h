@@ -25,6 +25,8 @@ typedef struct node {
 
 /* A node under /mcm that has joined the election (the first one leads). */
 node *node_new(th_zk *zk, const char *name, const char *auth);
+/* The same through any host list (a proxy) with its own session timeout. */
+node *node_new_at(const char *hosts, const char *name, const char *auth, int session_ms);
 void node_free(node *n);
 void check_ok(node *n);                                  /* elect_check, asserted */
 state_task task(const char *id, int port, int st);       /* a plausible record */
