@@ -34,7 +34,6 @@
 #define MEMBER_PREFIX "member_"
 #define MC_TIMEOUT_MS 2000
 #define LINE_MAX_LEN 4096
-#define LEAK_WINDOW_LINES 400         /* lines of one LeakSanitizer report we judge */
 #define KEY_TRIES 10000               /* candidate keys until one lands on a given server */
 
 int64_t ch_mono_ms(void) {
@@ -310,7 +309,7 @@ int ch_check_calls(chaos *ch, int64_t since_wall, int64_t until_wall, int *refus
 /* --- sanitizer reports ------------------------------------------------------------- */
 
 static chaos *scan_ch;
-static int scan_known3, scan_other;
+static int scan_other;
 static char *scan_what;
 static size_t scan_what_len;
 
@@ -323,36 +322,6 @@ static long *offset_of(chaos *ch, const char *path) {
     snprintf(ch->logs[ch->nlogs].path, sizeof(ch->logs[0].path), "%s", path);
     ch->logs[ch->nlogs].off = 0;
     return &ch->logs[ch->nlogs++].off;
-}
-
-/* A LeakSanitizer report is known (issue 17 item 3) when every leak in it was
- * allocated under zoo_amulti, the fenced multi lost with its connection. */
-static int leak_is_item3(FILE *f) {
-    char line[LINE_MAX_LEN];
-    int leaks = 0, known = 0, in_leak = 0, this_known = 0;
-    for (int n = 0; n < LEAK_WINDOW_LINES && fgets(line, sizeof(line), f); n++) {
-        if (strstr(line, "leak of")) {
-            known += in_leak && this_known;
-            leaks++;
-            in_leak = 1;
-            this_known = 0;
-        }
-        if (strstr(line, "zoo_amulti")) this_known = 1;
-        if (strstr(line, "SUMMARY:")) break;
-    }
-    known += in_leak && this_known;
-    return leaks > 0 && known == leaks;
-}
-
-/* Copies path into kept_dir and empties it (its writer appends, so it goes on). */
-static void keep_and_empty(chaos *ch, const char *path, long *off) {
-    char dst[1024], cmd[2200];
-    const char *base = strrchr(path, '/');
-    snprintf(dst, sizeof(dst), "%s/%lld-%s", ch->kept_dir, (long long)ch_wall_ms(), base ? base + 1 : path);
-    snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && : > '%s'", path, dst, path);
-    if (system(cmd) != 0) fprintf(stderr, "chaos: could not keep %s\n", path);
-    else fprintf(stderr, "chaos: known, issue 17 item 3: leak report kept in %s\n", dst);
-    *off = 0;
 }
 
 static int scan_one(const char *path, const struct stat *sb, int type, struct FTW *ftw) {
@@ -368,7 +337,7 @@ static int scan_one(const char *path, const struct stat *sb, int type, struct FT
         return 0;
     }
     char line[LINE_MAX_LEN];
-    int known = 0, other = 0;
+    int other = 0;
     while (fgets(line, sizeof(line), f)) {
         size_t n = strlen(line);
         if (n == 0 || line[n - 1] != '\n') break;   /* a line still being written: next time */
@@ -377,25 +346,21 @@ static int scan_one(const char *path, const struct stat *sb, int type, struct FT
         for (size_t k = 0; k < sizeof(marks) / sizeof(marks[0]) && hit < 0; k++)
             if (strstr(line, marks[k])) hit = (int)k;
         if (hit < 0) continue;
-        if (hit == 1 && leak_is_item3(f)) known++;
-        else if (other++ == 0 && !scan_what[0]) snprintf(scan_what, scan_what_len, "%.300s: %.400s", path, line);
+        if (other++ == 0 && !scan_what[0]) snprintf(scan_what, scan_what_len, "%.300s: %.400s", path, line);
         *off = ftell(f);
     }
     fclose(f);
     scan_other += other;
-    scan_known3 += known;
-    if (known && !other) keep_and_empty(scan_ch, path, off);
     return 0;
 }
 
-int ch_scan_sanitizer(chaos *ch, int *known3, char *what, size_t len) {
+int ch_scan_sanitizer(chaos *ch, char *what, size_t len) {
     scan_ch = ch;
-    scan_known3 = scan_other = 0;
+    scan_other = 0;
     scan_what = what;
     scan_what_len = len;
     what[0] = 0;
     nftw(it_dir(ch->c), scan_one, 16, FTW_PHYS);
-    *known3 = scan_known3;
     return scan_other;
 }
 
