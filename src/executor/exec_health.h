@@ -4,7 +4,7 @@
  * A memcached that stops answering (stopped, deadlocked, swapped out) keeps
  * its port open, so its process never exits and nothing else notices: every
  * client times out on its share of the keys. The executor therefore asks it
- * `version` every `interval_ms` (exec_probe.h does the asking) and feeds each
+ * `version` every `interval_ms` (probe.h does the asking) and feeds each
  * outcome here:
  *
  *   HEALTHY --unhealthy_after failures in a row--> UNHEALTHY (EH_UNHEALTHY:

@@ -20,7 +20,7 @@
  *             SIGKILL, TASK_FAILED healthy=false--> FINISHING
  *   any state --client gave up on the agent (final disconnect)--> stop memcached, exit 1
  *
- * Hung memcached: in RUNNING a `version` probe (exec_probe.h, non-blocking,
+ * Hung memcached: in RUNNING a `version` probe (probe.h, non-blocking,
  * its own connection) starts every health interval and is polled each tick;
  * exec_health.h counts the failures in a row and says when to send
  * TASK_RUNNING healthy=false, healthy=true again, or to fail the task. The
@@ -47,7 +47,7 @@
 
 #include "exec_health.h"
 #include "exec_migrate.h"
-#include "exec_probe.h"
+#include "probe.h"
 #include "exec_task.h"
 #include "log.h"
 #include "mcd.h"
@@ -93,7 +93,7 @@ typedef struct xl {
     exec_task task;
     mcd *m;
     exec_mig *mg;             /* warm transitions: created by the first command */
-    exec_probe *probe;        /* hung-memcached probe: RUNNING only */
+    probe *probe;        /* hung-memcached probe: RUNNING only */
     exec_health health;
     int killing_state;        /* the framework takes TASK_KILLING */
     int64_t ready_deadline, next_report, finish_deadline, shutdown_deadline;
@@ -165,7 +165,7 @@ static void finish(xl *x, int status) {
     int64_t now = util_now_ms(), deadline = now + x->o->ack_timeout_ms;
     exec_mig_free(x->mg);     /* before memcached goes: the copy reads from it */
     x->mg = NULL;
-    exec_probe_free(x->probe);
+    probe_free(x->probe);
     x->probe = NULL;
     mcd_free(x->m);
     x->m = NULL;
@@ -390,7 +390,7 @@ static void became_ready(xl *x) {
     if (mcd_version(x->m, version, sizeof(version), 1000, err, sizeof(err)) != MCM_OK)
         snprintf(version, sizeof(version), "(unknown version)");
     snprintf(msg, sizeof(msg), "memcached %s on %s:%d", version, x->o->listen, x->task.port);
-    if (!(x->probe = exec_probe_new(probe_host(x), x->task.port, err, sizeof(err))))
+    if (!(x->probe = probe_new(probe_host(x), x->task.port, err, sizeof(err))))
         log_warn("memcached will not be probed for hangs: %s", err);
     update(x, x->task_id, MESOS__V1__TASK_STATE__TASK_RUNNING, NO_REASON, x->probe ? 1 : NO_HEALTH, msg);
     x->st = X_RUNNING;
@@ -470,16 +470,16 @@ static void on_verdict(xl *x, eh_verdict v, const char *why) {
 static void tick_health(xl *x, int64_t now) {
     char why[256] = "";
     if (!x->probe) return;
-    if (!exec_probe_busy(x->probe)) {
+    if (!probe_busy(x->probe)) {
         if (!exec_health_due(&x->health, now)) return;
-        exec_probe_start(x->probe, now, x->o->health_timeout_ms);
+        probe_start(x->probe, now, x->o->health_timeout_ms);
         exec_health_started(&x->health, now);
     }
-    int r = exec_probe_poll(x->probe, now, why, sizeof(why));
-    if (r == EXEC_PROBE_PENDING) return;
-    if (r == EXEC_PROBE_FAILED)
+    int r = probe_poll(x->probe, now, why, sizeof(why));
+    if (r == PROBE_PENDING) return;
+    if (r == PROBE_FAILED)
         log_warn("memcached probe failed (%d in a row): %s", exec_health_misses(&x->health) + 1, why);
-    on_verdict(x, exec_health_result(&x->health, r == EXEC_PROBE_OK), why);
+    on_verdict(x, exec_health_result(&x->health, r == PROBE_OK), why);
 }
 
 static void tick_running(xl *x) {
@@ -523,7 +523,7 @@ static void tick(xl *x) {
 /* --- run ------------------------------------------------------------------------------ */
 
 static int64_t tick_ms(const xl *x) {
-    int idle = x->st == X_RUNNING && !(x->probe && exec_probe_busy(x->probe));
+    int idle = x->st == X_RUNNING && !(x->probe && probe_busy(x->probe));
     return idle ? IDLE_TICK_MS : TICK_MS;
 }
 
@@ -557,7 +557,7 @@ int exec_loop_run(const exec_opts *o, const mesos_exec_config *mc) {
              mc->agent_endpoint, mc->checkpoint ? "on" : "off");
     loop(&x);
     exec_mig_free(x.mg);        /* joins the worker before memcached and the mailbox go */
-    exec_probe_free(x.probe);
+    probe_free(x.probe);
     mesos_exec_free(x.mx);      /* joins the stream thread: no callback after this */
     mcd_free(x.m);
     cq_free(x.q);

@@ -79,6 +79,7 @@ static opt_program *program(sched_config *c) {
         {"migrate-rate", OPT_SIZE, NULL, "1MiB", "SIZE", "Copy rate of a warm transition per source server, bytes per second (0: unlimited; plain numbers are MiB).", 0, 1048576.0 * 1048576, OPT_PLAIN_MIB, NULL},
         {"migrate-timeout", OPT_DURATION, NULL, "2m", "DURATION", "Copy budget of a warm transition: past it the new list is published anyway, cold for the keys not copied.", 1000, DAY_MS, 0, NULL},
         {"maintenance-horizon", OPT_DURATION, NULL, "1h", "DURATION", "Mesos maintenance: no new server goes on an agent whose unavailability (Offer.unavailability, inverse offers) starts within this, and a server there is replaced (warm) before the window; the inverse offer is accepted once it is gone.", 0, 30 * DAY_MS, 0, NULL},
+        {"unreachable-grace", OPT_DURATION, NULL, "60s", "DURATION", "A server whose agent Mesos calls unreachable (TASK_UNREACHABLE: partitioned from the master) stays published and is not replaced while the leader's own `version` probes of its address answer, for at most this long; 0: replaced at once.", 0, 7 * DAY_MS, 0, NULL},
     };
     /* Where each flag's value goes, keyed by the flag's name: rows in any order. */
     const struct { const char *flag; void *dst; } dst[] = {
@@ -107,7 +108,7 @@ static opt_program *program(sched_config *c) {
         {"report-max-age", &c->report_max_age_ms}, {"operator-pause", &c->operator_pause_ms},
         {"drain-time", &c->drain_time_ms}, {"warm-transitions", &c->warm_transitions},
         {"migrate-rate", &c->migrate_rate}, {"migrate-timeout", &c->migrate_timeout_ms},
-        {"maintenance-horizon", &c->maintenance_horizon_ms},
+        {"maintenance-horizon", &c->maintenance_horizon_ms}, {"unreachable-grace", &c->unreachable_grace_ms},
     };
     _Static_assert(MCM_ARRAY_LEN(specs) == MCM_ARRAY_LEN(dst), "one destination per flag");
     for (size_t i = 0; i < MCM_ARRAY_LEN(specs); i++) {

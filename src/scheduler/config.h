@@ -52,6 +52,8 @@ typedef struct sched_config {
     int64_t migrate_timeout_ms;
     /* maintenance (fleet_maint.h) */
     int64_t maintenance_horizon_ms;
+    /* partitions (fleet_partition.c) */
+    int64_t unreachable_grace_ms;
 } sched_config;
 
 /* Parses argv/environment into cfg. Returns OPT_CONTINUE to run, or the exit

@@ -92,6 +92,7 @@ void core_step_down(core *c, const char *why) {
     atomic_fetch_add(&c->term, 1);    /* events of that subscription still queued are dropped */
     fleet_end_term(c->fl);
     core_maint_end_term(c);
+    core_probe_end_term(c);
     c->subscribed = 0;
     c->publish_retry_ms = 0;
     c->framework_id[0] = '\0';

@@ -130,6 +130,9 @@ struct core {
     /* core_maint.c: maintenance windows and inverse offers (per term) */
     struct fmaint *maint;       /* NULL until the term's first event; freed at step-down */
     int64_t maint_term;
+
+    /* core_probe.c: probes of servers kept through a partition (per term) */
+    struct core_probes *probes; /* NULL until the first tick; freed at step-down */
 };
 
 /* core_view.c: /v1/autoscale, /v1/history, /v1/replicas */
@@ -213,6 +216,10 @@ size_t core_maint_offers(core *c, Mesos__V1__Offer **offers, size_t n);
 void core_maint_tick(core *c);                                            /* while LEADING */
 void core_maint_done(core *c, const callq_job *j);                        /* an ACCEPT_INVERSE_OFFERS outcome */
 void core_maint_end_term(core *c);
+
+/* core_probe.c: the leader's probes of kept servers (fleet_partition.c) */
+void core_probe_tick(core *c, int64_t now);                               /* while LEADING */
+void core_probe_end_term(core *c);
 
 /* Errors from a fenced write: FENCED steps down; others are retried later. */
 int core_fenced_result(core *c, int rc, const char *what, const char *err);

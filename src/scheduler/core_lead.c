@@ -343,6 +343,7 @@ void core_lead_tick(core *c, int64_t now) {
     core_tick_fleet(c);
     if (c->role == ROLE_LEADING) {
         core_maint_tick(c);
+        core_probe_tick(c, now);
         core_publish_tick(c, now);
         core_scale_tick(c, now);
     }

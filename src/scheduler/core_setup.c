@@ -227,7 +227,7 @@ core *core_new(const sched_config *cfg, char *err, size_t errlen) {
     fleet_config fc = {cfg->cpus, (double)(cfg->mem_bytes >> 20), (int)cfg->max_per_agent, cfg->refuse_ms / 1000.0,
                        cfg->drain_time_ms, cfg->reconcile_interval_ms, cfg->relaunch_backoff_min_ms,
                        cfg->relaunch_backoff_max_ms, {{0}, 0, 0}, (const char *const *)cfg->constraints.v,
-                       cfg->constraints.n, cfg->zone_spread};
+                       cfg->constraints.n, cfg->zone_spread, cfg->unreachable_grace_ms};
     ring_config(cfg, &fc.ring);
     c->fl = fleet_new(&fc);
     c->rh = rhist_new();
@@ -268,6 +268,7 @@ void core_free(core *c) {
     policy_free(c->pol);
     srvlist_free(c->published);
     fleet_free(c->fl);
+    core_probe_end_term(c);
     rhist_free(c->rh);
     cq_free(c->q);
     free(c);

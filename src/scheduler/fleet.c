@@ -3,8 +3,9 @@
  * What: every rule of the leader about its servers, as functions from (table,
  * event, time) to an action list: store an update before acknowledging it;
  * store a task before launching it; kill a task Mesos reports that mcm does
- * not know; kill a server back from a partition after its replacement
- * started; keep the fleet at the desired count (revive, suppress, drain the
+ * not know; keep a server through a partition while it answers the leader's
+ * probes, within --unreachable-grace (fleet_partition.c); kill a server back
+ * from a partition after its replacement started; keep the fleet at the desired count (revive, suppress, drain the
  * surplus: placement's victim, fleet_place.c, over the order not running
  * first, then least memory in use; launch only where placement admits); kill a drained
  * server when its drain time is over and resend a KILL unanswered for 30 s;
@@ -23,7 +24,8 @@
  * every action it did not perform too.
  *
  * Counting: a task is "active" (counts toward desired) unless it has ended,
- * is unreachable, is draining or is being killed.
+ * is unreachable (and not kept through the partition), is draining or is
+ * being killed.
  *
  * Thread: the core only. Invariants: (1) no action outside a term; (2) one
  * reconciliation run at a time; (3) a launch is decided only while LEADING,
@@ -148,8 +150,9 @@ tt_task *fleet_find(fleet *f, const char *id) { return tt_find(f->tasks, id); }
 int fleet_recon_active(const fleet *f) { return f->recon_active; }
 
 int fleet_is_active(const tt_task *t) {
-    return !tt_state_is_final(t->state) && t->state != MESOS__V1__TASK_STATE__TASK_UNREACHABLE &&
-           !t->drain_until_ms && !t->kill_sent_ms;
+    int unreachable = t->state == MESOS__V1__TASK_STATE__TASK_UNREACHABLE;
+    return !tt_state_is_final(t->state) && (!unreachable || t->part == FLEET_PART_KEPT) && !t->drain_until_ms &&
+           !t->kill_sent_ms;
 }
 
 int fleet_active(const fleet *f) {
@@ -242,6 +245,7 @@ static void recon_finished(fleet *f, fleet_clock now, fleet_actions *out) {
     f->recon_active = f->implicit_sent = 0;
     if (f->leading) return;   /* a periodic run */
     f->leading = 1;
+    fleet_part_resolve(f, now);   /* a kept server counts before the balance */
     fleet_action *a = fleet_push(out, FA_PHASE);
     if (a) a->phase = FLEET_LEADING;
     balance(f, now, out);     /* a surplus (say, a drain cut short by a failover) goes before publishing */
@@ -360,9 +364,11 @@ static void balance(fleet *f, fleet_clock now, fleet_actions *out) {
 
 void fleet_tick(fleet *f, fleet_clock now, fleet_actions *out) {
     if (!f->in_term) return;
+    fleet_part_resolve(f, now);
     recon_tick(f, now, out);
     if (!f->leading) return;
     if (now.mono_ms >= f->next_full_recon_ms && !f->recon_active) recon_start(f, 1, now, out);
+    fleet_part_tick(f, now, out);   /* a grace that ended: replaced by the balance below */
     balance(f, now, out);
     fleet_ring_tick(f, now, out);
 }
@@ -441,9 +447,11 @@ void fleet_on_update(fleet *f, const fleet_status *st, fleet_clock now, fleet_ac
     snprintf(next.reason, sizeof(next.reason), "%s", st->message ? st->message : "");
     int final = tt_state_is_final(next.state);
     int stale = back_from_partition(f, t, &next);
+    int kept = next.state == MESOS__V1__TASK_STATE__TASK_UNREACHABLE && fleet_part_keepable(f, t);
     fleet_action *a = fleet_push_task(out, final ? FA_DELETE_TASK : FA_PUT_TASK, &next, final ? "ended" : "update");
     if (!a) return;
     a->ended = final;
+    a->kept = kept;
     ack(st, out);
     if (stale) {
         fleet_action *k = fleet_push_task(out, FA_KILL, &next, "back from a partition after its replacement started: "
@@ -451,7 +459,7 @@ void fleet_on_update(fleet *f, const fleet_status *st, fleet_clock now, fleet_ac
         if (k) k->prev_kill_ms = t->kill_sent_ms;
         t->kill_sent_ms = now.mono_ms;   /* in flight (not stored: no ZooKeeper field) */
     }
-    if (final || next.state == MESOS__V1__TASK_STATE__TASK_UNREACHABLE || stale)
+    if (final || (next.state == MESOS__V1__TASK_STATE__TASK_UNREACHABLE && !kept) || stale)
         fleet_ring_lost(f, next.id, now, out);   /* a transition it takes part in aborts */
     fleet_push(out, FA_PUBLISH);
 }
@@ -649,6 +657,7 @@ void fleet_stored(fleet *f, const fleet_action *a, int ok, fleet_clock now) {
                                     : "draining %s on %s:%d (%s): unpublished now, killed in %lld ms",
                    t->id, t->hostname, t->port, a->why, (long long)fleet_ring_drain_ms(f));
     record_update(t, &a->task);
+    fleet_part_stored(f, t, a);
 }
 
 static int refused(const char *err) {

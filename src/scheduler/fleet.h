@@ -68,6 +68,7 @@ typedef struct fleet_config {
     const char *const *constraints;  /* --constraint (place.h), already checked; copied by fleet_new */
     int nconstraints;
     int zone_spread;             /* spread servers evenly over fault-domain zones */
+    int64_t unreachable_grace_ms;  /* --unreachable-grace (fleet_partition.c); 0: replace at once */
 } fleet_config;
 
 /* The vocabulary. Persists first, then Mesos calls, in list order. */
@@ -112,6 +113,7 @@ typedef struct fleet_action {
     int ended;                 /* DELETE: the task ended (an update said so) */
     int replace;               /* KILL: an operator restart: a replacement follows */
     int relaunch;              /* LAUNCH done: it replaced a server that ended unasked */
+    int kept;                  /* PUT_TASK of an UNREACHABLE: kept through the partition */
     int64_t prev_kill_ms;      /* KILL: kill_sent_ms before it, restored if not sent */
     int64_t run;               /* RECONCILE: the reconciliation run it belongs to */
 } fleet_action;
@@ -206,6 +208,23 @@ int fleet_on_executor_message(fleet *f, const void *data, size_t len, fleet_cloc
 int fleet_published(fleet *f, trn_server *out, int cap);
 /* The transition under way, for /v1/status and /metrics. */
 void fleet_ring_status(fleet *f, fleet_clock now, trn_status *out);
+
+/* --- partitions (fleet_partition.c) ------------------------------------------ */
+/* A server whose task Mesos calls UNREACHABLE stays published (and is not
+ * replaced) while the leader's own `version` probes of its address answer,
+ * for at most --unreachable-grace from the record's changed time. */
+#define FLEET_PART_PROBE_EVERY_MS 1000   /* the core probes a kept server this often */
+#define FLEET_PART_PROBE_FAILS 2         /* failed probes in a row that end the grace */
+typedef enum fleet_part {
+    FLEET_PART_NONE = 0,       /* reachable; UNREACHABLE: not yet decided (a new term) */
+    FLEET_PART_KEPT,           /* UNREACHABLE, in its grace: published, probed, counted */
+    FLEET_PART_GIVEN_UP,       /* UNREACHABLE and replaced, as with no grace */
+} fleet_part;
+/* 1 if the core should probe t (a kept server): its address is
+ * t->hostname:t->port. */
+int fleet_part_probing(const tt_task *t);
+/* The outcome of one probe of task id (why: the failure, or NULL). */
+void fleet_on_probe(fleet *f, const char *id, int ok, const char *why, fleet_clock now, fleet_actions *out);
 
 /* --- state (read) ---------------------------------------------------------- */
 int fleet_desired(const fleet *f);

@@ -74,6 +74,17 @@ void fleet_place_stamp(tt_task *t, const place_agent *a);
  * preference order. NULL if n is 0. */
 tt_task *fleet_place_victim(fleet *f, tt_task *const *cands, int n);
 
+/* fleet_partition.c */
+/* 1 if t, RUNNING now, is kept through a partition if Mesos calls it UNREACHABLE. */
+int fleet_part_keepable(const fleet *f, const tt_task *t);
+/* t's record (with a->kept) was stored: its partition mark follows. */
+void fleet_part_stored(fleet *f, tt_task *t, const fleet_action *a);
+/* UNREACHABLE records of a new term get their mark (kept while the grace
+ * from their changed time lasts). */
+void fleet_part_resolve(fleet *f, fleet_clock now);
+/* While LEADING: a kept server whose grace is over is given up. */
+void fleet_part_tick(fleet *f, fleet_clock now, fleet_actions *out);
+
 /* fleet_ring.c */
 int fleet_ring_new(fleet *f);
 void fleet_ring_free(fleet *f);

@@ -85,7 +85,7 @@ int fleet_set_ring(fleet *f, const trn_server *published, int n, const char *rec
 /* --- the table as the keeper sees it ------------------------------------------------ */
 
 static int member_of(const tt_task *t, trn_member *m) {
-    int running = t->state == MESOS__V1__TASK_STATE__TASK_RUNNING;
+    int running = t->state == MESOS__V1__TASK_STATE__TASK_RUNNING || fleet_part_probing(t);   /* kept */
     int starting = t->state == MESOS__V1__TASK_STATE__TASK_STAGING ||
                    t->state == MESOS__V1__TASK_STATE__TASK_STARTING;
     if (t->port <= 0 || !t->hostname[0] || t->kill_sent_ms || (!running && !starting)) return 0;

@@ -45,6 +45,8 @@ typedef struct tt_task {
     int64_t report_rx_ms;         /* monotonic time the latest arrived */
     int64_t recon_asked_ms;       /* UNREACHABLE: when its agent's offer last made us ask Mesos about it */
     int unhealthy;                /* its executor's last TASK_RUNNING said healthy=false (exec_health.h) */
+    int part;                     /* UNREACHABLE: fleet_part (fleet.h, fleet_partition.c) */
+    int part_fails;               /* kept: failed probes in a row */
 } tt_task;
 
 typedef struct tt tt;

@@ -32,6 +32,10 @@
  *                                         TASK_UNREACHABLE (TASK_LOST without
  *                                         PARTITION_AWARE), its offers are rescinded
  *   POST /sim/agent/up?agent=I|ID         it comes back, empty (same agent ID)
+ *   POST /sim/agent/partition?agent=I|ID  cut off from the master, processes running:
+ *                                         TASK_UNREACHABLE (REASON_AGENT_REMOVED),
+ *                                         updates held, no offers (sim_partition.c)
+ *   POST /sim/agent/heal?agent=I|ID       reregisters with its tasks; held updates sent
  *   POST /sim/leader?redirect=URL         non-leading mode: scheduler calls get 307
  *                                         to URL (http://host:port); without
  *                                         `redirect`: 503 (no leader known); streams

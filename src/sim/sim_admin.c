@@ -72,8 +72,8 @@ static json_t *agent_json(sim *s, sim_agent *a) {
     sim_res_format(fr, avail, sizeof(avail));
     sim_res_free(fr);
     snprintf(ep, sizeof(ep), "%s:%d", s->host, a->port);
-    return json_pack("{s:i, s:s, s:i, s:s, s:b, s:s, s:s, s:s, s:s, s:s}", "index", a->idx, "id", a->id, "port",
-                     a->port, "endpoint", ep, "gone", a->gone, "resources", total, "free", avail, "attributes",
+    return json_pack("{s:i, s:s, s:i, s:s, s:b, s:b, s:s, s:s, s:s, s:s, s:s}", "index", a->idx, "id", a->id, "port",
+                     a->port, "endpoint", ep, "gone", a->gone, "partitioned", a->partitioned, "resources", total, "free", avail, "attributes",
                      a->attributes ? a->attributes : "", "region", a->region, "zone", a->zone);
 }
 
@@ -271,6 +271,7 @@ enum MHD_Result sim_admin_handle(sim *s, struct MHD_Connection *c, sim_req *r) {
         body = calls_json(s, since ? atoll(since) : 0);
     } else if (strcmp(r->method, "POST") == 0) {
         body = sim_maint_admin(s, c, r, &code);   /* maintenance and drains (sim_maint.c, sim_drain.c) */
+        if (!body) body = sim_partition_admin(s, c, r, &code);
         if (!body) body = post(s, c, r->url, &code);
     }
     pthread_mutex_unlock(&s->mu);

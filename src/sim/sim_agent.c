@@ -173,7 +173,7 @@ static int live_tasks(sim *s, sim_exec *ex) {
 }
 
 void sim_agent_kill_task(sim *s, sim_task *t) {
-    if (s->agents[t->agent].gone) {
+    if (s->agents[t->agent].gone || sim_partitioned(s, t->agent)) {
         log_info("kill of task %s ignored: agent %s is unreachable", t->id, s->agents[t->agent].id);
         return;
     }
@@ -330,6 +330,7 @@ void sim_agent_down(sim *s, int agent) {
     sim_agent *a = &s->agents[agent];
     if (a->gone) return;
     a->gone = 1;
+    a->partitioned = 0;   /* a partitioned agent that dies: its tasks are unreachable already */
     log_notice("agent %s disappears: executors killed, tasks unreachable, offers rescinded", a->id);
     for (sim_exec *ex = s->execs; ex; ex = ex->next) {
         if (ex->agent != agent || ex->state == EX_DONE) continue;
@@ -458,6 +459,8 @@ static void exec_call(sim *s, sim_agent *a, struct MHD_Connection *c, const Meso
         snprintf(rp->text, sizeof(rp->text), "Executor is not subscribed"), rp->code = 403;
     else if (call->type == MESOS__V1__EXECUTOR__CALL__TYPE__UPDATE)
         exec_update(s, ex, call->update->status);
+    else if (call->type == MESOS__V1__EXECUTOR__CALL__TYPE__MESSAGE && sim_partitioned(s, a->idx))
+        log_verbose("executor %s: message dropped: agent %s is partitioned", ex->id, a->id);
     else if (call->type == MESOS__V1__EXECUTOR__CALL__TYPE__MESSAGE) {
         sim_arena *ar = sim_arena_new();
         Mesos__V1__Scheduler__Event ev = MESOS__V1__SCHEDULER__EVENT__INIT;

@@ -179,7 +179,7 @@ void sim_alloc_run(sim *s, int64_t now) {
     sim_arena *a = sim_arena_new();
     s->rr++;
     for (int ag = 0; ag < s->nagents; ag++) {
-        if (s->agents[ag].gone || !sim_drain_offerable(s, ag)) continue;   /* drained: deactivated */
+        if (s->agents[ag].gone || sim_partitioned(s, ag) || !sim_drain_offerable(s, ag)) continue;   /* drained: deactivated */
         sim_res *avail = sim_agent_free_res(s, ag);
         for (int k = 0; k < nfw && avail; k++) {
             int idx = (int)((s->rr + ag + k) % nfw);

@@ -119,7 +119,8 @@ typedef struct sim_task {
     sim_res *res;
     int state;                        /* latest state (TaskState) */
     int launched;                     /* LAUNCH event delivered to the executor */
-    int unreachable;                  /* its agent disappeared */
+    int unreachable;                  /* its agent disappeared or is partitioned */
+    int agent_state;                  /* partitioned: the state the agent knows (sim_partition.c) */
     sim_upd *updates;                 /* head is forwarded, waits for ACKNOWLEDGE */
     int64_t next_retry_ms, retry_ms;
     uint8_t seen[SIM_SEEN_UUIDS][16]; /* uuids the agent stored (dedup) */
@@ -134,6 +135,7 @@ typedef struct sim_agent {
     int port;
     sim_res *total;
     int gone;
+    int partitioned;                  /* cut off from the master, processes running (sim_partition.c) */
     char *attributes;                 /* Mesos --attributes text, "" none (sim_attr.c) */
     char region[SIM_DOMAIN_MAX], zone[SIM_DOMAIN_MAX];   /* fault domain; "" none */
     char hostname[256];               /* Offer.hostname, AgentInfo.hostname (--agent-hostname) */
@@ -262,6 +264,8 @@ void sim_task_agent_status(sim *s, sim_task *t, int state, int reason, const cha
 void sim_task_ack(sim *s, sim_task *t, const uint8_t *uuid, size_t len);
 /* Forward every head update of fw now (after a re-subscription). */
 void sim_task_resend_fw(sim *s, sim_fw *fw);
+/* Forwards t's oldest held update now (a partition healed). */
+void sim_task_resend(sim *s, sim_task *t);
 void sim_task_retry(sim *s, int64_t now);
 /* The master's reconciliation answers for one call. */
 void sim_task_reconcile(sim *s, sim_fw *fw, const Mesos__V1__Scheduler__Call__Reconcile *rc);
@@ -349,5 +353,10 @@ void sim_zk_free(struct sim_zk *z);
 /* Loop thread, without `mu`: (re)creates our node, re-reads the children,
  * then updates s->zk_leading / s->zk_leader under `mu`. */
 void sim_zk_poll(sim *s, struct sim_zk *z);
+
+/* --- sim_partition.c (an agent cut off from the master) ------------------- */
+int sim_partitioned(const sim *s, int agent);
+/* /sim/agent/partition, /sim/agent/heal; NULL for other URLs. */
+char *sim_partition_admin(sim *s, struct MHD_Connection *c, const sim_req *r, unsigned *code);
 
 #endif

@@ -378,7 +378,8 @@ static void offer_fw(sim *s, sim_fw *fw, int64_t now) {
     Mesos__V1__InverseOffer **v = sim_arena_alloc(a, sizeof(*v) * (size_t)s->nagents);
     size_t n = 0;
     for (int ag = 0; ag < s->nagents; ag++) {
-        if (!s->maint->win[ag].has || s->agents[ag].gone || !sim_drain_offerable(s, ag)) continue;
+        if (!s->maint->win[ag].has || s->agents[ag].gone || sim_partitioned(s, ag) || !sim_drain_offerable(s, ag))
+            continue;
         if (!uses_agent(s, fw, ag) || outstanding(s, fw, ag) || inv_filtered(s, fw, ag, now)) continue;
         v[n++] = make_inv(s, a, fw, ag);
     }

@@ -112,7 +112,7 @@ void sim_task_master_update(sim *s, sim_fw *fw, const char *task_id, const char 
 }
 
 static void forward_head(sim *s, sim_task *t) {
-    if (!t->updates) return;
+    if (!t->updates || sim_partitioned(s, t->agent)) return;   /* the agent holds it */
     Mesos__V1__TaskStatus *st = t->updates->status;
     log_verbose("framework %s: task %s update %s forwarded%s", t->fw->id, t->id, sim_pb_task_state(st->state),
                 t->fw->stream ? "" : " (framework disconnected: will resend)");
@@ -147,7 +147,8 @@ int sim_task_agent_update(sim *s, sim_task *t, Mesos__V1__TaskStatus *st) {
         st->timestamp = (double)util_wall_ms() / 1000.0;
     }
     sim_drain_status(s, t, st);   /* a draining agent's reason (Slave::statusUpdate) */
-    if (!sim_pb_terminal(t->state)) t->state = st->state;
+    if (sim_partitioned(s, t->agent)) t->agent_state = st->state;   /* the master still says UNREACHABLE */
+    else if (!sim_pb_terminal(t->state)) t->state = st->state;
     sim_upd *u = calloc(1, sizeof(*u));
     if (!u) abort();
     u->status = st;
@@ -209,6 +210,13 @@ void sim_task_resend_fw(sim *s, sim_fw *fw) {
             t->next_retry_ms = util_now_ms() + t->retry_ms;
             forward_head(s, t);
         }
+}
+
+void sim_task_resend(sim *s, sim_task *t) {
+    if (!t->updates) return;
+    t->retry_ms = s->cfg.update_retry_ms;
+    t->next_retry_ms = util_now_ms() + t->retry_ms;
+    forward_head(s, t);
 }
 
 void sim_task_retry(sim *s, int64_t now) {

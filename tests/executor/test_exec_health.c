@@ -1,10 +1,10 @@
 /* test_exec_health.c -- the executor's hung-memcached rule: the pure counting
  * (exec_health.h: every verdict and when it is given, with a fake clock), and
- * the non-blocking probe (exec_probe.h) against a real memcached that answers,
+ * the non-blocking probe (probe.h) against a real memcached that answers,
  * is stopped (SIGSTOP: it keeps its socket, answers nothing) and continued,
  * and against a closed port. Each poll is timed: none may block. */
 #include "exec_health.h"
-#include "exec_probe.h"
+#include "probe.h"
 #include "harness.h"
 #include "mcm.h"
 #include "util.h"
@@ -99,19 +99,19 @@ END_TEST
 #define POLL_MAX_MS 20     /* a poll that took longer blocked */
 
 /* Polls every 10 ms until an outcome; each poll timed. */
-static int run_probe(exec_probe *p, int64_t timeout_ms, char *why, size_t len, int64_t *took_ms) {
+static int run_probe(probe *p, int64_t timeout_ms, char *why, size_t len, int64_t *took_ms) {
     int64_t start = util_now_ms();
-    exec_probe_start(p, start, timeout_ms);
+    probe_start(p, start, timeout_ms);
     for (;;) {
         int64_t t0 = util_now_ms();
-        int r = exec_probe_poll(p, t0, why, len);
+        int r = probe_poll(p, t0, why, len);
         ck_assert_int_le(util_now_ms() - t0, POLL_MAX_MS);
-        if (r != EXEC_PROBE_PENDING) {
-            ck_assert(!exec_probe_busy(p));
+        if (r != PROBE_PENDING) {
+            ck_assert(!probe_busy(p));
             *took_ms = util_now_ms() - start;
             return r;
         }
-        ck_assert(exec_probe_busy(p));
+        ck_assert(probe_busy(p));
         util_sleep_ms(10);
     }
 }
@@ -124,65 +124,65 @@ static pid_t mc_pid(int port) {
     return (pid_t)strtol(p + 9, NULL, 10);
 }
 
-START_TEST(test_exec_probe_answers_stopped_continued_memcached) {
+START_TEST(test_probe_answers_stopped_continued_memcached) {
     char err[256], why[256] = "";
     int64_t took;
     th_mc *mc = th_mc_start(16);
     ck_assert_ptr_nonnull(mc);
     pid_t pid = mc_pid(th_mc_port(mc));
-    exec_probe *p = exec_probe_new("127.0.0.1", th_mc_port(mc), err, sizeof(err));
+    probe *p = probe_new("127.0.0.1", th_mc_port(mc), err, sizeof(err));
     ck_assert_msg(p != NULL, "%s", err);
-    ck_assert(!exec_probe_busy(p));
-    ck_assert_int_eq(exec_probe_poll(p, util_now_ms(), why, sizeof(why)), EXEC_PROBE_PENDING);   /* idle */
+    ck_assert(!probe_busy(p));
+    ck_assert_int_eq(probe_poll(p, util_now_ms(), why, sizeof(why)), PROBE_PENDING);   /* idle */
 
-    ck_assert_msg(run_probe(p, 1000, why, sizeof(why), &took) == EXEC_PROBE_OK, "%s", why);
+    ck_assert_msg(run_probe(p, 1000, why, sizeof(why), &took) == PROBE_OK, "%s", why);
     ck_assert_int_lt(took, 500);
 
     kill(pid, SIGSTOP);
-    ck_assert_int_eq(run_probe(p, 300, why, sizeof(why), &took), EXEC_PROBE_FAILED);
+    ck_assert_int_eq(run_probe(p, 300, why, sizeof(why), &took), PROBE_FAILED);
     ck_assert_str_eq(why, "no answer to `version` within 300ms");
     ck_assert_int_ge(took, 300);
     ck_assert_int_lt(took, 1000);
 
     kill(pid, SIGCONT);
-    ck_assert_msg(run_probe(p, 1000, why, sizeof(why), &took) == EXEC_PROBE_OK, "%s", why);
+    ck_assert_msg(run_probe(p, 1000, why, sizeof(why), &took) == PROBE_OK, "%s", why);
 
     /* a second start while one is in flight abandons the first */
     kill(pid, SIGSTOP);
-    exec_probe_start(p, util_now_ms(), 5000);
+    probe_start(p, util_now_ms(), 5000);
     kill(pid, SIGCONT);
-    ck_assert_msg(run_probe(p, 1000, why, sizeof(why), &took) == EXEC_PROBE_OK, "%s", why);
-    exec_probe_free(p);
+    ck_assert_msg(run_probe(p, 1000, why, sizeof(why), &took) == PROBE_OK, "%s", why);
+    probe_free(p);
     th_mc_free(mc);
 }
 END_TEST
 
-START_TEST(test_exec_probe_closed_port_fails_with_the_reason) {
+START_TEST(test_probe_closed_port_fails_with_the_reason) {
     char err[256], why[256] = "";
     int64_t took;
-    exec_probe *p = exec_probe_new("127.0.0.1", th_free_port(), err, sizeof(err));
+    probe *p = probe_new("127.0.0.1", th_free_port(), err, sizeof(err));
     ck_assert_ptr_nonnull(p);
-    ck_assert_int_eq(run_probe(p, 1000, why, sizeof(why), &took), EXEC_PROBE_FAILED);
+    ck_assert_int_eq(run_probe(p, 1000, why, sizeof(why), &took), PROBE_FAILED);
     ck_assert_msg(strstr(why, "Connection refused") != NULL, "%s", why);
     ck_assert_int_lt(took, 500);
-    exec_probe_free(p);
-    exec_probe_free(NULL);
+    probe_free(p);
+    probe_free(NULL);
 }
 END_TEST
 
-START_TEST(test_exec_probe_refuses_a_name_it_cannot_connect_to) {
+START_TEST(test_probe_refuses_a_name_it_cannot_connect_to) {
     char err[256];
-    ck_assert_ptr_null(exec_probe_new("localhost", 11211, err, sizeof(err)));
+    ck_assert_ptr_null(probe_new("localhost", 11211, err, sizeof(err)));
     ck_assert_str_eq(err, "probe address 'localhost' is not a numeric IP address");
-    exec_probe *p = exec_probe_new("::1", 11211, err, sizeof(err));
+    probe *p = probe_new("::1", 11211, err, sizeof(err));
     ck_assert_ptr_nonnull(p);
-    exec_probe_free(p);
+    probe_free(p);
 }
 END_TEST
 
 /* A service on the port that answers something else than VERSION: the test
  * itself listens, accepts the probe's connection and answers ERROR. */
-START_TEST(test_exec_probe_wrong_answer_fails) {
+START_TEST(test_probe_wrong_answer_fails) {
     char err[256], why[256] = "", req[64];
     int lfd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -190,25 +190,25 @@ START_TEST(test_exec_probe_wrong_answer_fails) {
     ck_assert_int_eq(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
     ck_assert_int_eq(listen(lfd, 1), 0);
     ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&a, &al), 0);
-    exec_probe *p = exec_probe_new("127.0.0.1", ntohs(a.sin_port), err, sizeof(err));
-    exec_probe_start(p, util_now_ms(), 2000);
+    probe *p = probe_new("127.0.0.1", ntohs(a.sin_port), err, sizeof(err));
+    probe_start(p, util_now_ms(), 2000);
     int cfd = accept(lfd, NULL, NULL);
     ck_assert_int_ge(cfd, 0);
-    int r = EXEC_PROBE_PENDING;
-    for (int i = 0; i < 100 && r == EXEC_PROBE_PENDING; i++) {   /* until the request is sent */
-        r = exec_probe_poll(p, util_now_ms(), why, sizeof(why));
+    int r = PROBE_PENDING;
+    for (int i = 0; i < 100 && r == PROBE_PENDING; i++) {   /* until the request is sent */
+        r = probe_poll(p, util_now_ms(), why, sizeof(why));
         struct pollfd pf = {.fd = cfd, .events = POLLIN};
         if (poll(&pf, 1, 10) > 0) break;
     }
-    ck_assert_int_eq(r, EXEC_PROBE_PENDING);
+    ck_assert_int_eq(r, PROBE_PENDING);
     ck_assert_int_gt(recv(cfd, req, sizeof(req) - 1, 0), 0);
     ck_assert_int_eq(send(cfd, "ERROR\r\n", 7, 0), 7);
     int64_t end = util_now_ms() + 2000;
-    while ((r = exec_probe_poll(p, util_now_ms(), why, sizeof(why))) == EXEC_PROBE_PENDING && util_now_ms() < end)
+    while ((r = probe_poll(p, util_now_ms(), why, sizeof(why))) == PROBE_PENDING && util_now_ms() < end)
         util_sleep_ms(5);
-    ck_assert_int_eq(r, EXEC_PROBE_FAILED);
+    ck_assert_int_eq(r, PROBE_FAILED);
     ck_assert_str_eq(why, "unexpected answer to `version`: 'ERROR'");
-    exec_probe_free(p);
+    probe_free(p);
     close(cfd);
     close(lfd);
 }
@@ -225,10 +225,10 @@ int main(void) {
     suite_add_tcase(s, pure);
     TCase *probe = tcase_create("probe");
     tcase_set_timeout(probe, 30);
-    tcase_add_test(probe, test_exec_probe_answers_stopped_continued_memcached);
-    tcase_add_test(probe, test_exec_probe_closed_port_fails_with_the_reason);
-    tcase_add_test(probe, test_exec_probe_refuses_a_name_it_cannot_connect_to);
-    tcase_add_test(probe, test_exec_probe_wrong_answer_fails);
+    tcase_add_test(probe, test_probe_answers_stopped_continued_memcached);
+    tcase_add_test(probe, test_probe_closed_port_fails_with_the_reason);
+    tcase_add_test(probe, test_probe_refuses_a_name_it_cannot_connect_to);
+    tcase_add_test(probe, test_probe_wrong_answer_fails);
     suite_add_tcase(s, probe);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -20,7 +20,7 @@
 #define WALL0 1700000000000LL
 
 static fleet_config cfg_test(void) {
-    fleet_config c = {0.5, 128, 1, 30.0, 30 * SEC, 3600 * SEC, 10 * SEC, 60 * SEC, {{0}, 0, 0}, NULL, 0, 1};   /* cold ring */
+    fleet_config c = {0.5, 128, 1, 30.0, 30 * SEC, 3600 * SEC, 10 * SEC, 60 * SEC, {{0}, 0, 0}, NULL, 0, 1, 0};   /* cold ring, no grace */
     return c;
 }
 
@@ -522,6 +522,106 @@ START_TEST(test_fleet_back_from_partition_after_replacement_killed) {
 }
 END_TEST
 
+/* --- partitions: --unreachable-grace (fleet_partition.c) ------------------------------ */
+
+static fleet *grace_fleet(int64_t grace_ms) {
+    tt_task t[] = {task("t1", "a1", RUNNING), task("t2", "a2", RUNNING)};
+    fleet_config c = cfg_test();
+    c.unreachable_grace_ms = grace_ms;
+    return leading_fleet_with(&c, t, 2, 2);
+}
+
+START_TEST(test_fleet_partition_answering_server_stays_published_no_launch) {
+    fleet *f = grace_fleet(60 * SEC);
+    fleet_status s = update("t1", "a1", UNREACHABLE);
+    RUN(f, fleet_on_update(f, &s, at(T0 + SEC), &l_), at(T0 + SEC), "PUT_TASK(t1) ACK(t1) PUBLISH");
+    ck_assert(fleet_part_probing(fleet_find(f, "t1")));
+    ck_assert_str_eq(published_ids(f), "t1,t2");
+    ck_assert_int_eq(fleet_active(f), 2);
+    for (int i = 2; i < 50; i++) {   /* answers for 48 s: nothing to do */
+        RUN(f, fleet_on_probe(f, "t1", 1, NULL, at(T0 + i * SEC), &l_), at(T0 + i * SEC), "");
+        RUN(f, fleet_tick(f, at(T0 + i * SEC), &l_), at(T0 + i * SEC), "");
+    }
+    fleet_offer o[] = {offer("o0", "a3", "n0")};
+    RUN(f, fleet_on_offers(f, o, 1, at(T0 + 50 * SEC), &l_), at(T0 + 50 * SEC), "DECLINE(o0)");
+    ck_assert_str_eq(published_ids(f), "t1,t2");
+    fleet_free(f);
+}
+END_TEST
+
+START_TEST(test_fleet_partition_failed_probes_replace) {
+    fleet *f = grace_fleet(60 * SEC);
+    fleet_status s = update("t1", "a1", UNREACHABLE);
+    RUN(f, fleet_on_update(f, &s, at(T0 + SEC), &l_), at(T0 + SEC), "PUT_TASK(t1) ACK(t1) PUBLISH");
+    RUN(f, fleet_on_probe(f, "t1", 0, "no answer", at(T0 + 2 * SEC), &l_), at(T0 + 2 * SEC), "");
+    RUN(f, fleet_on_probe(f, "t1", 1, NULL, at(T0 + 3 * SEC), &l_), at(T0 + 3 * SEC), "");   /* in a row only */
+    RUN(f, fleet_on_probe(f, "t1", 0, "no answer", at(T0 + 4 * SEC), &l_), at(T0 + 4 * SEC), "");
+    RUN(f, fleet_on_probe(f, "t1", 0, "no answer", at(T0 + 5 * SEC), &l_), at(T0 + 5 * SEC), "PUBLISH");
+    ck_assert(!fleet_part_probing(fleet_find(f, "t1")));
+    ck_assert_str_eq(published_ids(f), "t2");
+    RUN(f, fleet_tick(f, at(T0 + 6 * SEC), &l_), at(T0 + 6 * SEC), "REVIVE");
+    fleet_offer o[] = {offer("o0", "a3", "n0")};
+    RUN(f, fleet_on_offers(f, o, 1, at(T0 + 6 * SEC), &l_), at(T0 + 6 * SEC), "PUT_TASK(n0) LAUNCH(n0@0)");
+    /* later answers change nothing: given up for good */
+    RUN(f, fleet_on_probe(f, "t1", 1, NULL, at(T0 + 7 * SEC), &l_), at(T0 + 7 * SEC), "");
+    ck_assert(!fleet_part_probing(fleet_find(f, "t1")));
+    fleet_free(f);
+}
+END_TEST
+
+START_TEST(test_fleet_partition_grace_over_replaces) {
+    fleet *f = grace_fleet(6 * SEC);
+    fleet_status s = update("t1", "a1", UNREACHABLE);
+    RUN(f, fleet_on_update(f, &s, at(T0 + SEC), &l_), at(T0 + SEC), "PUT_TASK(t1) ACK(t1) PUBLISH");
+    RUN(f, fleet_on_probe(f, "t1", 1, NULL, at(T0 + 6 * SEC), &l_), at(T0 + 6 * SEC), "");
+    RUN(f, fleet_tick(f, at(T0 + 6 * SEC), &l_), at(T0 + 6 * SEC), "");
+    RUN(f, fleet_tick(f, at(T0 + 7 * SEC), &l_), at(T0 + 7 * SEC), "PUBLISH REVIVE");   /* 6 s after the update */
+    ck_assert_str_eq(published_ids(f), "t2");
+    ck_assert_int_eq(fleet_active(f), 1);
+    fleet_free(f);
+}
+END_TEST
+
+START_TEST(test_fleet_partition_grace_zero_replaces_at_once) {
+    fleet *f = grace_fleet(0);
+    fleet_status s = update("t1", "a1", UNREACHABLE);
+    RUN(f, fleet_on_update(f, &s, at(T0 + SEC), &l_), at(T0 + SEC), "PUT_TASK(t1) ACK(t1) PUBLISH");
+    ck_assert(!fleet_part_probing(fleet_find(f, "t1")));
+    ck_assert_str_eq(published_ids(f), "t2");
+    RUN(f, fleet_tick(f, at(T0 + 2 * SEC), &l_), at(T0 + 2 * SEC), "REVIVE");
+    fleet_free(f);
+}
+END_TEST
+
+START_TEST(test_fleet_partition_back_within_grace_continues) {
+    fleet *f = grace_fleet(60 * SEC);
+    fleet_status s = update("t1", "a1", UNREACHABLE), r = update("t1", "a1", RUNNING);
+    RUN(f, fleet_on_update(f, &s, at(T0 + SEC), &l_), at(T0 + SEC), "PUT_TASK(t1) ACK(t1) PUBLISH");
+    RUN(f, fleet_on_update(f, &r, at(T0 + 20 * SEC), &l_), at(T0 + 20 * SEC), "PUT_TASK(t1) ACK(t1) PUBLISH");
+    ck_assert(tt_serving(fleet_find(f, "t1")));
+    ck_assert_int_eq(fleet_find(f, "t1")->kill_sent_ms, 0);
+    ck_assert_str_eq(published_ids(f), "t1,t2");
+    RUN(f, fleet_tick(f, at(T0 + 90 * SEC), &l_), at(T0 + 90 * SEC), "");   /* no grace left to end */
+    fleet_free(f);
+}
+END_TEST
+
+/* A new leader keeps an UNREACHABLE record for what is left of the grace,
+ * counted from the record's changed time. */
+START_TEST(test_fleet_partition_new_leader_keeps_for_the_rest_of_the_grace) {
+    tt_task t[] = {task("t1", "a1", UNREACHABLE), task("t2", "a2", RUNNING)};
+    t[0].changed_ms = WALL0 + T0 - 50 * SEC;   /* 50 s of a 60 s grace gone */
+    fleet_config c = cfg_test();
+    c.unreachable_grace_ms = 60 * SEC;
+    fleet *f = leading_fleet_with(&c, t, 2, 2);
+    ck_assert(fleet_part_probing(fleet_find(f, "t1")));
+    ck_assert_str_eq(published_ids(f), "t1,t2");
+    RUN(f, fleet_tick(f, at(T0 + 9 * SEC), &l_), at(T0 + 9 * SEC), "");
+    RUN(f, fleet_tick(f, at(T0 + 10 * SEC), &l_), at(T0 + 10 * SEC), "PUBLISH REVIVE");
+    fleet_free(f);
+}
+END_TEST
+
 /* --- KILL resent after 30 s ---------------------------------------------------------- */
 
 START_TEST(test_fleet_kill_resent_after_30s) {
@@ -901,6 +1001,12 @@ int main(void) {
     tcase_add_test(tc, test_fleet_warm_loss_mid_copy_purges_then_publishes_without_it);
     tcase_add_test(tc, test_fleet_warm_new_leader_continues_the_stored_transition);
     tcase_add_test(tc, test_fleet_back_from_partition_after_replacement_killed);
+    tcase_add_test(tc, test_fleet_partition_answering_server_stays_published_no_launch);
+    tcase_add_test(tc, test_fleet_partition_failed_probes_replace);
+    tcase_add_test(tc, test_fleet_partition_grace_over_replaces);
+    tcase_add_test(tc, test_fleet_partition_grace_zero_replaces_at_once);
+    tcase_add_test(tc, test_fleet_partition_back_within_grace_continues);
+    tcase_add_test(tc, test_fleet_partition_new_leader_keeps_for_the_rest_of_the_grace);
     tcase_add_test(tc, test_fleet_kill_resent_after_30s);
     tcase_add_test(tc, test_fleet_surplus_not_running_first_then_least_memory);
     tcase_add_test(tc, test_fleet_place_constraints_decline_offers_that_break_them);

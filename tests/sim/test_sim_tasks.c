@@ -1,6 +1,6 @@
 /* test_sim_tasks.c -- mcm-sim with real executor processes (sim_test_executor):
  * launch, status updates with uuids and the one-at-a-time ACK rule, resends,
- * kill, reconciliation, messages, invalid launches, agent loss, executor
+ * kill, reconciliation, messages, invalid launches, agent loss, partitions, executor
  * death, registration timeout, shutdown, and executors dying with the sim.
  * Every wait is bounded. */
 #include "harness.h"
@@ -429,6 +429,65 @@ END_TEST
 START_TEST(test_sim_agent_loss_makes_tasks_lost_without_partition_awareness) { agent_down_case(0); }
 END_TEST
 
+static void partition(const char *agent, const char *what, int want) {
+    char path[400];
+    snprintf(path, sizeof(path), "/sim/agent/%s?agent=%s", what, agent);
+    ck_assert_int_eq(simc_http(simc_port(S), "POST", path, NULL), want);
+}
+
+/* Master::markUnreachable: TASK_UNREACHABLE from the master, offers
+ * rescinded and none after; the executor lives on and what it reports is
+ * held by the agent until the partition heals; reconciliation follows. */
+START_TEST(test_sim_partition_keeps_processes_and_holds_updates) {
+    const char *args[] = {"--agents", "1", "--offer-interval", "100ms", NULL};
+    start(args, 1);
+    char agent[256];
+    run_task("part-1", agent, sizeof(agent));
+    int pid = exec_pid("part-1");
+    ck_assert_int_gt(pid, 0);
+    usleep(300 * 1000);      /* an outstanding offer */
+    partition(agent, "partition", 200);
+    partition(agent, "partition", 409);
+    Mesos__V1__Scheduler__Event *ev;
+    Mesos__V1__TaskStatus *st = expect_update(&ev, "part-1", ST(UNREACHABLE));
+    ck_assert(st->source == MESOS__V1__TASK_STATUS__SOURCE__SOURCE_MASTER && !st->has_uuid);
+    ck_assert(st->has_reason && st->reason == REASON(AGENT_REMOVED));
+    ck_assert(st->unreachable_time != NULL);
+    free_ev(ev);
+    ev = simc_sub_next(SUB, EV(RESCIND), 3000);
+    ck_assert_msg(ev != NULL, "offers on the partitioned agent were not rescinded");
+    free_ev(ev);
+    while ((ev = simc_sub_next(SUB, EV(OFFERS), 0))) free_ev(ev);   /* made before the partition */
+    ck_assert_msg(simc_sub_next(SUB, EV(OFFERS), 600) == NULL, "a partitioned agent was offered");
+    ck_assert_msg(kill(pid, 0) == 0, "the executor of a partitioned agent was killed");
+    const char *tasks[] = {"part-1"};
+    const char *agents[] = {agent};
+    reconcile(tasks, agents, 1);
+    expect_reconciled("part-1", ST(UNREACHABLE));
+    /* It heals: the master knows the task in its real state again. */
+    partition(agent, "heal", 200);
+    partition(agent, "heal", 409);
+    reconcile(tasks, agents, 1);
+    expect_reconciled("part-1", ST(RUNNING));
+    ev = simc_sub_next(SUB, EV(OFFERS), 3000);
+    ck_assert_msg(ev != NULL, "no offer from the healed agent");
+    free_ev(ev);
+    /* An update made during a partition is held, then sent at the heal. */
+    partition(agent, "partition", 200);
+    expect_update(&ev, "part-1", ST(UNREACHABLE));
+    free_ev(ev);
+    char path[600];
+    snprintf(path, sizeof(path), "/sim/kill-executor?framework=%s&executor=part-1", FW);
+    ck_assert_int_eq(simc_http(simc_port(S), "POST", path, NULL), 200);
+    ck_assert_msg(next_update(800) == NULL, "an update crossed the partition");
+    partition(agent, "heal", 200);
+    st = expect_update(&ev, "part-1", ST(FAILED));
+    ck_assert(st->source == MESOS__V1__TASK_STATUS__SOURCE__SOURCE_AGENT && st->has_uuid);
+    ack(st);
+    free_ev(ev);
+}
+END_TEST
+
 START_TEST(test_sim_executor_death_fails_its_tasks) {
     const char *args[] = {"--agents", "1", "--offer-interval", "100ms", NULL};
     start(args, 1);
@@ -679,6 +738,7 @@ Suite *suite(void) {
     tcase_add_test(tc, test_sim_invalid_launches_are_refused_per_task);
     tcase_add_test(tc, test_sim_agent_loss_makes_tasks_unreachable);
     tcase_add_test(tc, test_sim_agent_loss_makes_tasks_lost_without_partition_awareness);
+    tcase_add_test(tc, test_sim_partition_keeps_processes_and_holds_updates);
     tcase_add_test(tc, test_sim_executor_death_fails_its_tasks);
     tcase_add_test(tc, test_sim_executor_registration_timeout_fails_the_task);
     tcase_add_test(tc, test_sim_shutdown_and_sigterm_end_executors);

@@ -1,5 +1,5 @@
-/* exec_probe.c -- a non-blocking `version` probe of memcached (see
- * exec_probe.h).
+/* probe.c -- a non-blocking `version` probe of memcached (see
+ * probe.h).
  *
  * Why this shape: a stopped or deadlocked memcached still has its listening
  * socket, so the kernel completes the TCP handshake and accepts the request;
@@ -12,12 +12,12 @@
  *                        +-- error / deadline: FAILED      "VERSION ..\r\n": OK-+-- other line,
  *                                                                                  EOF, error,
  *                                                                                  deadline: FAILED
- *   (OK and FAILED are returned by exec_probe_poll once, then IDLE again)
+ *   (OK and FAILED are returned by probe_poll once, then IDLE again)
  *
  * The request is 9 bytes on a fresh connection: it always fits the socket
  * buffer, so a short send is a failure, not something to resume.
  * Threads: the owner's only. Invariant: fd >= 0 exactly while busy. */
-#include "exec_probe.h"
+#include "probe.h"
 
 #include "mcm.h"
 #include "parse.h"
@@ -37,7 +37,7 @@
 
 typedef enum { P_IDLE, P_CONNECTING, P_READING } pstate;
 
-struct exec_probe {
+struct probe {
     struct sockaddr_storage addr;
     socklen_t addrlen;
     pstate st;
@@ -48,8 +48,8 @@ struct exec_probe {
     size_t n;
 };
 
-exec_probe *exec_probe_new(const char *host, int port, char *err, size_t errlen) {
-    exec_probe *p = calloc(1, sizeof(*p));
+probe *probe_new(const char *host, int port, char *err, size_t errlen) {
+    probe *p = calloc(1, sizeof(*p));
     if (!p) {
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -73,7 +73,7 @@ exec_probe *exec_probe_new(const char *host, int port, char *err, size_t errlen)
     return p;
 }
 
-static void reset(exec_probe *p) {
+static void reset(probe *p) {
     if (p->fd >= 0) close(p->fd);
     p->fd = -1;
     p->st = P_IDLE;
@@ -81,13 +81,13 @@ static void reset(exec_probe *p) {
     p->start_err[0] = '\0';
 }
 
-void exec_probe_free(exec_probe *p) {
+void probe_free(probe *p) {
     if (!p) return;
     reset(p);
     free(p);
 }
 
-void exec_probe_start(exec_probe *p, int64_t now_ms, int64_t timeout_ms) {
+void probe_start(probe *p, int64_t now_ms, int64_t timeout_ms) {
     reset(p);
     p->started_ms = now_ms;
     p->deadline_ms = now_ms + timeout_ms;
@@ -101,19 +101,19 @@ void exec_probe_start(exec_probe *p, int64_t now_ms, int64_t timeout_ms) {
         snprintf(p->start_err, sizeof(p->start_err), "connect: %s", strerror(errno));
 }
 
-int exec_probe_busy(const exec_probe *p) { return p->st != P_IDLE; }
+int probe_busy(const probe *p) { return p->st != P_IDLE; }
 
-static int failed(exec_probe *p, char *why, size_t len, const char *fmt, const char *arg)
+static int failed(probe *p, char *why, size_t len, const char *fmt, const char *arg)
     __attribute__((format(printf, 4, 0)));
 
-static int failed(exec_probe *p, char *why, size_t len, const char *fmt, const char *arg) {
+static int failed(probe *p, char *why, size_t len, const char *fmt, const char *arg) {
     snprintf(why, len, fmt, arg);
     reset(p);
-    return EXEC_PROBE_FAILED;
+    return PROBE_FAILED;
 }
 
 /* CONNECTING and writable: the handshake ended; send the request. */
-static int connected(exec_probe *p, char *why, size_t len) {
+static int connected(probe *p, char *why, size_t len) {
     int soerr = 0;
     socklen_t sl = sizeof(soerr);
     if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0) soerr = errno;
@@ -121,45 +121,45 @@ static int connected(exec_probe *p, char *why, size_t len) {
     ssize_t w = send(p->fd, PROBE_REQUEST, strlen(PROBE_REQUEST), MSG_NOSIGNAL);
     if (w != (ssize_t)strlen(PROBE_REQUEST)) return failed(p, why, len, "send: %s", w < 0 ? strerror(errno) : "short");
     p->st = P_READING;
-    return EXEC_PROBE_PENDING;
+    return PROBE_PENDING;
 }
 
 /* READING and readable: take what came; done at the end of the first line. */
-static int readable(exec_probe *p, char *why, size_t len) {
+static int readable(probe *p, char *why, size_t len) {
     ssize_t r = recv(p->fd, p->buf + p->n, sizeof(p->buf) - 1 - p->n, 0);
-    if (r < 0 && (errno == EAGAIN || errno == EINTR)) return EXEC_PROBE_PENDING;
+    if (r < 0 && (errno == EAGAIN || errno == EINTR)) return PROBE_PENDING;
     if (r < 0) return failed(p, why, len, "recv: %s", strerror(errno));
     if (r == 0) return failed(p, why, len, "%s", "memcached closed the connection without answering `version`");
     p->n += (size_t)r;
     p->buf[p->n] = '\0';
     char *eol = strstr(p->buf, "\r\n");
-    if (!eol && p->n < sizeof(p->buf) - 1) return EXEC_PROBE_PENDING;
+    if (!eol && p->n < sizeof(p->buf) - 1) return PROBE_PENDING;
     if (eol) *eol = '\0';
     if (strncmp(p->buf, PROBE_ANSWER, strlen(PROBE_ANSWER)))
         return failed(p, why, len, "unexpected answer to `version`: '%.60s'", p->buf);
     reset(p);
-    return EXEC_PROBE_OK;
+    return PROBE_OK;
 }
 
 /* One step as far as the socket allows now: connect done -> request sent ->
  * reply read. PENDING when it has to wait; OK or FAILED (why set) when over. */
-static int advance(exec_probe *p, char *why, size_t len) {
+static int advance(probe *p, char *why, size_t len) {
     struct pollfd pf = {.fd = p->fd, .events = POLLOUT};
     if (p->st == P_CONNECTING) {
-        if (poll(&pf, 1, 0) <= 0) return EXEC_PROBE_PENDING;
+        if (poll(&pf, 1, 0) <= 0) return PROBE_PENDING;
         int rc = connected(p, why, len);
-        if (rc != EXEC_PROBE_PENDING) return rc;
+        if (rc != PROBE_PENDING) return rc;
     }
     pf.events = POLLIN;             /* a fast memcached may have answered already */
-    if (poll(&pf, 1, 0) <= 0) return EXEC_PROBE_PENDING;
+    if (poll(&pf, 1, 0) <= 0) return PROBE_PENDING;
     return readable(p, why, len);
 }
 
-int exec_probe_poll(exec_probe *p, int64_t now_ms, char *why, size_t len) {
-    if (p->st == P_IDLE) return EXEC_PROBE_PENDING;
+int probe_poll(probe *p, int64_t now_ms, char *why, size_t len) {
+    if (p->st == P_IDLE) return PROBE_PENDING;
     if (p->start_err[0]) return failed(p, why, len, "%s", p->start_err);
     int rc = advance(p, why, len);
-    if (rc != EXEC_PROBE_PENDING || now_ms < p->deadline_ms) return rc;
+    if (rc != PROBE_PENDING || now_ms < p->deadline_ms) return rc;
     char dur[32];
     parse_format_duration(p->deadline_ms - p->started_ms, dur, sizeof(dur));
     if (p->st == P_CONNECTING) return failed(p, why, len, "no connection to memcached within %s", dur);
