@@ -110,7 +110,7 @@ static void on_event(fleet *f, const Mesos__V1__Scheduler__Event *ev, fleet_cloc
 }
 
 static fleet *leading(fleet_clock now) {
-    fleet_config c = {0.5, 128, 1, 30.0, 30000, 3600000, 10000, 60000, {{0}, 0, 0}, constraints, 2, 1};
+    fleet_config c = {0.5, 128, 1, 30.0, 30000, 3600000, 10000, 60000, {{0}, 0, 0}, constraints, 2, 1, 60000};
     fleet *f = fleet_new(&c);
     if (!f) return NULL;
     fleet_actions l;
