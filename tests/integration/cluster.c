@@ -228,7 +228,8 @@ static size_t collect(char *d, size_t s, size_t n, void *u) {
     return s * n;
 }
 
-static long request(int port, const char *method, const char *path, const char *body, json_t **out) {
+/* One HTTP call to the replica; the body's text into *text (caller frees). */
+static long fetch(int port, const char *method, const char *path, const char *body, char **text) {
     char url[512];
     snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
     CURL *h = curl_easy_init();
@@ -242,8 +243,15 @@ static long request(int port, const char *method, const char *path, const char *
     if (strcmp(method, "POST") == 0) curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
     if (curl_easy_perform(h) == CURLE_OK) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
     curl_easy_cleanup(h);
-    if (out) *out = b.p ? json_loads(b.p, 0, NULL) : NULL;
-    free(b.p);
+    *text = b.p;
+    return code;
+}
+
+static long request(int port, const char *method, const char *path, const char *body, json_t **out) {
+    char *text;
+    long code = fetch(port, method, path, body, &text);
+    if (out) *out = text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
     return code;
 }
 
@@ -258,20 +266,10 @@ json_t *it_get_json(int port, const char *path) {
 }
 
 char *it_get_text(int port, const char *path) {
-    char url[512];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
-    CURL *h = curl_easy_init();
-    buf b = {0};
-    long code = 0;
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    if (curl_easy_perform(h) == CURLE_OK) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-    curl_easy_cleanup(h);
-    if (code >= 200 && code <= 299) return b.p;
-    free(b.p);
+    char *text;
+    long code = fetch(port, "GET", path, NULL, &text);
+    if (code >= 200 && code <= 299) return text;
+    free(text);
     return NULL;
 }
 
