@@ -406,7 +406,9 @@ static void tick_starting(xl *x) {
     if (mcd_wait_ready(x->m, left < READY_STEP_MS ? (left > 1 ? left : 1) : READY_STEP_MS, err,
                        sizeof(err)) == MCM_OK) {
         became_ready(x);
-    } else if (mcd_exited(x->m, NULL, 0)) {
+    } else if (mcd_exited_early(x->m, err, sizeof(err))) {
+        /* It may have exited after this step's wait gave up: the exit is the
+         * reason, not the step's timeout. */
         fail_task(x, REASON_FAILED, err);
     } else if (util_now_ms() >= x->ready_deadline) {
         char dur[32], why[512];

@@ -159,14 +159,17 @@ static int answers_as_ours(const mcd *m) {
     return p && strtol(p + 9, NULL, 10) == (long)m->pid;
 }
 
+int mcd_exited_early(mcd *m, char *err, size_t errlen) {
+    char why[128];
+    if (!mcd_exited(m, why, sizeof(why))) return 0;
+    snprintf(err, errlen, "%s before answering on port %d", why, m->port);
+    return 1;
+}
+
 int mcd_wait_ready(mcd *m, int64_t timeout_ms, char *err, size_t errlen) {
     int64_t deadline = util_now_ms() + timeout_ms;
-    char why[128];
     while (util_now_ms() < deadline) {
-        if (mcd_exited(m, why, sizeof(why))) {
-            snprintf(err, errlen, "%s before answering on port %d", why, m->port);
-            return MCM_ERR;
-        }
+        if (mcd_exited_early(m, err, errlen)) return MCM_ERR;
         if (answers_as_ours(m)) return MCM_OK;
         util_sleep_ms(50);
     }

@@ -42,6 +42,9 @@ int mcd_wait_ready(mcd *m, int64_t timeout_ms, char *err, size_t errlen);
 int mcd_version(mcd *m, char *buf, size_t len, int timeout_ms, char *err, size_t errlen);
 /* Non-blocking: 1 if memcached has exited (reason written), else 0. */
 int mcd_exited(mcd *m, char *why, size_t len);
+/* As mcd_exited, for a server that never answered: 1 and err = "<exit> before
+ * answering on port N" if it has exited, else 0. */
+int mcd_exited_early(mcd *m, char *err, size_t errlen);
 /* Reads `stats` and the CPU time into r (task_id and time_ms left to the
  * caller). MCM_ERR with a reason on a connection or parse error. */
 int mcd_stats(mcd *m, report *r, int timeout_ms, char *err, size_t errlen);
