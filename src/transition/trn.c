@@ -22,6 +22,13 @@
 #include <string.h>
 
 #define TRN_COPY_MARGIN_MS 2000   /* executors stop copying this long before R' is published */
+/* A copy that ended with errors (a target refusing, say: it may have just
+ * died) waits this long before R' is published, so that the target's end,
+ * which Mesos reports within moments, aborts the transition while R is still
+ * the ring: an abort then purges nothing the sources own, and the next
+ * transition is warm. Published first, R' would have to be forgotten on
+ * every source (a client may have written the moved keys to the dead one). */
+#define TRN_ERROR_SETTLE_MS 2000
 
 static const char *const phase_names[TRN_PHASE_COUNT] = {"idle", "copy", "catchup", "cleanup",
                                                          "abort"};
@@ -246,11 +253,27 @@ static int all_done(const trn *t) {
     return 1;
 }
 
+static int copy_had_errors(const trn *t) {
+    for (int i = 0; i < t->nparts; i++) {
+        const trn_part *p = &t->parts[i];
+        if (addressed(t, p) && (p->last.errors || p->last.error[0])) return 1;
+    }
+    return 0;
+}
+
+/* COPY is done: publish R' now, or after TRN_ERROR_SETTLE_MS if errors were
+ * reported (trn_tick publishes it then). */
+static void copy_done(trn *t, int64_t now, trn_actions *out) {
+    if (!t->settle_until_ms && copy_had_errors(t)) t->settle_until_ms = now + TRN_ERROR_SETTLE_MS;
+    if (t->settle_until_ms && now < t->settle_until_ms) return;
+    go_catchup(t, now, out);
+}
+
 /* After an answer or a loss: move on if every addressed participant is done. */
 static void advance(trn *t, int64_t now, trn_actions *out) {
     if (!all_done(t)) return;
     switch (t->phase) {
-    case TRN_COPY: go_catchup(t, now, out); break;
+    case TRN_COPY: copy_done(t, now, out); break;
     case TRN_CLEANUP:
     case TRN_ABORT: finish(t, out); break;
     default: break;   /* CATCHUP lasts its window whatever the answers */
@@ -345,6 +368,7 @@ void trn_tick(trn *t, int64_t now_ms, trn_actions *out) {
     switch (t->phase) {
     case TRN_COPY:
         if (now_ms >= t->deadline_ms) go_catchup(t, now_ms, out);   /* cold for the rest */
+        else if (t->settle_until_ms) advance(t, now_ms, out);        /* done: R' once the settle is over */
         else resend_unfinished(t, now_ms, out);
         break;
     case TRN_CATCHUP:

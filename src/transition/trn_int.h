@@ -24,6 +24,7 @@ struct trn {
     int64_t id;
     int64_t started_ms, phase_since_ms, deadline_ms, next_catchup_ms;
     int published_to;           /* R' has been published (CATCHUP reached) */
+    int64_t settle_until_ms;    /* COPY done with errors: R' waits until then (0: not settling) */
     trn_server *from, *to;      /* R and R', in the caller's order */
     int nfrom, nto;
     trn_part *parts;            /* R, then the servers of R' not in R */

@@ -151,6 +151,40 @@ START_TEST(test_trn_publishes_only_when_every_source_is_done) {
 }
 END_TEST
 
+/* A copy that ended with errors (its target refusing: it may have just died)
+ * waits before R' is published, so that the target's end aborts the
+ * transition while R is the ring: the purge then names no ring R' (R'0). */
+START_TEST(test_trn_copy_with_errors_settles_before_publishing) {
+    trn_actions a;
+    trn_actions_init(&a);
+    trn *t = begin_up(&a);
+    render(&a);
+    trn_progress p = answer("a", 7, TRN_CMD_COPY, 1);
+    p.errors = 1;
+    ck_assert_int_eq(trn_on_progress(t, &p, T0 + 100, &a), 1);
+    say(t, "b", TRN_CMD_COPY, T0 + 200, &a);
+    ck_assert_str_eq(render(&a), "");   /* not yet */
+    trn_tick(t, T0 + 1000, &a);
+    ck_assert_str_eq(render(&a), "");
+    ck_assert_int_eq(trn_phase_of(t), TRN_COPY);
+    ck_assert_int_eq(trn_on_lost(t, "c", T0 + 1100, &a), 1);   /* the target's end, within the settle */
+    ck_assert_str_eq(render(&a), "PERSIST:abort SEND:a:stop SEND:a:purge[1001,1002]-lost[1003]/R2/R'0 "
+                                 "SEND:b:stop SEND:b:purge[1001,1002]-lost[1003]/R2/R'0");
+    trn_free(t);
+
+    t = begin_up(&a);   /* no loss: R' once the settle is over */
+    render(&a);
+    ck_assert_int_eq(trn_on_progress(t, &p, T0 + 100, &a), 1);
+    say(t, "b", TRN_CMD_COPY, T0 + 100, &a);
+    trn_tick(t, T0 + 2099, &a);
+    ck_assert_str_eq(render(&a), "");
+    trn_tick(t, T0 + 2100, &a);
+    ck_assert_str_eq(render(&a), "PERSIST:catchup PUBLISH:[1001,1002,1003] "
+                                 "SEND:a:catchup[1001,1002,1003] SEND:b:catchup[1001,1002,1003]");
+    trn_free(t);
+}
+END_TEST
+
 START_TEST(test_trn_catchup_rounds_then_cleanup_then_done) {
     trn_actions a;
     trn_actions_init(&a);
@@ -553,6 +587,7 @@ static Suite *suite(void) {
     tcase_add_checked_fixture(tc, setup, NULL);
     tcase_add_test(tc, test_trn_scale_up_persists_then_copies_from_every_old_server);
     tcase_add_test(tc, test_trn_publishes_only_when_every_source_is_done);
+    tcase_add_test(tc, test_trn_copy_with_errors_settles_before_publishing);
     tcase_add_test(tc, test_trn_catchup_rounds_then_cleanup_then_done);
     tcase_add_test(tc, test_trn_scale_down_copies_from_the_removed_server_only_and_retires_it);
     tcase_add_test(tc, test_trn_replacement_copies_from_all_and_retires_the_old_server);
