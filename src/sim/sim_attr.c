@@ -208,7 +208,7 @@ int sim_attr_setup(sim *s, char *err, size_t errlen) {
         if (sim_list_item(s->cfg.agent_hostname, i, item, sizeof(item)) < 0 || !item[0] ||
             strlen(item) >= sizeof(a->hostname))
             return snprintf(err, errlen, "--agent-hostname: an empty or too long host name"), MCM_ERR;
-        snprintf(a->hostname, sizeof(a->hostname), "%s", item);
+        memcpy(a->hostname, item, strlen(item) + 1);   /* fits: checked above */
         if (sim_list_item(s->cfg.agent_domains, i, item, sizeof(item)) < 0 ||
             sim_domain_parse(item, a->region, a->zone, sizeof(a->region), why, sizeof(why)) != MCM_OK)
             return snprintf(err, errlen, "--domains: %s", why), MCM_ERR;
