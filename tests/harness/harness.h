@@ -67,7 +67,7 @@ int th_wait(int (*cond)(void *), void *arg, int timeout_ms);
 
 /* --- programs that are not test suites (benchmarks) ------------------------ */
 /* The harness reports failures through Check, so a benchmark runs its body as
- * one Check test in this process (no fork, one hour at most). Failures are
+ * one Check test in this process (no fork, three hours at most). Failures are
  * printed as "<name>: FAILED at <file>:<line>: <reason>". Returns the number
  * of failures (0 or 1). `test` is what START_TEST(x) names x. */
 struct TTest;
