@@ -5,6 +5,8 @@
  * memcached's own (needed for /proc/<pid>/stat CPU figures). Readiness and
  * figures use memcached's text protocol over a short-lived TCP connection
  * with timeouts, never a sleep-and-hope.
+ * As root it runs memcached as `nobody`, switching users itself in the child
+ * (see run_as) so that memcached still dies with the executor.
  * Threads: the owner thread only. Invariant: once reaped, the pid is never
  * signalled again (it may have been reused). */
 #define LOG_COMPONENT "memcached"
@@ -16,9 +18,11 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,7 +49,16 @@ uint64_t mcd_memory_limit_mib(uint64_t task_mem_mib) {
     return task_mem_mib - overhead;
 }
 
-static char *build_command(const mcd_config *c) {
+/* The account memcached runs as when we are root. The executor drops to it
+ * itself, in the child before exec, rather than with memcached's -u: a
+ * set-user-ID change clears PR_SET_PDEATHSIG, so a memcached that switched
+ * users would outlive a killed executor. NULL: not root, or no such account
+ * (then memcached's own -u is used and says what is wrong). */
+static const struct passwd *run_as(const mcd_config *c) {
+    return geteuid() == 0 && !c->docker_image ? getpwnam("nobody") : NULL;
+}
+
+static char *build_command(const mcd_config *c, int dropped) {
     char *cmd = NULL;
     uint64_t m = mcd_memory_limit_mib(c->task_mem_mib);
     int rc;
@@ -54,12 +67,18 @@ static char *build_command(const mcd_config *c) {
                       c->name ? c->name : "mcm-memcached", c->listen, c->port, c->docker_image, m);
     } else {
         rc = asprintf(&cmd, "exec %s -l '%s' -p %d -U 0 -m %" PRIu64 "%s", c->command, c->listen,
-                      c->port, m, geteuid() == 0 ? " -u nobody" : "");
+                      c->port, m, geteuid() == 0 && !dropped ? " -u nobody" : "");
     }
     return rc < 0 ? NULL : cmd;
 }
 
-static pid_t spawn(const char *cmd, const char *log_path, char *err, size_t errlen) {
+/* In the child, between fork and exec: async-signal-safe calls only. */
+static void drop_to(const struct passwd *pw) {
+    gid_t g = pw->pw_gid;
+    if (setgroups(1, &g) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) _exit(126);
+}
+
+static pid_t spawn(const char *cmd, const char *log_path, const struct passwd *pw, char *err, size_t errlen) {
     int logfd = -1;
     if (log_path && (logfd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) < 0) {
         snprintf(err, errlen, "cannot open %s: %s", log_path, strerror(errno));
@@ -71,7 +90,8 @@ static pid_t spawn(const char *cmd, const char *log_path, char *err, size_t errl
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         signal(SIGPIPE, SIG_DFL);
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (pw) drop_to(pw);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);   /* after the user change, which would clear it */
         if (getppid() != parent) _exit(127);
         if (logfd >= 0) { dup2(logfd, 1); dup2(logfd, 2); }
         execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
@@ -83,7 +103,8 @@ static pid_t spawn(const char *cmd, const char *log_path, char *err, size_t errl
 }
 
 mcd *mcd_start(const mcd_config *c, char *err, size_t errlen) {
-    char *cmd = build_command(c);
+    const struct passwd *pw = run_as(c);
+    char *cmd = build_command(c, pw != NULL);
     mcd *m = calloc(1, sizeof(*m));
     if (!cmd || !m) {
         snprintf(err, errlen, "out of memory");
@@ -93,7 +114,7 @@ mcd *mcd_start(const mcd_config *c, char *err, size_t errlen) {
     m->port = c->port;
     if (c->docker_image) m->docker_name = strdup(c->name ? c->name : "mcm-memcached");
     log_info("starting: %s", cmd);
-    if ((m->pid = spawn(cmd, c->log_path, err, errlen)) < 0) goto fail;
+    if ((m->pid = spawn(cmd, c->log_path, pw, err, errlen)) < 0) goto fail;
     free(cmd);
     return m;
 fail:

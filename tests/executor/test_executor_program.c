@@ -218,6 +218,32 @@ START_TEST(test_executor_memcached_crash_fails_task) {
 }
 END_TEST
 
+/* A memcached outlives nothing: SIGKILL to the executor ends it too. As
+ * root, memcached runs as nobody; a user change made by memcached's own -u
+ * would clear its parent-death signal, so the executor switches users itself
+ * first (mcd.c). */
+START_TEST(test_executor_killed_takes_its_memcached_along) {
+    run_executor();
+    int port = launch_running("task-orphan", 32);
+    long pid = memcached_pid(port);
+    if (geteuid() == 0) {
+        char path[64], line[256];
+        snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+        FILE *f = fopen(path, "r");
+        ck_assert_ptr_nonnull(f);
+        int uid = -1;
+        while (fgets(line, sizeof(line), f))
+            if (sscanf(line, "Uid: %d", &uid) == 1) break;
+        fclose(f);
+        ck_assert_msg(uid != 0, "memcached runs as root");
+    }
+    kill(th_proc_pid(X), SIGKILL);
+    /* Before the harness reaps the executor: reaping kills its process group. */
+    ck_assert_msg(th_wait(memcached_gone, &port, 5000), "memcached (pid %ld) outlived its executor", pid);
+    ck_assert_int_eq(exit_status(5000), 128 + SIGKILL);
+}
+END_TEST
+
 START_TEST(test_executor_unstartable_memcached_fails_task) {
     setenv("MCM_MEMCACHED_COMMAND", "/nonexistent/memcached", 1);
     run_executor();
@@ -710,6 +736,7 @@ int main(void) {
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_executor_launch_serve_report_kill);
     tcase_add_test(tc, test_executor_memcached_crash_fails_task);
+    tcase_add_test(tc, test_executor_killed_takes_its_memcached_along);
     tcase_add_test(tc, test_executor_unstartable_memcached_fails_task);
     tcase_add_test(tc, test_executor_port_taken_fails_task);
     tcase_add_test(tc, test_executor_task_without_ports_is_invalid);
