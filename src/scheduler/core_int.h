@@ -115,7 +115,9 @@ struct core {
     int64_t publish_retry_ms;   /* a publication failed: try again then (monotonic) */
     int64_t next_audit_ms;      /* next check of the stored list against the table */
     int64_t next_snapshot_ms;
-    int64_t next_follower_tasks_ms;   /* follower: next read of the task records */
+    int64_t next_follower_tasks_ms;   /* follower: next look at the task records */
+    int64_t follower_stamp;           /* follower: state_stamp of the records shown, -1 none */
+    int64_t follower_full_ms;         /* follower: next read whatever the stamp says */
 
     /* core_scale.c: autoscaling */
     policy *pol;

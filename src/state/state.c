@@ -356,6 +356,24 @@ int state_load(state *s, state_snapshot *out, char *err, size_t errlen) {
     return MCM_OK;
 }
 
+int state_stamp(state *s, int64_t *stamp, char *err, size_t errlen) {
+    char path[STATE_PATH_MAX];
+    struct Stat st;
+    if (state_connected(s, err, errlen) != MCM_OK) return MCM_ERR;
+    path_of(s, "state/version", path);
+    int rc = zoo_exists(zks_handle(s->z), path, 0, &st);
+    if (rc == ZNONODE) {
+        *stamp = 0;
+        return MCM_OK;
+    }
+    if (rc != ZOK) {
+        snprintf(err, errlen, "stat %s: %s", path, zks_strerror(rc));
+        return MCM_ERR;
+    }
+    *stamp = st.mzxid;
+    return MCM_OK;
+}
+
 /* --- writes ------------------------------------------------------------------- */
 
 /* Fenced write of one znode's data; creates it if missing. */

@@ -129,6 +129,10 @@ int state_init(state *s, char *err, size_t errlen);
  * ZooKeeper fails (try again); skipped task znodes are logged once per set
  * and listed in out->skipped. */
 int state_load(state *s, state_snapshot *out, char *err, size_t errlen);
+/* A stamp that changes with every state write (state/version's mzxid: each
+ * fenced write sets that znode), 0 if it does not exist yet: one small read
+ * that tells a reader whether a state_load would see anything new. */
+int state_stamp(state *s, int64_t *stamp, char *err, size_t errlen);
 
 /* Fenced writes: MCM_OK, STATE_FENCED, or MCM_ERR (ZooKeeper trouble). */
 int state_set_framework_id(state *s, const char *id, char *err, size_t errlen);

@@ -187,9 +187,17 @@ START_TEST(test_state_new_leader_reads_what_old_wrote) {
     ck_assert_int_eq(s0.desired, -1);
     ck_assert_int_eq(s0.ntasks, 0);
     state_snapshot_clear(&s0);
+    int64_t st0, st1, st2, st3;   /* the stamp a follower looks at: moved by every write, by nothing else */
+    ck_assert_int_eq(state_stamp(b->s, &st0, err, sizeof(err)), MCM_OK);
 
     ck_assert_int_eq(state_set_framework_id(a->s, "2c9c0d5c-7f0a-4f6e-a8b1-3c1f1e9d2a10-0001", err, sizeof(err)), MCM_OK);
+    ck_assert_int_eq(state_stamp(b->s, &st1, err, sizeof(err)), MCM_OK);
+    state_snapshot s1 = load(b);
+    state_snapshot_clear(&s1);
+    ck_assert_int_eq(state_stamp(b->s, &st2, err, sizeof(err)), MCM_OK);
     ck_assert_int_eq(state_set_desired(a->s, 3, "{\"history\":[1,2,3]}", err, sizeof(err)), MCM_OK);
+    ck_assert_int_eq(state_stamp(b->s, &st3, err, sizeof(err)), MCM_OK);
+    ck_assert(st1 != st0 && st2 == st1 && st3 != st2);
     for (int i = 0; i < 3; i++) {
         char id[32];
         snprintf(id, sizeof(id), "mcm-%d", i);
