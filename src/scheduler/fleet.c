@@ -9,6 +9,9 @@
  * surplus: placement's victim, fleet_place.c, over the order not running
  * first, then least memory in use; launch only where placement admits); kill a drained
  * server when its drain time is over and resend a KILL unanswered for 30 s;
+ * keep a step down's surplus server, still draining, when the fleet falls
+ * short before clients have left it (keep_surplus), rather than replace one
+ * server and remove another;
  * reconcile (explicit with backoff 2 s..60 s, at most 60 s of patience, then
  * implicit, then LEADING); a LAUNCH refused with 4xx forgets the task, one
  * whose fate is unknown keeps it and asks Mesos.
@@ -21,7 +24,10 @@
  * Table changes: only fleet_stored(ok) changes a stored field of the table;
  * marks of actions in flight (kill_sent_ms, suppressed, implicit_sent) are set
  * when decided and undone by fleet_done(!ok), which the runner calls for
- * every action it did not perform too.
+ * every action it did not perform too. One exception: keep_surplus ends a
+ * drain in the table at once, so that the same tick launches nothing for it;
+ * if its store fails, the record still says draining until the task's next
+ * store, and a new leader reading it goes on with the drain.
  *
  * Counting: a task is "active" (counts toward desired) unless it has ended,
  * is unreachable (and not kept through the partition), is draining or is
@@ -271,13 +277,14 @@ void fleet_kill_task(fleet *f, tt_task *t, const char *why, fleet_clock now, fle
     t->kill_sent_ms = now.mono_ms;   /* in flight; undone by fleet_done(!ok) */
 }
 
-static void drain(fleet *f, tt_task *t, const char *why, fleet_clock now, fleet_actions *out) {
+static void drain(fleet *f, tt_task *t, const char *why, int surplus, fleet_clock now, fleet_actions *out) {
     if (t->state != MESOS__V1__TASK_STATE__TASK_RUNNING) {
         fleet_kill_task(f, t, why, now, out);
         return;
     }
     fleet_action *a = fleet_push_task(out, FA_PUT_TASK, t, why);   /* a new leader must not publish it again */
     if (!a) return;
+    a->task.surplus = surplus;
     /* Warm: it leaves the ring when a transition has copied its keys and
      * retires it; the deadline is then only a safety net. */
     a->task.drain_until_ms = now.mono_ms + fleet_ring_drain_ms(f);
@@ -286,7 +293,7 @@ static void drain(fleet *f, tt_task *t, const char *why, fleet_clock now, fleet_
 
 void fleet_drain(fleet *f, const char *id, const char *why, fleet_clock now, fleet_actions *out) {
     tt_task *t = f->in_term ? tt_find(f->tasks, id) : NULL;
-    if (t && fleet_is_active(t)) drain(f, t, why, now, out);
+    if (t && fleet_is_active(t)) drain(f, t, why, 0, now, out);
 }
 
 int fleet_restart(fleet *f, const char *id, fleet_clock now, fleet_actions *out) {
@@ -294,7 +301,7 @@ int fleet_restart(fleet *f, const char *id, fleet_clock now, fleet_actions *out)
     if (!t) return FLEET_NOT_FOUND;
     if (t->kill_sent_ms || t->drain_until_ms) return FLEET_CONFLICT;
     if (f->cfg.ring.warm && t->state == MESOS__V1__TASK_STATE__TASK_RUNNING) {
-        drain(f, t, "operator restart: replaced warm", now, out);   /* a replacement starts first */
+        drain(f, t, "operator restart: replaced warm", 0, now, out);   /* a replacement starts first */
         return MCM_OK;
     }
     fleet_kill_task(f, t, "operator restart", now, out);
@@ -346,12 +353,50 @@ static tt_task *surplus_victim(fleet *f) {
     return best;
 }
 
+/* 1 while clients are still sent to t's keys: no transition, or one that
+ * aborted before it published R' (its abort publishes R less the lost, t in
+ * it). Once R' without t was published, clients left t and its copies may
+ * grow stale: it must go. */
+static int still_owns_its_keys(const fleet *f, const tt_task *t) {
+    const trn *m = f->keep ? trn_keep_machine(f->keep) : NULL;
+    if (!m || !trn_involves(m, t->id)) return 1;
+    return trn_phase_of(m) == TRN_ABORT && !trn_published_next(m);
+}
+
+/* A step down's surplus server still draining is kept, not replaced, when
+ * the fleet falls short (another server ended meanwhile): replacing the lost
+ * one and removing a healthy one would move two servers' keys for none.
+ * The table changes at once, so this tick launches nothing for it; if the
+ * store fails, ZooKeeper still says draining and a new leader goes on with
+ * the drain. Returns how many were kept. */
+static int keep_surplus(fleet *f, int missing, fleet_actions *out) {
+    int kept = 0;
+    for (int i = 0; i < tt_count(f->tasks) && kept < missing; i++) {
+        tt_task *t = tt_at(f->tasks, i);
+        if (!t->surplus || !t->drain_until_ms || t->kill_sent_ms || t->state != MESOS__V1__TASK_STATE__TASK_RUNNING ||
+            !still_owns_its_keys(f, t))
+            continue;
+        fleet_action *a = fleet_push_task(out, FA_PUT_TASK, t, "the fleet fell short: kept instead of replaced");
+        if (!a) break;
+        a->task.drain_until_ms = 0;
+        a->task.surplus = 0;
+        t->drain_until_ms = 0;
+        t->surplus = 0;
+        log_notice("keeping %s on %s:%d: it was leaving as a surplus server, and the fleet is short again", t->id,
+                   t->hostname, t->port);
+        kept++;
+    }
+    if (kept && !f->cfg.ring.warm) fleet_push(out, FA_PUBLISH);   /* warm: the ring keeper publishes */
+    return kept;
+}
+
 static void balance(fleet *f, fleet_clock now, fleet_actions *out) {
     int active = fleet_active(f);
+    if (active < f->desired) active += keep_surplus(f, f->desired - active, out);
     offers_wanted(f, active, out);
     if (active > f->desired) {
         tt_task *v = surplus_victim(f);
-        if (v) drain(f, v, "more servers than desired", now, out);
+        if (v) drain(f, v, "more servers than desired", 1, now, out);
     }
     for (int i = 0; i < tt_count(f->tasks); i++) {
         tt_task *t = tt_at(f->tasks, i);
@@ -629,6 +674,7 @@ static void record_update(tt_task *dst, const tt_task *src) {
     dst->state = src->state;
     dst->changed_ms = src->changed_ms;
     dst->drain_until_ms = src->drain_until_ms;
+    dst->surplus = src->surplus;
 }
 
 void fleet_stored(fleet *f, const fleet_action *a, int ok, fleet_clock now) {

@@ -38,6 +38,7 @@ typedef struct tt_task {
     /* not persisted */
     int confirmed;                /* state heard since the current reconciliation began */
     int64_t drain_until_ms;       /* >0: unpublished, kill at this monotonic time */
+    int surplus;                  /* drained as a step down's surplus: kept if the fleet falls short */
     int64_t kill_sent_ms;         /* monotonic time of the last KILL sent, 0 if none */
     int unexpected;               /* ended without our asking: a relaunch replaces it */
     int has_report;

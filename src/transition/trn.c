@@ -82,6 +82,8 @@ trn_part *trn_find_part(const trn *t, const char *task_id) {
     return NULL;
 }
 
+int trn_published_next(const trn *t) { return t->phase != TRN_IDLE && t->published_to; }
+
 int trn_involves(const trn *t, const char *task_id) {
     return t->phase != TRN_IDLE && trn_find_part(t, task_id) != NULL;
 }

@@ -194,6 +194,9 @@ trn_phase trn_phase_of(const trn *t);
 /* 1 if `task_id` takes part in the current transition (in R or R'). */
 int trn_involves(const trn *t, const char *task_id);
 void trn_get_status(const trn *t, int64_t now_ms, trn_status *out);
+/* 1 once R' has been published (CATCHUP reached; stays 1 in an ABORT begun
+ * after it): from then on clients may have left R. */
+int trn_published_next(const trn *t);
 
 /* Begins R -> R' (the published list and the one to reach). MCM_ERR with a
  * reason if a transition is under way, a list is empty or too long, a server

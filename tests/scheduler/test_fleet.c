@@ -427,6 +427,51 @@ START_TEST(test_fleet_warm_drained_server_stays_published_until_its_keys_moved) 
 }
 END_TEST
 
+/* A step down drains the surplus t1; before any key of it has moved, t2
+ * ends: t1 is kept, not drained on while a replacement for t2 starts (two
+ * servers' keys moved for none). */
+START_TEST(test_fleet_surplus_kept_when_the_fleet_falls_short) {
+    tt_task t[] = {task("t1", "a1", RUNNING), task("t2", "a2", RUNNING), task("t3", "a3", RUNNING)};
+    const char *pub[] = {"t1", "t2", "t3"};
+    fleet *f = warm_fleet(t, 3, 2, pub, 3);   /* t1 drained on LEADING */
+    fleet_actions l;
+    fleet_actions_init(&l);
+    ck_assert(fleet_find(f, "t1")->drain_until_ms > 0);
+    fleet_status gone = update("t2", "a2", MESOS__V1__TASK_STATE__TASK_FAILED);
+    fleet_on_update(f, &gone, at(T0 + SEC), &l);
+    outcome(f, &l, at(T0 + SEC), 0, NULL);
+    fleet_actions_clear(&l);
+    fleet_tick(f, at(T0 + 2 * SEC), &l);
+    ck_assert_str_eq(render(&l), "PUT_TASK(t1) PUBLISH");   /* kept; no REVIVE */
+    outcome(f, &l, at(T0 + 2 * SEC), 0, NULL);
+    fleet_actions_clear(&l);
+    ck_assert_int_eq(fleet_find(f, "t1")->drain_until_ms, 0);
+    ck_assert_int_eq(fleet_active(f), 2);
+    fleet_tick(f, at(T0 + 120 * SEC), &l);   /* no transition, no kill: t1 and t3 are the ring */
+    ck_assert_str_eq(render(&l), "");
+    ck_assert_str_eq(published_ids(f), "t1,t3");
+    fleet_free(f);
+
+    /* Once R' without t1 is published, clients have left t1: it goes, and
+     * t2 is replaced. */
+    f = warm_fleet(t, 3, 2, pub, 3);
+    fleet_tick(f, at(T0 + 62 * SEC), &l);
+    fleet_actions_clear(&l);
+    answer(f, "t1", MIG_CMD_COPY, at(T0 + 63 * SEC), &l);
+    fleet_actions_clear(&l);
+    ck_assert_str_eq(published_ids(f), "t2,t3");
+    fleet_on_update(f, &gone, at(T0 + 64 * SEC), &l);
+    outcome(f, &l, at(T0 + 64 * SEC), 0, NULL);
+    fleet_actions_clear(&l);
+    fleet_tick(f, at(T0 + 65 * SEC), &l);
+    ck_assert_msg(!strstr(render(&l), "PUT_TASK(t1)"), "t1 kept after R' without it was published");
+    fleet_actions_clear(&l);
+    ck_assert(fleet_find(f, "t1")->drain_until_ms > 0);
+    ck_assert_int_eq(fleet_active(f), 1);
+    fleet_free(f);
+}
+END_TEST
+
 START_TEST(test_fleet_warm_loss_mid_copy_purges_then_publishes_without_it) {
     tt_task t[] = {task("t1", "a1", RUNNING), task("t2", "a2", RUNNING), task("t3", "a3", RUNNING)};
     const char *pub[] = {"t1", "t2"};
@@ -1009,6 +1054,7 @@ int main(void) {
     tcase_add_test(tc, test_fleet_partition_new_leader_keeps_for_the_rest_of_the_grace);
     tcase_add_test(tc, test_fleet_kill_resent_after_30s);
     tcase_add_test(tc, test_fleet_surplus_not_running_first_then_least_memory);
+    tcase_add_test(tc, test_fleet_surplus_kept_when_the_fleet_falls_short);
     tcase_add_test(tc, test_fleet_place_constraints_decline_offers_that_break_them);
     tcase_add_test(tc, test_fleet_place_zone_spread_over_three_zones);
     tcase_add_test(tc, test_fleet_place_lost_zone_replaced_in_the_others);
