@@ -16,7 +16,8 @@
  *   - no call accepted on a superseded stream (the simulator's call log);
  *   - the published list == the tasks the master runs, `desired` of them,
  *     each answering memcached `version`;
- *   - no ring transition under way (a warm one has finished);
+ *   - no ring transition under way (a warm one has finished) and no server
+ *     draining (a drain that ends later would look like the next fault's work);
  *   - servers a fault did not touch keep their task, address and memcached
  *     pid, and the key each owned before the fault (stored on its owner under
  *     mcm's ring, as a client stores it) reads back if that server still owns

@@ -204,6 +204,24 @@ static int servers_ok(chaos *ch, char *why, size_t len) {
     return 1;
 }
 
+/* A drain still under way (a step down whose transition has not begun yet)
+ * would end in the next cycle and look like a fault's work there. */
+static int none_draining(chaos *ch, int leader, char *why, size_t len) {
+    json_t *doc = it_get_json(it_replica_port(ch->c, leader), "/v1/tasks");
+    json_t *tasks = json_object_get(doc, "tasks");
+    int ok = doc != NULL;
+    if (!ok) snprintf(why, len, "leader's /v1/tasks unreadable");
+    for (size_t i = 0; ok && i < json_array_size(tasks); i++) {
+        json_t *t = json_array_get(tasks, i);
+        if (json_is_true(json_object_get(t, "draining"))) {
+            snprintf(why, len, "%s still draining", ch_jstr(t, "task_id"));
+            ok = 0;
+        }
+    }
+    json_decref(doc);
+    return ok;
+}
+
 int ch_recovered(chaos *ch, char *why, size_t len, int *two_leaders, int *leader_out) {
     int leaders = 0, leader = -1, desired = -2, mask = 0;
     char rid[128] = "", fw[256] = "", phase[64] = "";
@@ -235,6 +253,7 @@ int ch_recovered(chaos *ch, char *why, size_t len, int *two_leaders, int *leader
     if (strcmp(fw, ch->fw) != 0) return snprintf(why, len, "framework ID %s, not %s", fw, ch->fw), 0;
     if (desired != ch->desired) return snprintf(why, len, "desired %d, not %d", desired, ch->desired), 0;
     if (strcmp(phase, "idle") != 0) return snprintf(why, len, "ring transition in phase %s", phase), 0;
+    if (!none_draining(ch, leader, why, len)) return 0;
     return servers_ok(ch, why, len);
 }
 
