@@ -1,17 +1,31 @@
 /* sim_http.c -- the simulator's libmicrohttpd daemons: the master port and
  * one port per agent; request bodies, routing, small replies.
  *
- * Shape: thread per connection (MHD_USE_THREAD_PER_CONNECTION), because a
- * subscription's content reader blocks its connection thread while waiting
- * for events (sim_stream.c); ordinary calls are short. The access handler
- * collects the body (bounded) and dispatches on the path on the last call.
+ * Shape: event driven (MHD_USE_EPOLL with an internal polling thread, and
+ * MHD_ALLOW_SUSPEND_RESUME): the master's daemon has SIM_MASTER_THREADS
+ * epoll threads, each agent's one, and every thread serves all of its
+ * daemon's connections. Nothing on these threads waits but for s->mu: an
+ * event stream with nothing queued suspends its connection and is resumed
+ * when there is (sim_stream.c), and a scheduler call held back by
+ * /sim/call-delay is suspended until its deadline (sim_park.c) and handled
+ * when resumed. Idle connections and idle streams thus cost no thread and
+ * no wake-up; it replaced thread per connection, where each stream's thread
+ * woke every 100 ms to poll its socket (2,203 threads and a load average
+ * over 100 at 1,000 agents, bench/scale). The access handler collects the
+ * body (bounded) and dispatches on the path on the last call; a delayed
+ * call comes back to it once more after its resume.
  * No connection timeout: subscriptions may be silent for a heartbeat
  * interval or longer (heartbeats can be paused).
- * Threads: sim_http_start/stop from the owner thread; handlers on MHD threads.
- * Invariants: a body over SIM_BODY_MAX is never kept in memory (413). */
+ * Threads: sim_http_start/stop from the owner thread; handlers on MHD's
+ * event threads; on_delay_done on the park thread.
+ * Invariants: a body over SIM_BODY_MAX is never kept in memory (413); a
+ * delayed call is suspended before it is parked and resumed exactly once
+ * (by its park callback, or at once when it cannot be parked). */
 #include "sim_int.h"
 
 #include "mcm.h"
+#include "sim_park.h"
+#include "util.h"
 
 #define LOG_COMPONENT "sim"
 #include "log.h"
@@ -25,6 +39,7 @@
 #include <sys/socket.h>
 
 #define SIM_BODY_MAX (16u * 1024 * 1024)
+#define SIM_MASTER_THREADS 2       /* the master port's epoll threads */
 
 enum MHD_Result sim_reply(struct MHD_Connection *c, unsigned code, const char *ctype, const char *body,
                           const char *hname, const char *hval) {
@@ -73,11 +88,31 @@ static void body_append(sim_req *r, const char *data, size_t n) {
     r->body[r->len] = 0;
 }
 
+/* Park thread: the call's delay is over (or the simulator stops). */
+static void on_delay_done(void *arg, sim_park_why why) {
+    sim_req *r = arg;
+    MHD_resume_connection(r->conn);
+}
+
+/* POST /sim/call-delay: 1 if the call was suspended until its deadline (the
+ * handler runs when it is resumed), 0 to handle it now. */
+static int delay_call(sim *s, struct MHD_Connection *c, sim_req *r) {
+    pthread_mutex_lock(&s->mu);
+    int ms = s->call_delay_ms;
+    pthread_mutex_unlock(&s->mu);
+    if (r->delayed || ms <= 0) return 0;
+    r->delayed = 1;
+    r->conn = c;
+    MHD_suspend_connection(c);                       /* before the park thread can resume it */
+    if (!sim_park_add(-1, util_now_ms() + ms, on_delay_done, r)) MHD_resume_connection(c);  /* stopping */
+    return 1;
+}
+
 /* Master port: scheduler API and /sim/ admin. */
 static enum MHD_Result master_route(sim *s, struct MHD_Connection *c, sim_req *r) {
     if (strncmp(r->url, "/sim/", 5) == 0) return sim_admin_handle(s, c, r);
     if (strcmp(r->url, "/api/v1/scheduler") == 0 || strcmp(r->url, "/master/api/v1/scheduler") == 0)
-        return sim_master_handle(s, c, r);
+        return delay_call(s, c, r) ? MHD_YES : sim_master_handle(s, c, r);
     return sim_reply(c, 404, "text/plain", "no such endpoint", NULL, NULL);
 }
 
@@ -146,9 +181,10 @@ static struct MHD_Daemon *start(const char *host, int port, endpoint *ep, int *b
     memset(&ss, 0, sizeof(ss));
     memcpy(&ss, res->ai_addr, res->ai_addrlen);
     freeaddrinfo(res);
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ERROR_LOG | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
     struct MHD_Daemon *d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, ep,
+                                            MHD_OPTION_THREAD_POOL_SIZE, ep->agent ? 1u : SIM_MASTER_THREADS,
                                             MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
                                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
                                             MHD_OPTION_CONNECTION_LIMIT, 512u,
@@ -169,6 +205,7 @@ int sim_http_start(sim *s, char *err, size_t errlen) {
     /* eps[0] is the master's, eps[1 + i] agent i's */
     s->eps = calloc((size_t)s->nagents + 1, sizeof(*s->eps));
     if (!s->eps) abort();
+    if (sim_park_start(err, errlen) != MCM_OK) return MCM_ERR;
     s->eps[0].s = s;
     s->d = start(s->cfg.listen_host, s->cfg.listen_port, &s->eps[0], &s->port, err, errlen);
     if (!s->d) return MCM_ERR;
@@ -189,6 +226,7 @@ void sim_http_stop(sim *s) {
         }
     if (s->d) MHD_stop_daemon(s->d);
     s->d = NULL;
+    sim_park_stop();
     free(s->eps);
     s->eps = NULL;
 }

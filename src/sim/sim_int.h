@@ -3,15 +3,16 @@
  * One struct sim holds the master (frameworks, offers, tasks, call log) and N
  * agents (each with its own libmicrohttpd daemon serving the executor API on
  * its own port), all under ONE mutex `mu`:
- *   - MHD connection threads (master port and every agent port) take `mu` for
- *     the whole handling of a call and answer after releasing it;
+ *   - MHD event threads (master port and every agent port; event driven,
+ *     sim_http.c) take `mu` for the whole handling of a call and answer after
+ *     releasing it; nothing there waits for anything but `mu`;
  *   - the loop thread (sim_loop.c) takes `mu` every tick (50 ms) for timers,
  *     offers, heartbeats, child reaping, executor launches;
  *   - stream mutexes (sim_stream.c) nest inside `mu`, never around it;
  *   - MHD_stop_daemon is never called with `mu` held (it joins threads that
  *     may be waiting for `mu`).
  * Executors are forked by the loop thread only: PR_SET_PDEATHSIG fires when
- * the *thread* that forked dies, and MHD connection threads come and go.
+ * the *thread* that forked dies, and it must outlive every executor.
  *
  * Object lifetimes (all lists are singly linked, newest first):
  *   sim_fw    never freed before sim_free: a removed framework stays with
@@ -210,6 +211,8 @@ typedef struct sim_req {
     int too_large;
     const char *url, *method;
     char remote[64];
+    int delayed;                     /* /sim/call-delay: parked once, handled after the resume */
+    struct MHD_Connection *conn;     /* while delayed, for the resume */
 } sim_req;
 int sim_http_start(sim *s, char *err, size_t errlen);        /* master + agent daemons */
 void sim_http_stop(sim *s);
