@@ -1,7 +1,7 @@
 /* bench_scale.c -- mcm at N = 10, 100, 1,000 servers (issue 20): what each part costs as N grows.
  *
  * Usage: bench_scale [--n 10,100,1000] [--tasks 10000] [--session 10s-as-ms]
- *                    [--steady S] [--wrk S] [--no-failover] [--quick]
+ *                    [--steady S] [--wrk S] [--no-failover] [--quick] [--sim-only]
  *   --n            fleet sizes, comma-separated (1..1000: mcm-sim's agent limit)
  *   --tasks        task records stored for the failover part (default 10000)
  *   --session-ms   the replicas' ZooKeeper session timeout (default 10000, mcm's)
@@ -9,6 +9,7 @@
  *   --wrk          seconds of each wrk run (default 5)
  *   --no-failover  leave out the stored-tasks failover part
  *   --quick        --n 10 --tasks 1000 --steady 5 --wrk 2 (about 2 minutes)
+ *   --sim-only     part 1 alone (the simulator's own limit), per N
  * Needs wrk and nginx for the HTTP part (scripts/install-deps --bench); without
  * them that part is reported as not measured, never invented.
  *
@@ -45,7 +46,7 @@
 #define SCALE_LINE_MAX 16384
 
 static scale_opts base = {.tasks = 10000, .session_ms = 10000, .steady_s = 30, .wrk_s = 5};
-static int sizes[SCALE_MAX_SIZES] = {10, 100, 1000}, nsizes = 3, failover = 1;
+static int sizes[SCALE_MAX_SIZES] = {10, 100, 1000}, nsizes = 3, failover = 1, sim_only;
 static char line[SCALE_LINE_MAX];
 static size_t line_len;
 
@@ -126,6 +127,13 @@ static void one_size(int n) {
     scale_min_run(&o, &m);
     printf("minimal scheduler: %d tasks RUNNING %lld ms after SUBSCRIBE (%.1f launches/s)\n", m.running,
            (long long)m.ms, 1000.0 * n / (double)m.ms);
+    printf("mcm-sim: at most %d threads, %.1f s CPU (%.0f%% of one core over the run), load average %.2f\n",
+           m.sim_threads_max, m.sim_cpu_s, 100.0 * m.sim_cpu_s * 1000.0 / (double)m.ms, m.load1);
+    put(" n%d_sim_threads=%d n%d_sim_cpu_s=%.1f n%d_load1=%.2f", n, m.sim_threads_max, n, m.sim_cpu_s, n, m.load1);
+    if (sim_only) {
+        put(" n%d_min_ms=%lld n%d_min_launch_per_s=%.1f", n, (long long)m.ms, n, 1000.0 * n / (double)m.ms);
+        return;
+    }
     scale_inst *s = scale_start(&o, 1);
     int l = scale_wait_leader(s, 120000, -1);
     ck_assert_msg(l >= 0, "no leader within 120 s (logs in %s)", scale_dir(s));
@@ -157,7 +165,7 @@ END_TEST
 
 static void usage(const char *argv0) {
     fprintf(stderr, "usage: %s [--n 10,100,1000] [--tasks N] [--session-ms MS] [--steady S] [--wrk S] "
-            "[--no-failover] [--quick]\n", argv0);
+            "[--no-failover] [--quick] [--sim-only]\n", argv0);
     exit(2);
 }
 
@@ -188,6 +196,7 @@ static void parse_args(int argc, char **argv) {
         else if (!strcmp(a, "--steady")) base.steady_s = int_arg(argv[0], v, 1, 3600), i++;
         else if (!strcmp(a, "--wrk")) base.wrk_s = int_arg(argv[0], v, 1, 600), i++;
         else if (!strcmp(a, "--no-failover")) failover = 0;
+        else if (!strcmp(a, "--sim-only")) sim_only = 1;
         else if (!strcmp(a, "--quick")) {
             sizes[0] = 10, nsizes = 1;
             base.tasks = 1000, base.steady_s = 5, base.wrk_s = 2;

@@ -52,6 +52,7 @@ const char *scale_dir(const scale_inst *s);
 const char *scale_zk_hosts(const scale_inst *s);
 const char *scale_zk_root(const scale_inst *s);      /* "/mcm" */
 int scale_sim_port(const scale_inst *s);
+pid_t scale_sim_pid(const scale_inst *s);
 int scale_port(const scale_inst *s, int i);          /* replica i's HTTP port */
 pid_t scale_pid(const scale_inst *s, int i);
 int scale_alive(scale_inst *s, int i);
@@ -83,6 +84,9 @@ typedef struct scale_min_figures {
     int64_t ms;               /* SUBSCRIBE sent -> n tasks RUNNING */
     int running;
     int launched;
+    int sim_threads_max;      /* mcm-sim's threads, highest of the 1 s samples */
+    double sim_cpu_s;         /* mcm-sim's CPU time (user + system) at the end */
+    double load1;             /* the host's 1-minute load average at the end */
 } scale_min_figures;
 void scale_min_run(const scale_opts *o, scale_min_figures *f);
 

@@ -158,6 +158,7 @@ const char *scale_dir(const scale_inst *s) { return s->dir; }
 const char *scale_zk_hosts(const scale_inst *s) { return th_zk_hosts(s->zk); }
 const char *scale_zk_root(const scale_inst *s) { (void)s; return "/mcm"; }
 int scale_sim_port(const scale_inst *s) { return s->sim_port; }
+pid_t scale_sim_pid(const scale_inst *s) { return th_proc_pid(s->sim); }
 int scale_port(const scale_inst *s, int i) { return s->rep_port[i]; }
 pid_t scale_pid(const scale_inst *s, int i) { return s->rep[i] ? th_proc_pid(s->rep[i]) : -1; }
 const char *scale_executor(const scale_inst *s) { return s->exec; }

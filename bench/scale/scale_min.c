@@ -213,14 +213,33 @@ static mesos_sched *client(const scale_inst *s, inbox *q, opt_master *om) {
     return ms;
 }
 
+static void sample_threads(pid_t pid, int *max) {
+    int t = scale_threads(pid);
+    if (t > *max) *max = t;
+}
+
+static double load1(void) {
+    double l = -1;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f && fscanf(f, "%lf", &l) != 1) l = -1;
+    if (f) fclose(f);
+    return l;
+}
+
 void scale_min_run(const scale_opts *o, scale_min_figures *f) {
     scale_inst *s = scale_start(o, 0);
     inbox q = {.mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
     opt_master om = {0};
     run r = {.ms = client(s, &q, &om), .exec = scale_executor(s), .memcached = scale_memcached(s), .n = o->n};
-    int64_t t0 = scale_mono_ms(), deadline = t0 + 600000;
+    int64_t t0 = scale_mono_ms(), deadline = t0 + 600000, next_sample = t0;
+    pid_t sim_pid = scale_sim_pid(s);
+    f->sim_threads_max = 0;
     ck_assert(mesos_sched_start(r.ms, NULL) == MCM_OK);
     while (r.running < o->n && scale_mono_ms() < deadline) {
+        if (scale_mono_ms() >= next_sample) {
+            sample_threads(sim_pid, &f->sim_threads_max);
+            next_sample += 1000;
+        }
         Mesos__V1__Scheduler__Event *ev = take(&q, 1000);
         if (!ev) continue;
         if (ev->type == MESOS__V1__SCHEDULER__EVENT__TYPE__OFFERS && ev->offers) on_offers(&r, ev->offers);
@@ -228,6 +247,9 @@ void scale_min_run(const scale_opts *o, scale_min_figures *f) {
         mesos__v1__scheduler__event__free_unpacked(ev, NULL);
     }
     f->ms = scale_mono_ms() - t0;
+    sample_threads(sim_pid, &f->sim_threads_max);
+    f->sim_cpu_s = scale_cpu_s(sim_pid);
+    f->load1 = load1();
     f->running = r.running;
     f->launched = r.launched;
     mesos_sched_free(r.ms);

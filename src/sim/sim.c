@@ -5,8 +5,10 @@
  * under s->mu the agents (launch, reap, timeouts), the master (dead streams,
  * failover timeouts, heartbeats), update retries, and every
  * --offer-interval the allocator.
- * Shutdown order matters: stop the loop, kill executors, wake every blocked
- * stream reader, then stop the MHD daemons (which join connection threads).
+ * Shutdown order matters: stop the loop, kill executors, close the streams,
+ * wake every parked connection (sim_stream_shutdown_all: libmicrohttpd
+ * refuses to stop a daemon with a suspended connection), then stop the MHD
+ * daemons (which join their event threads).
  * Threads: sim_new/sim_free on the owner thread; the loop thread as above.
  * Invariant: s->stopping is only set by sim_free; no fork happens after it. */
 #include "sim_int.h"

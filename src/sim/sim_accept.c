@@ -11,7 +11,7 @@
  * Deviations: command tasks (no ExecutorInfo) are refused with TASK_ERROR
  * (the simulator has no command executor); operations other than LAUNCH are
  * ignored with a warning.
- * Threads: MHD connection threads, under s->mu. */
+ * Threads: MHD event threads, under s->mu. */
 #include "sim_int.h"
 
 #include "mcm.h"

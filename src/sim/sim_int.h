@@ -1,17 +1,18 @@
 /* sim_int.h -- the simulator's shared state, for its own .c files only.
  *
  * One struct sim holds the master (frameworks, offers, tasks, call log) and N
- * agents (each with its own libmicrohttpd daemon serving the executor API on
- * its own port), all under ONE mutex `mu`:
- *   - MHD connection threads (master port and every agent port) take `mu` for
- *     the whole handling of a call and answer after releasing it;
+ * agents (each serving the executor API on its own port; one libmicrohttpd
+ * daemon serves all of those ports), all under ONE mutex `mu`:
+ *   - MHD event threads (master's daemon and the agents'; event driven,
+ *     sim_http.c) take `mu` for the whole handling of a call and answer after
+ *     releasing it; nothing there waits for anything but `mu`;
  *   - the loop thread (sim_loop.c) takes `mu` every tick (50 ms) for timers,
  *     offers, heartbeats, child reaping, executor launches;
  *   - stream mutexes (sim_stream.c) nest inside `mu`, never around it;
  *   - MHD_stop_daemon is never called with `mu` held (it joins threads that
  *     may be waiting for `mu`).
  * Executors are forked by the loop thread only: PR_SET_PDEATHSIG fires when
- * the *thread* that forked dies, and MHD connection threads come and go.
+ * the *thread* that forked dies, and it must outlive every executor.
  *
  * Object lifetimes (all lists are singly linked, newest first):
  *   sim_fw    never freed before sim_free: a removed framework stays with
@@ -40,6 +41,7 @@
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #define SIM_ID_MAX 256
@@ -131,8 +133,7 @@ typedef struct sim_agent {
     sim *s;
     int idx;
     char id[SIM_ID_MAX];
-    struct MHD_Daemon *d;
-    int port;
+    int port;                         /* its own listening socket (sim_listen.c) */
     sim_res *total;
     int gone;
     int partitioned;                  /* cut off from the master, processes running (sim_partition.c) */
@@ -156,7 +157,9 @@ struct sim {
     char master_id[37];
     char host[256];                   /* advertised master host (IP) */
     int port;
-    struct MHD_Daemon *d;
+    struct MHD_Daemon *d;             /* the master's port */
+    struct MHD_Daemon *agents_d;      /* every agent's port, fed by `listen` (sim_http.c) */
+    struct sim_listen *listen;        /* the agents' listening sockets (sim_listen.c) */
     struct sim_endpoint *eps;         /* MHD callback contexts (sim_http.c) */
     sim_agent *agents;
     int nagents;
@@ -210,6 +213,8 @@ typedef struct sim_req {
     int too_large;
     const char *url, *method;
     char remote[64];
+    int delayed;                     /* /sim/call-delay: parked once, handled after the resume */
+    struct MHD_Connection *conn;     /* while delayed, for the resume */
 } sim_req;
 int sim_http_start(sim *s, char *err, size_t errlen);        /* master + agent daemons */
 void sim_http_stop(sim *s);
@@ -217,6 +222,18 @@ void sim_http_stop(sim *s);
 enum MHD_Result sim_reply(struct MHD_Connection *c, unsigned code, const char *ctype, const char *body,
                           const char *hname, const char *hval);
 enum MHD_Result sim_reply_json(struct MHD_Connection *c, unsigned code, char *json /* freed */);
+
+/* --- sim_listen.c (the agents' ports) ------------------------------------- */
+typedef struct sim_listen sim_listen;
+/* n listening sockets on addr's host, each on a free port (ports[i]), and the
+ * thread that hands their connections to d (MHD_add_connection). NULL with
+ * err on failure. Owner thread. */
+sim_listen *sim_listen_new(struct MHD_Daemon *d, const struct sockaddr_storage *addr, socklen_t alen, int n,
+                           int *ports, char *err, size_t errlen);
+/* Stops accepting and closes the sockets; call before stopping d. NULL-safe. */
+void sim_listen_free(sim_listen *l);
+/* The agent index listening on port, -1 if none. Any thread. */
+int sim_listen_index(const sim_listen *l, int port);
 
 /* --- sim_master.c (scheduler API) --------------------------------------- */
 enum MHD_Result sim_master_handle(sim *s, struct MHD_Connection *c, sim_req *r);

@@ -10,7 +10,7 @@
  *              400 stream id missing or stale, then 202 (or 501 UNKNOWN).
  * Deviation: only application/x-protobuf bodies and streams (JSON is 415/406).
  *
- * Threads: MHD connection threads (handle) and the loop thread (tick); all
+ * Threads: MHD event threads (handle) and the loop thread (tick); all
  * state under s->mu. Every call is recorded in the call log and logged at
  * INFO with its framework and stream IDs once its answer is known.
  * Invariants: a framework has a stream iff it is connected; its offers exist
@@ -623,11 +623,7 @@ enum MHD_Result sim_master_handle(sim *s, struct MHD_Connection *c, sim_req *r) 
     const char *sid = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Mesos-Stream-Id");
     peek(r, c, type, sizeof(type), rp.fw, sizeof(rp.fw));
     Mesos__V1__Scheduler__Call *call = NULL;
-    pthread_mutex_lock(&s->mu);
-    int delay_ms = s->call_delay_ms;   /* POST /sim/call-delay: a slow master (this connection's thread waits) */
-    pthread_mutex_unlock(&s->mu);
-    if (delay_ms > 0) usleep((useconds_t)delay_ms * 1000);
-    pthread_mutex_lock(&s->mu);
+    pthread_mutex_lock(&s->mu);         /* POST /sim/call-delay has been served already (sim_http.c) */
     int authed = s->credentials && authenticate(s, c, principal, sizeof(principal)) == MCM_OK;
     if (s->credentials && !authed) {
         set_reply(&rp, 401, "Unauthorized");

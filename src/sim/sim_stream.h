@@ -2,16 +2,19 @@
  *
  * A SUBSCRIBE (scheduler or executor) is answered with a chunked response
  * whose body libmicrohttpd pulls from this object. The simulator pushes
- * framed records from any thread; the connection's thread (MHD thread per
- * connection) blocks in the content reader until a record, a close, or a
- * hang-up of the client arrives.
+ * framed records from any thread. libmicrohttpd runs event driven, so the
+ * content reader never blocks: with nothing to send it suspends the
+ * connection (which then costs no thread and no wake-up) until a record, a
+ * close, the release of a hold or a hang-up of the client resumes it.
  *
  * Closing: sim_stream_close(st, 0) lets the reader send what is queued (the
  * final ERROR event, say) and then end the chunked body, so the client's
  * transfer completes at once; sim_stream_close(st, 1) drops the connection
  * without sending anything more (a network failure, as /sim/drop-stream
- * wants). A client that goes away is noticed within ~100 ms (poll for
- * POLLRDHUP while idle) and the stream is then "dead".
+ * wants). A client that goes away while the stream is idle is noticed at
+ * once (its socket is watched for EPOLLRDHUP while suspended, sim_park.h),
+ * while data flows by libmicrohttpd's failed write; the stream is then
+ * "dead".
  *
  * Ownership: reference counted. sim_stream_new returns one reference for the
  * owner (framework or executor); sim_stream_response takes a second one for
@@ -42,7 +45,8 @@ void sim_stream_hold(sim_stream *st, int on);
 int sim_stream_dead(sim_stream *st);
 /* Bytes queued and not yet handed to MHD. */
 size_t sim_stream_backlog(sim_stream *st);
-/* Makes every blocked reader return at once (process shutdown). */
+/* Process shutdown: every stream ends (dead) and every suspended one is
+ * resumed, so that the daemons can be stopped; no stream suspends after it. */
 void sim_stream_shutdown_all(void);
 
 #endif

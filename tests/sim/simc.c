@@ -81,6 +81,7 @@ simc *simc_start(const char *const *args) {
 }
 
 int simc_port(const simc *c) { return c->port; }
+int simc_pid(const simc *c) { return (int)th_proc_pid(c->p); }
 const char *simc_log(const simc *c) { return c->log; }
 const char *simc_dir(const simc *c) { return c->dir; }
 

@@ -22,6 +22,7 @@ typedef struct simc simc;
  * (NULL-terminated); ck_abort if it is not ready within 20 s. */
 simc *simc_start(const char *const *args);
 int simc_port(const simc *c);
+int simc_pid(const simc *c);                  /* mcm-sim's process id */
 const char *simc_log(const simc *c);          /* path of its log file */
 const char *simc_dir(const simc *c);          /* its temp dir (work dir below it) */
 void simc_free(simc *c);                      /* SIGTERM, wait; NULL-safe */
