@@ -6,8 +6,9 @@
  * whole reading of an event (TaskInfo, KillPolicy, the migrate command in a
  * MESSAGE) runs in the fuzz target exactly as in the executor.
  * Threads: any (pure). Invariants:
- *   1. XE_LAUNCH only in XE_IDLE, with a task id and a TaskInfo that
- *      exec_task_parse accepts (port 1..65535, mem >= 1 MiB).
+ *   1. XE_LAUNCH only in XE_IDLE, with a task id of 1..XE_TASK_ID_MAX-1
+ *      characters (kept whole by the loop, so a KILL can name it) and a
+ *      TaskInfo that exec_task_parse accepts (port 1..65535, mem >= 1 MiB).
  *   2. XE_KILL only while STARTING or RUNNING, naming the adopted task.
  *   3. XE_MIGRATE only in XE_RUNNING, with a command mig_cmd_decode accepted.
  *   4. why is non-empty for every kind that reports one. */
@@ -50,6 +51,13 @@ static void on_launch(const xe_view *v, const Mesos__V1__TaskInfo *t, xe_decisio
         d->kind = XE_LAUNCH_REFUSED;
         snprintf(d->why, sizeof(d->why), "executor %s already has task %s: one memcached per executor",
                  v->executor_id, v->task_id);
+        return;
+    }
+    size_t n = strlen(d->task_id);
+    if (n == 0 || n >= XE_TASK_ID_MAX) {
+        d->kind = XE_LAUNCH_INVALID;
+        snprintf(d->why, sizeof(d->why), "a task id of %zu characters (Mesos allows 1 to %d)", n,
+                 XE_TASK_ID_MAX - 1);
         return;
     }
     d->kind = exec_task_parse(t, &d->task, d->why, sizeof(d->why)) == MCM_OK ? XE_LAUNCH : XE_LAUNCH_INVALID;

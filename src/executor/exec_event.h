@@ -33,7 +33,8 @@ typedef enum {
     XE_NOTE = 0,          /* nothing to do; log `why` at `level` */
     XE_SUBSCRIBED,        /* killing_state from the FrameworkInfo */
     XE_LAUNCH,            /* adopt task_id, start memcached for `task` */
-    XE_LAUNCH_INVALID,    /* adopt task_id, fail it (REASON_TASK_INVALID, why) */
+    XE_LAUNCH_INVALID,    /* adopt task_id, fail it (REASON_TASK_INVALID, why): the update
+                           * names task_id whole, even one too long to adopt */
     XE_LAUNCH_REFUSED,    /* TASK_FAILED for task_id (REASON_TASK_INVALID, why); keep state */
     XE_KILL,              /* kill the live task within grace_ms */
     XE_SHUTDOWN,          /* shut down within the agent's grace */

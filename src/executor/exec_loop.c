@@ -90,7 +90,7 @@ typedef struct xl {
     cq *q;
     sigset_t sigs;
     xe_phase st;
-    char task_id[256];        /* the one task this executor runs (or ran) */
+    char task_id[XE_TASK_ID_MAX]; /* the one task this executor runs (or ran) */
     exec_task task;
     mcd *m;
     exec_mig *mg;             /* warm transitions: created by the first command */
@@ -207,8 +207,9 @@ static void start_memcached(xl *x) {
 static void on_launch(xl *x, const xe_decision *d) {
     snprintf(x->task_id, sizeof(x->task_id), "%s", d->task_id);
     log_notice("LAUNCH %s", d->task_id);
-    if (d->kind == XE_LAUNCH_INVALID) {
-        fail_task(x, REASON_INVALID, d->why);
+    if (d->kind == XE_LAUNCH_INVALID) {          /* by the event's id: x->task_id may be cut */
+        send_status(x, d->task_id, MESOS__V1__TASK_STATE__TASK_FAILED, REASON_INVALID, "%s", d->why);
+        finish(x, 1);
         return;
     }
     x->task = d->task;
