@@ -28,6 +28,9 @@
  * While a probe is failing no report is attempted: `stats` would block the
  * loop for its timeout on a memcached that answers nothing.
  *
+ * Events: exec_event_decide (exec_event.h, pure) says what an agent event
+ * means for the current state; on_event_msg performs that decision.
+ *
  * Warm ring transitions: a MESSAGE holding a migrate command (mig_msg.h)
  * goes to exec_migrate, which runs the copy engine on its own worker thread
  * while this loop keeps serving Mesos; each tick sends the progress it has
@@ -80,8 +83,7 @@
 #define REASON_HEALTH MESOS__V1__TASK_STATUS__REASON__REASON_TASK_HEALTH_CHECK_STATUS_UPDATED
 #define NO_HEALTH (-1)
 
-enum { MSG_EVENT = 1, MSG_DISCONNECTED, MSG_MIGRATE };
-
+enum { MSG_EVENT = 1, MSG_DISCONNECTED, MSG_MIGRATE };   /* states: xe_phase, exec_event.h */
 
 typedef struct xl {
     const exec_opts *o;
