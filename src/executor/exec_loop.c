@@ -28,6 +28,9 @@
  * While a probe is failing no report is attempted: `stats` would block the
  * loop for its timeout on a memcached that answers nothing.
  *
+ * Events: exec_event_decide (exec_event.h, pure) says what an agent event
+ * means for the current state; on_event_msg performs that decision.
+ *
  * Warm ring transitions: a MESSAGE holding a migrate command (mig_msg.h)
  * goes to exec_migrate, which runs the copy engine on its own worker thread
  * while this loop keeps serving Mesos; each tick sends the progress it has
@@ -45,6 +48,7 @@
 #define LOG_COMPONENT "executor"
 #include "exec_loop.h"
 
+#include "exec_event.h"
 #include "exec_health.h"
 #include "exec_migrate.h"
 #include "probe.h"
@@ -79,8 +83,7 @@
 #define REASON_HEALTH MESOS__V1__TASK_STATUS__REASON__REASON_TASK_HEALTH_CHECK_STATUS_UPDATED
 #define NO_HEALTH (-1)
 
-enum { MSG_EVENT = 1, MSG_DISCONNECTED, MSG_MIGRATE };
-typedef enum { X_IDLE, X_STARTING, X_RUNNING, X_FINISHING } xstate;
+enum { MSG_EVENT = 1, MSG_DISCONNECTED, MSG_MIGRATE };   /* states: xe_phase, exec_event.h */
 
 typedef struct xl {
     const exec_opts *o;
@@ -88,8 +91,8 @@ typedef struct xl {
     mesos_exec *mx;
     cq *q;
     sigset_t sigs;
-    xstate st;
-    char task_id[256];        /* the one task this executor runs (or ran) */
+    xe_phase st;
+    char task_id[XE_TASK_ID_MAX]; /* the one task this executor runs (or ran) */
     exec_task task;
     mcd *m;
     exec_mig *mg;             /* warm transitions: created by the first command */
@@ -171,13 +174,13 @@ static void finish(xl *x, int status) {
     x->m = NULL;
     if (x->shutdown_deadline && deadline > x->shutdown_deadline - 200)
         deadline = x->shutdown_deadline - 200 > now ? x->shutdown_deadline - 200 : now;
-    if (x->st != X_FINISHING) {
+    if (x->st != XE_FINISHING) {
         x->exit_status = status;
         x->finish_deadline = deadline;
     } else if (deadline < x->finish_deadline) {
         x->finish_deadline = deadline;
     }
-    x->st = X_FINISHING;
+    x->st = XE_FINISHING;
 }
 
 static void fail_task(xl *x, int reason, const char *why) {
@@ -199,48 +202,31 @@ static void start_memcached(xl *x) {
         fail_task(x, REASON_FAILED, why);
         return;
     }
-    x->st = X_STARTING;
+    x->st = XE_STARTING;
     x->ready_deadline = util_now_ms() + x->o->ready_timeout_ms;
 }
 
-static void on_launch(xl *x, const Mesos__V1__TaskInfo *t) {
-    char err[256];
-    if (!t || !t->task_id || !t->task_id->value) return;
-    const char *id = t->task_id->value;
-    if (x->st != X_IDLE) {
-        send_status(x, id, MESOS__V1__TASK_STATE__TASK_FAILED, REASON_INVALID,
-                    "executor %s already has task %s: one memcached per executor", x->mc->executor_id,
-                    x->task_id);
+static void on_launch(xl *x, const xe_decision *d) {
+    snprintf(x->task_id, sizeof(x->task_id), "%s", d->task_id);
+    log_notice("LAUNCH %s", d->task_id);
+    if (d->kind == XE_LAUNCH_INVALID) {          /* by the event's id: x->task_id may be cut */
+        send_status(x, d->task_id, MESOS__V1__TASK_STATE__TASK_FAILED, REASON_INVALID, "%s", d->why);
+        finish(x, 1);
         return;
     }
-    snprintf(x->task_id, sizeof(x->task_id), "%s", id);
-    log_notice("LAUNCH %s", id);
-    if (exec_task_parse(t, &x->task, err, sizeof(err)) != MCM_OK) {
-        fail_task(x, REASON_INVALID, err);
-        return;
-    }
+    x->task = d->task;
     start_memcached(x);
 }
 
 /* --- KILL, SHUTDOWN, signals ------------------------------------------------------ */
 
-static int live(const xl *x) { return x->st == X_STARTING || x->st == X_RUNNING; }
+static int live(const xl *x) { return x->st == XE_STARTING || x->st == XE_RUNNING; }
 
 static void kill_task(xl *x, int64_t grace_ms, const char *why) {
     if (x->killing_state) send_status(x, x->task_id, MESOS__V1__TASK_STATE__TASK_KILLING, NO_REASON, NULL);
     mcd_stop(x->m, grace_ms);
     send_status(x, x->task_id, MESOS__V1__TASK_STATE__TASK_KILLED, NO_REASON, "%s", why);
     finish(x, 0);
-}
-
-static void on_kill(xl *x, const Mesos__V1__Executor__Event__Kill *k) {
-    if (!k || !k->task_id || !k->task_id->value) return;
-    if (!live(x) || strcmp(k->task_id->value, x->task_id)) {
-        log_info("KILL for task %s, which this executor does not run (now): ignored", k->task_id->value);
-        return;
-    }
-    int64_t def = x->task.kill_grace_ms >= 0 ? x->task.kill_grace_ms : x->o->stop_grace_ms;
-    kill_task(x, exec_kill_grace_ms(k->kill_policy, def), "killed by the scheduler");
 }
 
 /* SHUTDOWN or SIGTERM: everything must be over within the shutdown grace period. */
@@ -294,67 +280,50 @@ static void refuse_command(xl *x, const mig_cmd *c, const char *why) {
     if (n > 0) send_message(x, buf, n, "migrate refusal");
 }
 
-static void on_migrate_command(xl *x, const void *data, size_t len) {
-    mig_cmd c;
+/* d: XE_MIGRATE (only in RUNNING) or XE_MIGRATE_REFUSED. */
+static void on_migrate_command(xl *x, const xe_decision *d) {
     char err[256], src[MIG_MSG_ADDR_MAX];
-    if (mig_cmd_decode(data, len, &c, err, sizeof(err)) != MCM_OK) {
-        refuse_command(x, NULL, err);
-        return;
-    }
-    if (x->st != X_RUNNING) {
-        refuse_command(x, &c, "no memcached running on this executor");
+    if (d->kind == XE_MIGRATE_REFUSED) {
+        refuse_command(x, d->has_cmd ? &d->cmd : NULL, d->why);
     } else if (!x->mg && (migrate_source(x, src, sizeof(src)),
                           !(x->mg = exec_mig_new(x->task_id, src, on_migrate_wake, x, err, sizeof(err))))) {
-        refuse_command(x, &c, err);
+        refuse_command(x, &d->cmd, err);
     } else {
-        log_info("transition %lld: %s command (%d servers, self %s)", (long long)c.id,
-                 mig_cmd_phase_name(c.phase), c.nring, c.self);
-        exec_mig_command(x->mg, &c);
+        log_info("transition %lld: %s command (%d servers, self %s)", (long long)d->cmd.id,
+                 mig_cmd_phase_name(d->cmd.phase), d->cmd.nring, d->cmd.self);
+        exec_mig_command(x->mg, &d->cmd);
         send_migrate_progress(x);
     }
-    mig_cmd_clear(&c);
-}
-
-static void on_message(xl *x, const Mesos__V1__Executor__Event__Message *m) {
-    size_t len = m ? m->data.len : 0;
-    if (len && mig_msg_type(m->data.data, len) == MIG_MSG_COMMAND) {
-        on_migrate_command(x, m->data.data, len);
-        return;
-    }
-    log_verbose("MESSAGE from the scheduler (%zu bytes): not a migrate command, ignored", len);
 }
 
 /* --- events ------------------------------------------------------------------------- */
 
-static void on_subscribed(xl *x, const Mesos__V1__Executor__Event__Subscribed *s) {
-    x->killing_state = 0;
-    const Mesos__V1__FrameworkInfo *fi = s ? s->framework_info : NULL;
-    for (size_t i = 0; fi && i < fi->n_capabilities; i++)
-        if (fi->capabilities[i]->has_type &&
-            fi->capabilities[i]->type == MESOS__V1__FRAMEWORK_INFO__CAPABILITY__TYPE__TASK_KILLING_STATE)
-            x->killing_state = 1;
+static void on_subscribed(xl *x, const Mesos__V1__Executor__Event__Subscribed *s, int killing_state) {
+    x->killing_state = killing_state;
     log_notice("subscribed to agent %s (%s)", x->mc->agent_endpoint,
                s && s->agent_info && s->agent_info->hostname ? s->agent_info->hostname : "?");
 }
 
+/* exec_event.h decides, this performs. */
 static void on_event_msg(xl *x, const Mesos__V1__Executor__Event *ev) {
-    int type = ev->has_type ? (int)ev->type : 0;
-    switch (type) {
-    case MESOS__V1__EXECUTOR__EVENT__TYPE__SUBSCRIBED: on_subscribed(x, ev->subscribed); break;
-    case MESOS__V1__EXECUTOR__EVENT__TYPE__LAUNCH: on_launch(x, ev->launch ? ev->launch->task : NULL); break;
-    case MESOS__V1__EXECUTOR__EVENT__TYPE__KILL: on_kill(x, ev->kill); break;
-    case MESOS__V1__EXECUTOR__EVENT__TYPE__SHUTDOWN: shut_down(x, "SHUTDOWN from the agent"); break;
-    case MESOS__V1__EXECUTOR__EVENT__TYPE__ERROR:
-        log_error("ERROR from the agent: %s", ev->error && ev->error->message ? ev->error->message : "");
+    xe_decision d;
+    xe_view v = {x->st, x->task_id, x->mc->executor_id,
+                 x->task.kill_grace_ms >= 0 ? x->task.kill_grace_ms : x->o->stop_grace_ms};
+    exec_event_decide(&v, ev, &d);
+    switch (d.kind) {
+    case XE_NOTE: LOG_AT(d.level, "%s", d.why); break;
+    case XE_SUBSCRIBED: on_subscribed(x, ev->subscribed, d.killing_state); break;
+    case XE_LAUNCH:
+    case XE_LAUNCH_INVALID: on_launch(x, &d); break;
+    case XE_LAUNCH_REFUSED:
+        send_status(x, d.task_id, MESOS__V1__TASK_STATE__TASK_FAILED, REASON_INVALID, "%s", d.why);
         break;
-    case MESOS__V1__EXECUTOR__EVENT__TYPE__MESSAGE: on_message(x, ev->message); break;
-    case MESOS__V1__EXECUTOR__EVENT__TYPE__LAUNCH_GROUP:
-        log_warn("LAUNCH_GROUP is not supported by mcm-executor: ignored");
-        break;
-    case MESOS__V1__EXECUTOR__EVENT__TYPE__ACKNOWLEDGED:
-    case MESOS__V1__EXECUTOR__EVENT__TYPE__HEARTBEAT: log_debug("%s", mesos_exec_event_name(type)); break;
-    default: log_verbose("event of unknown type %d: ignored", type); break;
+    case XE_KILL: kill_task(x, d.grace_ms, "killed by the scheduler"); break;
+    case XE_SHUTDOWN: shut_down(x, "SHUTDOWN from the agent"); break;
+    case XE_MIGRATE:
+    case XE_MIGRATE_REFUSED: on_migrate_command(x, &d); break;
     }
+    exec_event_clear(&d);
 }
 
 static void on_disconnected_msg(xl *x, const char *why, int final) {
@@ -367,7 +336,7 @@ static void on_disconnected_msg(xl *x, const char *why, int final) {
     exec_mig_free(x->mg);
     x->mg = NULL;
     if (x->m) mcd_stop(x->m, x->o->stop_grace_ms);
-    if (x->st != X_FINISHING) x->exit_status = 1;
+    if (x->st != XE_FINISHING) x->exit_status = 1;
     x->done = 1;
 }
 
@@ -393,7 +362,7 @@ static void became_ready(xl *x) {
     if (!(x->probe = probe_new(probe_host(x), x->task.port, err, sizeof(err))))
         log_warn("memcached will not be probed for hangs: %s", err);
     update(x, x->task_id, MESOS__V1__TASK_STATE__TASK_RUNNING, NO_REASON, x->probe ? 1 : NO_HEALTH, msg);
-    x->st = X_RUNNING;
+    x->st = XE_RUNNING;
     int64_t now = util_now_ms();
     x->next_report = now + x->o->report_interval_ms;
     exec_health_init(&x->health, x->o->health_interval_ms, (int)x->o->health_unhealthy_after,
@@ -492,7 +461,7 @@ static void tick_running(xl *x) {
     }
     int64_t now = util_now_ms();
     tick_health(x, now);
-    if (x->st != X_RUNNING) return;
+    if (x->st != XE_RUNNING) return;
     if (now >= x->next_report) {
         if (exec_health_misses(&x->health)) log_verbose("no report this interval: memcached's probe is failing");
         else send_report(x);
@@ -515,17 +484,17 @@ static void tick_finishing(xl *x) {
 
 static void tick(xl *x) {
     switch (x->st) {
-    case X_STARTING: tick_starting(x); break;
-    case X_RUNNING: tick_running(x); break;
-    case X_FINISHING: tick_finishing(x); break;
-    case X_IDLE: break;
+    case XE_STARTING: tick_starting(x); break;
+    case XE_RUNNING: tick_running(x); break;
+    case XE_FINISHING: tick_finishing(x); break;
+    case XE_IDLE: break;
     }
 }
 
 /* --- run ------------------------------------------------------------------------------ */
 
 static int64_t tick_ms(const xl *x) {
-    int idle = x->st == X_RUNNING && !(x->probe && probe_busy(x->probe));
+    int idle = x->st == XE_RUNNING && !(x->probe && probe_busy(x->probe));
     return idle ? IDLE_TICK_MS : TICK_MS;
 }
 
@@ -543,7 +512,7 @@ static void loop(xl *x) {
 
 int exec_loop_run(const exec_opts *o, const mesos_exec_config *mc) {
     char err[512];
-    xl x = {.o = o, .mc = mc, .st = X_IDLE};
+    xl x = {.o = o, .mc = mc, .st = XE_IDLE};
     sigemptyset(&x.sigs);
     sigaddset(&x.sigs, SIGTERM);
     sigaddset(&x.sigs, SIGINT);

@@ -1,8 +1,8 @@
 /* exec_task.c -- port, memory and kill grace from a TaskInfo (see exec_task.h).
  * Shape: plain walks over the repeated Resource messages; every rejection
  * names the resource so TASK_FAILED's message tells the operator what the
- * scheduler sent wrong. Threads: any. Invariant: *out is written only on
- * MCM_OK. */
+ * scheduler sent wrong. Threads: any. Invariants: *out is written only on
+ * MCM_OK; no wire double is converted to an integer outside its range. */
 #include "exec_task.h"
 
 #include "mcm.h"
@@ -43,6 +43,13 @@ static int memory(const Mesos__V1__TaskInfo *t, uint64_t *mib, char *err, size_t
     }
     if (sum < 1) {
         snprintf(err, errlen, "the task has no mem resource of at least 1 MiB");
+        return MCM_ERR;
+    }
+    /* Checked before the conversion: a double beyond uint64_t's range (or
+     * infinity) does not convert, it is undefined behaviour. */
+    if (!(sum <= (double)EXEC_TASK_MEM_MAX_MIB)) {
+        snprintf(err, errlen, "the task's mem resource (%g MiB) is over %llu MiB", sum,
+                 (unsigned long long)EXEC_TASK_MEM_MAX_MIB);
         return MCM_ERR;
     }
     *mib = (uint64_t)sum;

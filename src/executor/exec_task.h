@@ -13,9 +13,13 @@
 
 #include "mesos/v1/mesos.pb-c.h"
 
+/* The largest mem a TaskInfo may ask for, in MiB (2^40: 1 EiB, far beyond
+ * any agent, and its bytes still fit memcached's 64-bit -m arithmetic). */
+#define EXEC_TASK_MEM_MAX_MIB (UINT64_C(1) << 40)
+
 typedef struct exec_task {
     int port;              /* 1..65535 */
-    uint64_t mem_mib;      /* >= 1 */
+    uint64_t mem_mib;      /* 1..EXEC_TASK_MEM_MAX_MIB */
     int64_t kill_grace_ms; /* from TaskInfo.kill_policy, -1 when absent */
 } exec_task;
 

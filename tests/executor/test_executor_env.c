@@ -7,6 +7,7 @@
 #include "mesos_exec.h"
 
 #include <check.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,6 +218,34 @@ START_TEST(test_executor_task_without_port_or_memory_is_refused) {
 }
 END_TEST
 
+/* Found by fuzz_exec_events: a mem of 4.4e40 MiB was accepted and turned
+ * into a uint64_t out of range (undefined; 0 on x86-64, a memcached -m 8). */
+START_TEST(test_executor_task_with_memory_beyond_bound_is_refused) {
+    task_builder b;
+    exec_task x = {.mem_mib = 42};
+    double bad[] = {4.35561e40, 1.9e19, (double)EXEC_TASK_MEM_MAX_MIB + 1024, INFINITY};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        task_init(&b);
+        add_ports(&b, 1, 31000);
+        add_scalar(&b, "mem", bad[i]);
+        ck_assert_msg(exec_task_parse(&b.t, &x, err, sizeof(err)) == MCM_ERR, "mem %g accepted as %llu", bad[i],
+                      (unsigned long long)x.mem_mib);
+        ck_assert_msg(strstr(err, "mem"), "%s", err);
+        ck_assert_uint_eq(x.mem_mib, 42);
+    }
+    task_init(&b);                                   /* two roles, each finite, summing to infinity */
+    add_ports(&b, 1, 31000);
+    add_scalar(&b, "mem", 1.7e308);
+    add_scalar(&b, "mem", 1.7e308);
+    ck_assert_int_eq(exec_task_parse(&b.t, &x, err, sizeof(err)), MCM_ERR);
+    task_init(&b);
+    add_ports(&b, 1, 31000);
+    add_scalar(&b, "mem", (double)EXEC_TASK_MEM_MAX_MIB);
+    ck_assert_msg(exec_task_parse(&b.t, &x, err, sizeof(err)) == MCM_OK, "%s", err);
+    ck_assert_uint_eq(x.mem_mib, EXEC_TASK_MEM_MAX_MIB);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("executor_env");
     TCase *tc = tcase_create("env");
@@ -226,6 +255,7 @@ int main(void) {
     tcase_add_test(tc, test_executor_env_bad_values_are_named);
     tcase_add_test(tc, test_executor_task_port_memory_and_grace);
     tcase_add_test(tc, test_executor_task_without_port_or_memory_is_refused);
+    tcase_add_test(tc, test_executor_task_with_memory_beyond_bound_is_refused);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
