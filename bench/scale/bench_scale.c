@@ -83,13 +83,16 @@ static void steady(scale_inst *s, int l, int fo, const scale_opts *o) {
     long lr = scale_rss_kib(lp), fr = scale_rss_kib(fp);
     int ne, nm;
     long er = scale_rss_of(s, "mcm-executor", &ne), mr = scale_rss_of(s, "memcached", &nm);
-    printf("steady over %.0f s: leader CPU %.2f %% of a core, RSS %ld KiB, %d threads; follower CPU %.2f %%, "
-           "RSS %ld KiB, %d threads\n", wall, lc, lr, scale_threads(lp), fc, fr, scale_threads(fp));
+    long la = scale_anon_kib(lp), lpss = scale_pss_kib(lp), fa = scale_anon_kib(fp), fpss = scale_pss_kib(fp);
+    printf("steady over %.0f s: leader CPU %.2f %% of a core, RSS %ld KiB (anonymous %ld, PSS %ld), %d threads; "
+           "follower CPU %.2f %%, RSS %ld KiB (anonymous %ld, PSS %ld), %d threads\n", wall, lc, lr, la, lpss,
+           scale_threads(lp), fc, fr, fa, fpss, scale_threads(fp));
     printf("  the servers: %d executors %ld KiB in all (%ld each), %d %s %ld KiB in all (%ld each)\n", ne, er,
            ne ? er / ne : 0, nm, "memcached", mr, nm ? mr / nm : 0);
-    put(" n%d_leader_cpu_pct=%.2f n%d_leader_rss_kib=%ld n%d_leader_threads=%d n%d_follower_cpu_pct=%.2f "
-        "n%d_follower_rss_kib=%ld n%d_executor_rss_kib=%ld n%d_server_rss_kib=%ld", o->n, lc, o->n, lr, o->n,
-        scale_threads(lp), o->n, fc, o->n, fr, o->n, ne ? er / ne : 0, o->n, nm ? mr / nm : 0);
+    put(" n%d_leader_cpu_pct=%.2f n%d_leader_rss_kib=%ld n%d_leader_anon_kib=%ld n%d_leader_pss_kib=%ld "
+        "n%d_leader_threads=%d n%d_follower_cpu_pct=%.2f n%d_follower_rss_kib=%ld n%d_follower_anon_kib=%ld "
+        "n%d_executor_rss_kib=%ld n%d_server_rss_kib=%ld", o->n, lc, o->n, lr, o->n, la, o->n, lpss, o->n,
+        scale_threads(lp), o->n, fc, o->n, fr, o->n, fa, o->n, ne ? er / ne : 0, o->n, nm ? mr / nm : 0);
 }
 
 static void http_part(scale_inst *s, int fo, const scale_opts *o) {

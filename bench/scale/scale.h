@@ -70,6 +70,10 @@ int scale_servers(int port);
 
 /* /proc figures of one process (all threads). */
 long scale_rss_kib(pid_t pid);
+/* RSS counts every shared library page the process maps (libcrypto, libc,
+ * gnutls...); RssAnon is its own memory and PSS its fair share of the host's. */
+long scale_anon_kib(pid_t pid);
+long scale_pss_kib(pid_t pid);
 double scale_cpu_s(pid_t pid);
 int scale_threads(pid_t pid);
 /* Sum of RSS (KiB) of the processes named `comm` that run in the

@@ -228,9 +228,10 @@ int scale_wait_leader(scale_inst *s, int timeout_ms, int not_this) {
 
 /* --- /proc ------------------------------------------------------------------- */
 
-static long status_field(pid_t pid, const char *name) {
+/* The number after "name" in /proc/<pid>/<file> (status, smaps_rollup); -1 if absent. */
+static long proc_field(pid_t pid, const char *file, const char *name) {
     char path[64], line[256];
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
     FILE *f = fopen(path, "r");
     long v = -1;
     size_t k = strlen(name);
@@ -240,7 +241,11 @@ static long status_field(pid_t pid, const char *name) {
     return v;
 }
 
+static long status_field(pid_t pid, const char *name) { return proc_field(pid, "status", name); }
+
 long scale_rss_kib(pid_t pid) { return status_field(pid, "VmRSS:"); }
+long scale_anon_kib(pid_t pid) { return status_field(pid, "RssAnon:"); }
+long scale_pss_kib(pid_t pid) { return proc_field(pid, "smaps_rollup", "Pss:"); }
 int scale_threads(pid_t pid) { return (int)status_field(pid, "Threads:"); }
 
 double scale_cpu_s(pid_t pid) {
