@@ -407,12 +407,15 @@ static void balance(fleet *f, fleet_clock now, fleet_actions *out) {
     }
 }
 
+static void ask_about_unreachable(fleet *f, const char *agent_id, fleet_clock now, fleet_actions *out);
+
 void fleet_tick(fleet *f, fleet_clock now, fleet_actions *out) {
     if (!f->in_term) return;
     fleet_part_resolve(f, now);
     recon_tick(f, now, out);
     if (!f->leading) return;
     if (now.mono_ms >= f->next_full_recon_ms && !f->recon_active) recon_start(f, 1, now, out);
+    if (!f->recon_active) ask_about_unreachable(f, NULL, now, out);
     fleet_part_tick(f, now, out);   /* a grace that ended: replaced by the balance below */
     balance(f, now, out);
     fleet_ring_tick(f, now, out);
@@ -519,26 +522,51 @@ static int planned_on(const fleet_actions *out, int from, const char *agent_id) 
     return n;
 }
 
-/* The UNREACHABLE tasks of an agent that offers again: ask Mesos about
- * them now (at most every FLEET_UNREACHABLE_ASK_MS), not at the next full
- * reconciliation: an agent back without them leaves records nobody runs. */
+/* An UNREACHABLE task to ask Mesos about now: on agent_id (NULL: any agent,
+ * and then only once it has been UNREACHABLE for FLEET_UNREACHABLE_ASK_MS:
+ * the master has just said so), not asked within FLEET_UNREACHABLE_ASK_MS. */
+static int ask_due(const tt_task *t, const char *agent_id, fleet_clock now) {
+    if (t->state != MESOS__V1__TASK_STATE__TASK_UNREACHABLE) return 0;
+    if (agent_id ? strcmp(t->agent_id, agent_id) != 0 : now.wall_ms - t->changed_ms < FLEET_UNREACHABLE_ASK_MS)
+        return 0;
+    return !(t->recon_asked_ms && now.mono_ms - t->recon_asked_ms < FLEET_UNREACHABLE_ASK_MS);
+}
+
+/* Asks Mesos about the UNREACHABLE tasks of agent_id (NULL: of every agent)
+ * in one explicit reconciliation, each at most every
+ * FLEET_UNREACHABLE_ASK_MS: an agent back without them leaves records
+ * nobody runs, and they must not wait for the next full reconciliation.
+ * Two callers: an agent that offers again (at once), and the tick (for an
+ * agent whose offers never come: the fleet is at its size and SUPPRESSed,
+ * say a surplus server that went unreachable while it drained). */
 static void ask_about_unreachable(fleet *f, const char *agent_id, fleet_clock now, fleet_actions *out) {
-    for (int i = 0; i < tt_count(f->tasks); i++) {
+    int k = 0, n = tt_count(f->tasks);
+    for (int i = 0; i < n; i++) k += ask_due(tt_at(f->tasks, i), agent_id, now);
+    if (!k) return;
+    fleet_action *a = fleet_push(out, FA_RECONCILE);
+    if (!a) return;   /* fleet_push marked out->oom */
+    a->ids = calloc((size_t)k, sizeof(*a->ids));
+    a->agents = calloc((size_t)k, sizeof(*a->agents));
+    if (!a->ids || !a->agents) {
+        free(a->ids);
+        free(a->agents);
+        out->n--;
+        out->oom = 1;
+        return;
+    }
+    for (int i = 0; i < n; i++) {
         tt_task *t = tt_at(f->tasks, i);
-        if (strcmp(t->agent_id, agent_id) || t->state != MESOS__V1__TASK_STATE__TASK_UNREACHABLE ||
-            (t->recon_asked_ms && now.mono_ms - t->recon_asked_ms < FLEET_UNREACHABLE_ASK_MS))
-            continue;
-        fleet_action *a = fleet_push(out, FA_RECONCILE);
-        if (!a || !(a->ids = calloc(1, sizeof(*a->ids))) || !(a->agents = calloc(1, sizeof(*a->agents)))) {
-            out->oom = 1;
-            return;
-        }
-        snprintf(a->ids[0], TT_ID_MAX, "%s", t->id);
-        snprintf(a->agents[0], TT_ID_MAX, "%s", t->agent_id);
-        a->n = 1;
-        snprintf(a->why, sizeof(a->why), "%.100s is unreachable but its agent offers again", t->id);
+        if (!ask_due(t, agent_id, now)) continue;
+        snprintf(a->ids[a->n], TT_ID_MAX, "%s", t->id);
+        snprintf(a->agents[a->n], TT_ID_MAX, "%s", t->agent_id);
+        a->n++;
         t->recon_asked_ms = now.mono_ms;
     }
+    if (agent_id)
+        snprintf(a->why, sizeof(a->why), "%d unreachable task%s on agent %.100s, which offers again", k,
+                 k == 1 ? "" : "s", agent_id);
+    else
+        snprintf(a->why, sizeof(a->why), "%d unreachable task%s, asked again", k, k == 1 ? "" : "s");
 }
 
 /* 1 if one more server can go on o; *wait: the relaunch backoff left, if that is all that stops it. */

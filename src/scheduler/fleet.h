@@ -49,7 +49,7 @@
 #define FLEET_RECON_PATIENCE_MS 60000   /* a reconciliation run ends after this, answered or not */
 #define FLEET_NOT_LEADING_REFUSE_S 5.0  /* offers declined before LEADING come back after this */
 #define FLEET_UUID_MAX 64
-#define FLEET_UNREACHABLE_ASK_MS 10000 /* an unreachable task's agent offers: ask Mesos about it at most this often */
+#define FLEET_UNREACHABLE_ASK_MS 10000 /* ask Mesos about an UNREACHABLE task at most this often (at once when its agent offers, else from 10 s on) */
 
 /* The two clocks: monotonic for deadlines, wall for what is stored. */
 typedef struct fleet_clock {

@@ -583,9 +583,9 @@ START_TEST(test_fleet_partition_answering_server_stays_published_no_launch) {
     ck_assert(fleet_part_probing(fleet_find(f, "t1")));
     ck_assert_str_eq(published_ids(f), "t1,t2");
     ck_assert_int_eq(fleet_active(f), 2);
-    for (int i = 2; i < 50; i++) {   /* answers for 48 s: nothing to do */
+    for (int i = 2; i < 50; i++) {   /* answers for 48 s: nothing to do but ask Mesos every 10 s */
         RUN(f, fleet_on_probe(f, "t1", 1, NULL, at(T0 + i * SEC), &l_), at(T0 + i * SEC), "");
-        RUN(f, fleet_tick(f, at(T0 + i * SEC), &l_), at(T0 + i * SEC), "");
+        RUN(f, fleet_tick(f, at(T0 + i * SEC), &l_), at(T0 + i * SEC), i % 10 == 1 ? "RECONCILE(t1)" : "");
     }
     fleet_offer o[] = {offer("o0", "a3", "n0")};
     RUN(f, fleet_on_offers(f, o, 1, at(T0 + 50 * SEC), &l_), at(T0 + 50 * SEC), "DECLINE(o0)");
@@ -661,7 +661,7 @@ START_TEST(test_fleet_partition_new_leader_keeps_for_the_rest_of_the_grace) {
     fleet *f = leading_fleet_with(&c, t, 2, 2);
     ck_assert(fleet_part_probing(fleet_find(f, "t1")));
     ck_assert_str_eq(published_ids(f), "t1,t2");
-    RUN(f, fleet_tick(f, at(T0 + 9 * SEC), &l_), at(T0 + 9 * SEC), "");
+    RUN(f, fleet_tick(f, at(T0 + 9 * SEC), &l_), at(T0 + 9 * SEC), "RECONCILE(t1)");   /* 59 s unreachable */
     RUN(f, fleet_tick(f, at(T0 + 10 * SEC), &l_), at(T0 + 10 * SEC), "PUBLISH REVIVE");
     fleet_free(f);
 }
@@ -695,6 +695,35 @@ START_TEST(test_fleet_kill_resent_after_30s) {
 END_TEST
 
 /* --- the surplus server ---------------------------------------------------------------- */
+
+/* The chaos soak's cycle 855 (seed 3): a step down drains a surplus server
+ * and its agent goes down at once. The fleet is at its size, so offers are
+ * SUPPRESSed and the returned agent never offers: the tick asks Mesos about
+ * the UNREACHABLE record after 10 s (every 10 s), and its end frees the
+ * fleet (autoscaling waits while anything drains). Before, the record stayed
+ * until the drain deadline or the next full reconciliation. */
+START_TEST(test_fleet_unreachable_drain_asked_about_without_offers) {
+    tt_task t[] = {task("big", "a1", RUNNING), task("small", "a2", RUNNING), task("mid", "a3", RUNNING)};
+    t[0].has_report = t[1].has_report = t[2].has_report = 1;
+    t[0].last.bytes = 100 << 20;
+    t[1].last.bytes = 10 << 20;
+    t[2].last.bytes = 50 << 20;
+    fleet *f = leading_fleet(t, 3, 3);
+    fleet_set_desired(f, 2);
+    RUN(f, fleet_tick(f, at(T0 + SEC), &l_), at(T0 + SEC), "PUT_TASK(small) PUBLISH");   /* drained */
+    fleet_status s = update("small", "a2", UNREACHABLE);
+    RUN(f, fleet_on_update(f, &s, at(T0 + 2 * SEC), &l_), at(T0 + 2 * SEC), "PUT_TASK(small) ACK(small) PUBLISH");
+    RUN(f, fleet_tick(f, at(T0 + 11 * SEC), &l_), at(T0 + 11 * SEC), "");   /* 9 s: the master just said so */
+    RUN(f, fleet_tick(f, at(T0 + 12 * SEC), &l_), at(T0 + 12 * SEC), "RECONCILE(small)");
+    RUN(f, fleet_tick(f, at(T0 + 21 * SEC), &l_), at(T0 + 21 * SEC), "");   /* asked 9 s ago */
+    RUN(f, fleet_tick(f, at(T0 + 22 * SEC), &l_), at(T0 + 22 * SEC), "RECONCILE(small)");
+    fleet_status g = update("small", "a2", MESOS__V1__TASK_STATE__TASK_GONE);
+    RUN(f, fleet_on_update(f, &g, at(T0 + 22 * SEC), &l_), at(T0 + 22 * SEC), "DELETE_TASK(small) ACK(small) PUBLISH");
+    ck_assert_ptr_null(fleet_find(f, "small"));
+    RUN(f, fleet_tick(f, at(T0 + 40 * SEC), &l_), at(T0 + 40 * SEC), "");   /* 2 running, 2 desired */
+    fleet_free(f);
+}
+END_TEST
 
 START_TEST(test_fleet_surplus_not_running_first_then_least_memory) {
     tt_task t[] = {task("big", "a1", RUNNING), task("small", "a2", RUNNING), task("new", "a3", STAGING)};
@@ -1054,6 +1083,7 @@ int main(void) {
     tcase_add_test(tc, test_fleet_partition_new_leader_keeps_for_the_rest_of_the_grace);
     tcase_add_test(tc, test_fleet_kill_resent_after_30s);
     tcase_add_test(tc, test_fleet_surplus_not_running_first_then_least_memory);
+    tcase_add_test(tc, test_fleet_unreachable_drain_asked_about_without_offers);
     tcase_add_test(tc, test_fleet_surplus_kept_when_the_fleet_falls_short);
     tcase_add_test(tc, test_fleet_place_constraints_decline_offers_that_break_them);
     tcase_add_test(tc, test_fleet_place_zone_spread_over_three_zones);
