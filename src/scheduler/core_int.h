@@ -48,6 +48,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#define CORE_TICK_MS 20   /* the shortest time between two ticks while messages come (core_run) */
+
 typedef enum core_role {
     ROLE_FOLLOWER = 0,
     ROLE_STARTING,
@@ -115,6 +117,7 @@ struct core {
     int64_t publish_retry_ms;   /* a publication failed: try again then (monotonic) */
     int64_t next_audit_ms;      /* next check of the stored list against the table */
     int64_t next_snapshot_ms;
+    int64_t next_tick_ms;         /* core_run: the next tick after a message (CORE_TICK_MS) */
     int64_t next_follower_tasks_ms;   /* follower: next look at the task records */
     int64_t follower_stamp;           /* follower: state_stamp of the records shown, -1 none */
     int64_t follower_full_ms;         /* follower: next read whatever the stamp says */

@@ -34,6 +34,11 @@ static srvlist *running_list(core *c) {
         return NULL;
     }
     int n = fleet_published(c->fl, ring, cap);
+    if (n < 0) {   /* out of memory: publish nothing rather than an empty list (retried) */
+        srvlist_free(l);
+        free(ring);
+        return NULL;
+    }
     for (int i = 0; i < n; i++) {
         const tt_task *t = tt_find(tasks, ring[i].task_id);
         if (t && t->port > 0) {
@@ -75,7 +80,10 @@ void core_publish_servers(core *c) {
     char err[512];
     if (!core_may_act(c) || c->role != ROLE_LEADING) return;   /* only once every state is known */
     srvlist *l = running_list(c);
-    if (!l) return;
+    if (!l) {   /* out of memory: the list stays as it was, and is tried again */
+        c->publish_retry_ms = util_now_ms() + PUBLISH_RETRY_MS;
+        return;
+    }
     if (c->published && srvlist_same_servers(c->published, l)) {
         srvlist_free(l);
         return;

@@ -204,7 +204,8 @@ void fleet_on_ring_progress(fleet *f, const trn_progress *p, fleet_clock now, fl
  * something else (a utilisation report) for the caller. */
 int fleet_on_executor_message(fleet *f, const void *data, size_t len, fleet_clock now, fleet_actions *out);
 /* The list to publish now (the keeper's ring less servers that stopped
- * serving): fills out (capacity cap), returns the count. */
+ * serving): fills out (capacity cap), returns the count; -1 when out of
+ * memory (never an empty list in its place). */
 int fleet_published(fleet *f, trn_server *out, int cap);
 /* The transition under way, for /v1/status and /metrics. */
 void fleet_ring_status(fleet *f, fleet_clock now, trn_status *out);

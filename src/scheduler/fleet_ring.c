@@ -115,8 +115,9 @@ int fleet_published(fleet *f, trn_server *out, int cap) {
     int n, k = 0;
     int64_t since;
     trn_member *m = members(f, &n, &since);
-    if (m && f->cfg.ring.warm) k = trn_keep_published(f->keep, m, n, out, cap);
-    for (int i = 0; m && !f->cfg.ring.warm && i < n && k < cap; i++)   /* cold: the serving servers */
+    if (!m) return -1;
+    if (f->cfg.ring.warm) k = trn_keep_published(f->keep, m, n, out, cap);
+    for (int i = 0; !f->cfg.ring.warm && i < n && k < cap; i++)   /* cold: the serving servers */
         if (m[i].cls == TRN_SERVING) out[k++] = m[i].s;
     free(m);
     return k;

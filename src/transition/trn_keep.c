@@ -156,13 +156,17 @@ static void plan_tick(trn_keep *k, const trn_member *m, int nm, int awaiting, in
  * transition would wait for it until its timeouts and never purge what it
  * copied. */
 static void lose_absent(trn_keep *k, const trn_member *m, int nm, int64_t now_ms, trn_actions *out) {
+    trn_index ix;
+    if (trn_index_build(&ix, m, nm) != MCM_OK) {
+        out->oom = 1;
+        return;
+    }
     for (int i = 0; i < k->t->nparts; i++) {
         const trn_part *p = &k->t->parts[i];
-        int present = 0;
-        for (int j = 0; j < nm && !present; j++)
-            present = m[j].cls != TRN_STARTING && strcmp(m[j].s.task_id, p->s.task_id) == 0;
-        if (p->alive && !present) trn_on_lost(k->t, p->s.task_id, now_ms, out);
+        const trn_member *x = trn_index_find(&ix, p->s.task_id);
+        if (p->alive && (!x || x->cls == TRN_STARTING)) trn_on_lost(k->t, p->s.task_id, now_ms, out);
     }
+    trn_index_free(&ix);
 }
 
 void trn_keep_tick(trn_keep *k, const trn_member *m, int nm, int awaiting, int64_t starting_since_ms,
@@ -205,13 +209,13 @@ int trn_keep_published(const trn_keep *k, const trn_member *m, int nm, trn_serve
         for (int i = 0; i < k->npub && n < cap; i++) out[n++] = k->pub[i];
         return n;
     }
-    for (int i = 0; i < k->npub && n < cap; i++)
-        for (int j = 0; j < nm; j++)
-            if (strcmp(m[j].s.task_id, k->pub[i].task_id) == 0 &&
-                strcmp(m[j].s.addr, k->pub[i].addr) == 0 &&
-                (m[j].cls == TRN_SERVING || m[j].cls == TRN_LEAVING)) {
-                out[n++] = k->pub[i];
-                break;
-            }
+    trn_index ix;
+    if (trn_index_build(&ix, m, nm) != MCM_OK) return -1;
+    for (int i = 0; i < k->npub && n < cap; i++) {
+        const trn_member *x = trn_index_find(&ix, k->pub[i].task_id);
+        if (x && strcmp(x->s.addr, k->pub[i].addr) == 0 && (x->cls == TRN_SERVING || x->cls == TRN_LEAVING))
+            out[n++] = k->pub[i];
+    }
+    trn_index_free(&ix);
     return n;
 }

@@ -66,7 +66,7 @@ void trn_keep_stored(trn_keep *k, trn_act_kind kind, int ok);
 
 /* P less the members that no longer serve or leave: what to write now
  * (during an ABORT, P as it is: see trn.h).
- * Fills out (capacity cap) and returns the count. */
+ * Fills out (capacity cap) and returns the count; -1 when out of memory. */
 int trn_keep_published(const trn_keep *k, const trn_member *m, int nm, trn_server *out, int cap);
 const trn *trn_keep_machine(const trn_keep *k);
 

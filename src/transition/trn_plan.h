@@ -31,6 +31,18 @@ typedef struct trn_member {
     trn_class cls;
 } trn_member;
 
+/* Members by task ID, for lookups in O(log n): the leader matches the fleet
+ * against the published list on every tick. by points into the members
+ * given, which must outlive it. */
+typedef struct trn_index {
+    const trn_member **by;      /* malloc'd, trn_index_free() */
+    int n;
+} trn_index;
+
+int trn_index_build(trn_index *ix, const trn_member *m, int n);   /* MCM_ERR: out of memory */
+const trn_member *trn_index_find(const trn_index *ix, const char *task_id);   /* NULL: none */
+void trn_index_free(trn_index *ix);
+
 typedef enum trn_plan_kind {
     TRN_PLAN_NONE = 0,  /* the published ring is the one wanted */
     TRN_PLAN_WAIT,      /* servers are starting: wait for them (why says so) */
