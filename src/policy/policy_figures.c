@@ -6,6 +6,9 @@
  * fine). Each server keeps its last report; a new report yields rates from the
  * difference. Reports carry memcached's cumulative counters, so a counter that
  * goes down means memcached restarted: that report is a new baseline.
+ * The fleet figures come from running sums over the servers in the fleet
+ * (policy_sums): a report takes its server's old part away and adds the new,
+ * and policy__mark_fleet sums again from nothing once a decision.
  *
  * Threads: the core only.
  * Invariants: srv[0..nsrv) sorted by id, ids unique; a rate is -1 or >= 0;
@@ -96,17 +99,37 @@ static void derive(policy_srv *s, const report *r, double cpus, int64_t now_ms) 
     s->hit = gets ? (double)s->dhits / (double)gets : -1;
 }
 
+/* Adds (sign 1) or takes away (sign -1) s's part of the fleet sums. */
+static void contribute(policy_sums *t, const policy_srv *s, int sign) {
+    if (!s->in_fleet) return;
+    uint64_t used = s->last.limit_maxbytes ? s->last.bytes : 0, gets = s->has_dgets ? s->dhits + s->dmisses : 0;
+    uint64_t hits = s->has_dgets ? s->dhits : 0;
+    t->reporting += sign;
+    t->evr_nonzero += sign * (s->evr != 0);
+    if (s->evr >= 0) t->evr += sign * s->evr, t->nevr += sign;
+    if (s->cpu >= 0) t->cpu += sign * s->cpu, t->ncpu += sign;
+    if (sign > 0) {
+        t->bytes += s->last.bytes, t->limit_bytes += s->last.limit_maxbytes, t->limit_used += used;
+        t->hits += hits, t->gets += gets;
+    } else {
+        t->bytes -= s->last.bytes, t->limit_bytes -= s->last.limit_maxbytes, t->limit_used -= used;
+        t->hits -= hits, t->gets -= gets;
+    }
+}
+
 int policy_observe(policy *p, const char *task_id, const report *r, double cpus_allocated,
                    int64_t now_ms) {
     if (!task_id || !task_id[0] || strlen(task_id) >= POLICY_ID_MAX) return MCM_ERR;
     policy_srv *s = policy__find(p, task_id);
     int first = !s;
     if (!s && !(s = insert(p, task_id))) return MCM_ERR;
+    contribute(&p->sums, s, -1);
     if (first) unknown_rates(s);
     else derive(s, r, cpus_allocated, now_ms);
     s->last = *r;
     s->seen_ms = now_ms;
     s->fresh = 1;
+    contribute(&p->sums, s, 1);
     policy__evaluate(p, now_ms);
     return MCM_OK;
 }
@@ -115,12 +138,14 @@ void policy_forget(policy *p, const char *task_id) {
     if (!task_id) return;
     policy_srv *s = policy__find(p, task_id);
     if (!s) return;
+    contribute(&p->sums, s, -1);
     int at = position(p, task_id);
     free(s);
     memmove(&p->srv[at], &p->srv[at + 1], sizeof(*p->srv) * (size_t)(p->nsrv - at - 1));
     p->nsrv--;
 }
 
+/* Sums again from nothing: also what keeps the running sums from drifting. */
 void policy__mark_fleet(policy *p, const policy_fleet *f) {
     for (int i = 0; i < p->nsrv; i++) p->srv[i]->in_fleet = 0;
     for (int i = 0; i < f->nrunning; i++) {
@@ -128,35 +153,25 @@ void policy__mark_fleet(policy *p, const policy_fleet *f) {
         if (s) s->in_fleet = 1;
     }
     p->fig.servers = f->nrunning;
+    memset(&p->sums, 0, sizeof(p->sums));
+    for (int i = 0; i < p->nsrv; i++) contribute(&p->sums, p->srv[i], 1);
 }
 
-/* Sums over the marked servers into p->fig. */
+/* The fleet figures from the sums. */
 static void aggregate(policy *p) {
     policy_figures *g = &p->fig;
+    const policy_sums *t = &p->sums;
     int servers = g->servers;
     memset(g, 0, sizeof(*g));
     g->servers = servers;
-    double evr = 0, cpu = 0;
-    int ncpu = 0, nevr = 0;
-    uint64_t hits = 0, gets = 0, limit_used = 0;
-    p->all_evr_zero = 1;
-    for (int i = 0; i < p->nsrv; i++) {
-        const policy_srv *s = p->srv[i];
-        if (!s->in_fleet) continue;
-        g->reporting++;
-        g->bytes += s->last.bytes;
-        g->limit_bytes += s->last.limit_maxbytes;
-        if (s->last.limit_maxbytes) limit_used += s->last.bytes;
-        if (s->evr >= 0) evr += s->evr, nevr++;
-        if (s->evr != 0) p->all_evr_zero = 0;
-        if (s->cpu >= 0) cpu += s->cpu, ncpu++;
-        if (s->has_dgets) hits += s->dhits, gets += s->dhits + s->dmisses;
-    }
-    if (g->limit_bytes) g->mem = (double)limit_used / (double)g->limit_bytes, g->mem_known = 1;
-    if (nevr) g->evictions_per_s = evr, g->evictions_known = 1;
-    if (ncpu) g->cpu = cpu / ncpu, g->cpu_known = 1;
-    if (gets) g->hit_ratio = (double)hits / (double)gets, g->hit_ratio_known = 1;
-    if (!g->reporting) p->all_evr_zero = 0;
+    g->reporting = t->reporting;
+    g->bytes = t->bytes;
+    g->limit_bytes = t->limit_bytes;
+    p->all_evr_zero = t->reporting > 0 && t->evr_nonzero == 0;
+    if (t->limit_bytes) g->mem = (double)t->limit_used / (double)t->limit_bytes, g->mem_known = 1;
+    if (t->nevr) g->evictions_per_s = t->evr, g->evictions_known = 1;
+    if (t->ncpu) g->cpu = t->cpu / t->ncpu, g->cpu_known = 1;
+    if (t->gets) g->hit_ratio = (double)t->hits / (double)t->gets, g->hit_ratio_known = 1;
 }
 
 static void track(policy *p, int c, int holds, int64_t now_ms) {

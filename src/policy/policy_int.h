@@ -31,8 +31,17 @@ typedef struct policy_hist {
 /* The four conditions whose duration is tracked. */
 enum { COND_MEM_HIGH, COND_EVICTIONS, COND_CPU_HIGH, COND_MEM_LOW, COND_COUNT };
 
+/* Sums over the servers marked in_fleet, kept as reports arrive so that a
+ * report costs O(1), not a pass over the fleet (policy_figures.c). */
+typedef struct policy_sums {
+    int reporting, nevr, ncpu, evr_nonzero;
+    uint64_t bytes, limit_bytes, limit_used, hits, gets;
+    double evr, cpu;
+} policy_sums;
+
 struct policy {
     policy_config cfg;
+    policy_sums sums;           /* recomputed whole by policy__mark_fleet */
     policy_srv **srv;           /* sorted by id (bsearch) */
     int nsrv, capsrv;
     policy_figures fig;         /* as of the last evaluation */

@@ -494,6 +494,75 @@ START_TEST(test_policy_figures_from_counter_deltas) {
 }
 END_TEST
 
+/* The fleet figures are running sums a report updates in O(1): after many
+ * reports, restarts and removals over 300 servers they equal the figures a
+ * decision sums again from nothing. */
+START_TEST(test_policy_running_sums_match_a_full_sum) {
+    enum { NS = 300 };
+    policy_config c;
+    cfg_test(&c);
+    c.instances_max = 1000;
+    policy *p = policy_new(&c, err, sizeof(err));
+    char ids[NS][16];
+    const char *run[NS];
+    report r[NS];
+    memset(r, 0, sizeof(r));
+    for (int i = 0; i < NS; i++) {
+        snprintf(ids[i], sizeof(ids[i]), "s%03d", i);
+        run[i] = ids[i];
+        r[i].limit_maxbytes = LIMIT;
+        r[i].uptime = 1;
+    }
+    policy_fleet f = {.running = run, .nrunning = NS, .desired = NS};
+    policy_decision d;
+    for (int i = 0; i < NS; i++) ck_assert_int_eq(policy_observe(p, ids[i], &r[i], 1.0, T0), MCM_OK);
+    policy_decide(p, &f, T0, &d);   /* marks the fleet */
+    int gone[NS] = {0};
+    srand(11);
+    for (int round = 1; round <= 40; round++) {
+        for (int k = 0; k < NS; k++) {
+            int i = rand() % NS;
+            if (gone[i]) continue;
+            report *x = &r[i];
+            x->time_ms = T0 + round * STEP_MS + k;
+            x->bytes = (uint64_t)(rand() % 1000) * (LIMIT / 1000);
+            x->evictions += (uint64_t)(rand() % 4 ? 0 : rand() % 500);
+            x->get_hits += (uint64_t)(rand() % 1000);
+            x->get_misses += (uint64_t)(rand() % 100);
+            x->cpu_seconds += (double)(rand() % 100) / 100.0;
+            x->uptime += 5;
+            if (rand() % 50 == 0) memset(x, 0, sizeof(*x)), x->limit_maxbytes = LIMIT;   /* a restart */
+            ck_assert_int_eq(policy_observe(p, ids[i], x, 1.0, x->time_ms), MCM_OK);
+        }
+        policy_figures inc, full;
+        policy_get_figures(p, &inc);
+        policy_decide(p, &f, T0 + round * STEP_MS + NS, &d);   /* sums again from nothing */
+        policy_get_figures(p, &full);
+        ck_assert_int_eq(inc.reporting, full.reporting);
+        ck_assert_uint_eq(inc.bytes, full.bytes);
+        ck_assert_uint_eq(inc.limit_bytes, full.limit_bytes);
+        ck_assert_int_eq(inc.mem_known, full.mem_known);
+        ck_assert_int_eq(inc.cpu_known, full.cpu_known);
+        ck_assert_int_eq(inc.evictions_known, full.evictions_known);
+        ck_assert_int_eq(inc.hit_ratio_known, full.hit_ratio_known);
+        ck_assert_double_eq_tol(inc.mem, full.mem, 1e-9);
+        ck_assert_double_eq_tol(inc.cpu, full.cpu, 1e-9);
+        ck_assert_double_eq_tol(inc.evictions_per_s, full.evictions_per_s, 1e-6);
+        ck_assert_double_eq_tol(inc.hit_ratio, full.hit_ratio, 1e-9);
+        if (round > 1) ck_assert_int_gt(full.reporting, NS / 2);   /* the test looks at a real fleet */
+        if (round % 10 == 0) {   /* a server ends: forgotten, and out of the next fleet */
+            int i = rand() % NS;
+            policy_forget(p, ids[i]);
+            gone[i] = 1;
+            f.nrunning = 0;
+            for (int j = 0; j < NS; j++)
+                if (!gone[j]) run[f.nrunning++] = ids[j];
+        }
+    }
+    policy_free(p);
+}
+END_TEST
+
 /* memcached restarts every two minutes with 10^9 evictions behind it: a
  * naive delta would be a huge (or, unsigned, wrapped) rate. */
 START_TEST(test_policy_counter_reset_is_a_new_baseline) {
@@ -991,6 +1060,7 @@ int main(void) {
     tcase_add_test(tc, test_policy_history_load_clamps_and_skips_unknown);
     tcase_add_test(tc, test_policy_history_keeps_the_last_decisions);
     tcase_add_test(tc, test_policy_new_rejects_bad_config);
+    tcase_add_test(tc, test_policy_running_sums_match_a_full_sum);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
