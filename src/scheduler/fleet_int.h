@@ -40,6 +40,7 @@ struct fleet {
     size_t stored_len;
     int ring_started;          /* the keeper has begun this term */
     int64_t awaiting_since_ms; /* wall: since when servers are wanted but not launched, 0 if none */
+    uint64_t ring_fp;          /* fingerprint of the members the last ring tick planned over */
     /* tasks whose stored record exists but did not decode: left alone */
     char (*quarantine)[TT_ID_MAX];
     int nquarantine;

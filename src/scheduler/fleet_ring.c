@@ -84,16 +84,47 @@ int fleet_set_ring(fleet *f, const trn_server *published, int n, const char *rec
 
 /* --- the table as the keeper sees it ------------------------------------------------ */
 
-static int member_of(const tt_task *t, trn_member *m) {
+/* t's class on the ring, 0 if it is not a member. */
+static trn_class class_of(const tt_task *t) {
     int running = t->state == MESOS__V1__TASK_STATE__TASK_RUNNING || fleet_part_probing(t);   /* kept */
     int starting = t->state == MESOS__V1__TASK_STATE__TASK_STAGING ||
                    t->state == MESOS__V1__TASK_STATE__TASK_STARTING;
     if (t->port <= 0 || !t->hostname[0] || t->kill_sent_ms || (!running && !starting)) return 0;
+    return starting ? TRN_STARTING : t->drain_until_ms ? TRN_LEAVING : TRN_SERVING;
+}
+
+static int member_of(const tt_task *t, trn_member *m) {
+    trn_class cls = class_of(t);
+    if (!cls) return 0;
     memset(m, 0, sizeof(*m));
     snprintf(m->s.task_id, sizeof(m->s.task_id), "%s", t->id);
     snprintf(m->s.addr, sizeof(m->s.addr), "%s:%d", t->hostname, t->port);
-    m->cls = starting ? TRN_STARTING : t->drain_until_ms ? TRN_LEAVING : TRN_SERVING;
+    m->cls = cls;
     return 1;
+}
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n) {
+    for (const unsigned char *c = p; n--; c++) h = (h ^ *c) * 1099511628211ULL;
+    return h;
+}
+
+/* What the keeper's plan depends on, in one number: each member's id,
+ * address and class, and the servers awaited. Equal fingerprints, a settled
+ * keeper: the tick would plan nothing again (fleet_ring_tick skips it). It
+ * costs a pass over the table without an allocation; a plan costs N members
+ * built and sorted. */
+static uint64_t fingerprint(fleet *f, int awaiting) {
+    uint64_t h = fnv(14695981039346656037ULL, &awaiting, sizeof(awaiting));
+    for (int i = 0; i < tt_count(f->tasks); i++) {
+        const tt_task *t = tt_at(f->tasks, i);
+        trn_class cls = class_of(t);
+        if (!cls) continue;
+        h = fnv(h, t->id, strlen(t->id) + 1);
+        h = fnv(h, t->hostname, strlen(t->hostname) + 1);
+        h = fnv(h, &t->port, sizeof(t->port));
+        h = fnv(h, &cls, sizeof(cls));
+    }
+    return h;
 }
 
 /* Every member; *since is the wall time the oldest STARTING one launched. */
@@ -251,6 +282,15 @@ void fleet_ring_lead(fleet *f, fleet_clock now, fleet_actions *out) {
 
 void fleet_ring_tick(fleet *f, fleet_clock now, fleet_actions *out) {
     if (!f->ring_started || !f->cfg.ring.warm) return;
+    /* Servers wanted but not launched yet (a replacement waiting for an
+     * offer): the ring change waits for them too, so a replacement moves
+     * keys once (N -> N), not twice (N -> N-1 -> N). */
+    int awaiting = f->desired - fleet_active(f);
+    if (awaiting <= 0) f->awaiting_since_ms = 0;
+    else if (!f->awaiting_since_ms) f->awaiting_since_ms = now.wall_ms;
+    uint64_t fp = fingerprint(f, awaiting > 0 ? awaiting : 0);
+    if (trn_keep_settled(f->keep) && fp == f->ring_fp) return;   /* nothing the plan reads has changed */
+    f->ring_fp = fp;
     int n;
     int64_t since;
     trn_member *m = members(f, &n, &since);
@@ -260,12 +300,6 @@ void fleet_ring_tick(fleet *f, fleet_clock now, fleet_actions *out) {
     }
     ring_event e;
     event_begin(f, &e);
-    /* Servers wanted but not launched yet (a replacement waiting for an
-     * offer): the ring change waits for them too, so a replacement moves
-     * keys once (N -> N), not twice (N -> N-1 -> N). */
-    int awaiting = f->desired - fleet_active(f);
-    if (awaiting <= 0) f->awaiting_since_ms = 0;
-    else if (!f->awaiting_since_ms) f->awaiting_since_ms = now.wall_ms;
     if (f->awaiting_since_ms && (!since || f->awaiting_since_ms < since)) since = f->awaiting_since_ms;
     trn_keep_tick(f->keep, m, n, awaiting > 0 ? awaiting : 0, since, now.wall_ms, &e.ta);
     free(m);

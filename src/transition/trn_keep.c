@@ -23,6 +23,7 @@ struct trn_keep {
     int in_term;
     int dirty_record;          /* a PERSIST or CLEAR failed: write the record's truth again */
     int dirty_publish;         /* a PUBLISH failed: write P again */
+    int settled;               /* the last tick planned nothing (trn_keep_settled) */
     int64_t last_id;
 };
 
@@ -108,7 +109,11 @@ int trn_keep_begin_term(trn_keep *k, const trn_server *published, int n, const c
 
 void trn_keep_end_term(trn_keep *k) {
     reset_machine(k);
-    k->in_term = k->dirty_record = k->dirty_publish = 0;
+    k->in_term = k->dirty_record = k->dirty_publish = k->settled = 0;
+}
+
+int trn_keep_settled(const trn_keep *k) {
+    return k->in_term && k->settled && !k->dirty_record && !k->dirty_publish && trn_phase_of(k->t) == TRN_IDLE;
 }
 
 /* A failed write comes back before anything else. */
@@ -133,6 +138,7 @@ static void plan_tick(trn_keep *k, const trn_member *m, int nm, int awaiting, in
         out->oom = 1;
         return;
     }
+    k->settled = p.kind == TRN_PLAN_NONE;
     if (p.kind == TRN_PLAN_BEGIN && k->cfg.warm) {
         int64_t id = k->last_id + 1 > now_ms ? k->last_id + 1 : now_ms;
         int from = out->n;
@@ -174,6 +180,7 @@ void trn_keep_tick(trn_keep *k, const trn_member *m, int nm, int awaiting, int64
     if (!k->in_term) return;
     resync(k, out);
     int from = out->n;
+    k->settled = 0;
     if (trn_phase_of(k->t) != TRN_IDLE) {
         lose_absent(k, m, nm, now_ms, out);
         trn_tick(k->t, now_ms, out);

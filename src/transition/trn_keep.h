@@ -54,6 +54,10 @@ void trn_keep_free(trn_keep *k);                     /* NULL-safe */
 int trn_keep_begin_term(trn_keep *k, const trn_server *published, int n, const char *record,
                         size_t len, int64_t now_ms, trn_actions *out, char *err, size_t errlen);
 void trn_keep_end_term(trn_keep *k);
+/* Nonzero when the last tick planned nothing (the published ring is the one
+ * wanted), no transition runs and no write is owed: a tick over the same
+ * members would do nothing, so the caller may skip it until they change. */
+int trn_keep_settled(const trn_keep *k);
 
 /* Every tick while leading. awaiting, starting_since_ms: as trn_plan_make. */
 void trn_keep_tick(trn_keep *k, const trn_member *m, int nm, int awaiting, int64_t starting_since_ms,

@@ -240,6 +240,35 @@ START_TEST(test_trn_keep_ids_grow_and_nothing_happens_outside_a_term) {
 }
 END_TEST
 
+/* Settled: only after a tick that planned nothing, with no transition under
+ * way and no write owed; a failed write or a transition unsettles it. */
+START_TEST(test_trn_keep_settled_only_when_a_tick_would_do_nothing) {
+    const char *ids[] = {"a", "b"};
+    trn_actions a;
+    trn_actions_init(&a);
+    trn_keep *k = start(ids, 2, &a);
+    ck_assert(!trn_keep_settled(k));   /* nothing planned yet this term */
+    trn_member m[] = {mem("a", 1001, TRN_SERVING), mem("b", 1002, TRN_SERVING), mem("c", 1003, TRN_STARTING)};
+    trn_keep_tick(k, m, 2, 0, 0, T0, &a);
+    ck_assert_str_eq(render(&a), "");
+    ck_assert(trn_keep_settled(k));
+    trn_keep_stored(k, TRN_A_PUBLISH, 0);   /* a failed write: owed again */
+    ck_assert(!trn_keep_settled(k));
+    trn_keep_tick(k, m, 2, 0, 0, T0 + 10, &a);
+    ck_assert_str_eq(render(&a), "PUBLISH:[a,b]");
+    trn_keep_tick(k, m, 3, 0, T0, T0 + 20, &a);   /* c starting, the serving set published: nothing */
+    ck_assert_str_eq(render(&a), "");
+    ck_assert(trn_keep_settled(k));
+    m[2].cls = TRN_SERVING;
+    trn_keep_tick(k, m, 3, 0, 0, T0 + 30, &a);
+    ck_assert_str_eq(render(&a), "PERSIST SEND:a:copy SEND:b:copy");
+    ck_assert(!trn_keep_settled(k));   /* a transition runs */
+    trn_keep_end_term(k);
+    ck_assert(!trn_keep_settled(k));
+    trn_keep_free(k);
+}
+END_TEST
+
 static Suite *suite(void) {
     Suite *s = suite_create("transition_keep");
     TCase *tc = tcase_create("keep");
@@ -251,6 +280,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, test_trn_keep_new_leader_continues_the_stored_transition);
     tcase_add_test(tc, test_trn_keep_bad_record_is_cleared_and_the_list_kept);
     tcase_add_test(tc, test_trn_keep_ids_grow_and_nothing_happens_outside_a_term);
+    tcase_add_test(tc, test_trn_keep_settled_only_when_a_tick_would_do_nothing);
     suite_add_tcase(s, tc);
     return s;
 }
