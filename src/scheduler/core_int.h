@@ -48,7 +48,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#define CORE_TICK_MS 20   /* the shortest time between two ticks while messages come (core_run) */
+#define CORE_TICK_MS 50   /* the shortest time between two ticks while messages come (core_run) */
 
 typedef enum core_role {
     ROLE_FOLLOWER = 0,
