@@ -143,6 +143,14 @@ int http_set_status_json(http_server *h, const char *json);
 #define HTTP_HISTORY_POINTS_MAX 60
 int http_set_autoscale_json(http_server *h, const char *json);
 int http_set_history_json(http_server *h, const char *json);
+/* The history is rendered on demand (at 1,000 servers it is 4 MB of JSON):
+ * the core renders it while it is asked for. This is the monotonic time
+ * (util_now_ms) of the last GET /v1/history, 0 if none. A request that finds
+ * the document older than HTTP_HISTORY_FRESH_MS waits up to
+ * HTTP_HISTORY_WAIT_MS for the core to set a new one, then answers what it has. */
+#define HTTP_HISTORY_FRESH_MS 2000
+#define HTTP_HISTORY_WAIT_MS 1000
+int64_t http_history_asked_ms(http_server *h);
 int http_set_replicas_json(http_server *h, const char *json);
 /* ZooKeeper session state, for /readyz. */
 void http_set_zk_connected(http_server *h, int connected);

@@ -17,6 +17,7 @@
 
 #include <microhttpd.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #define HTTP_TASK_ID_MAX 255
@@ -73,6 +74,8 @@ struct http_server {
     int zk_connected;
     char *autoscale_json;             /* http_view.c */
     char *history_json;
+    int64_t history_set_ms;           /* monotonic: when history_json was last set, 0 never */
+    _Atomic int64_t history_asked_ms; /* monotonic: the last GET /v1/history, 0 never */
     char *replicas_json;
     const _Atomic int64_t *core_loop_ms;   /* http_set_liveness; NULL: none */
     int64_t core_loop_limit_ms;
@@ -127,6 +130,8 @@ void http_snap_free(http_server *h);                          /* at http_free */
 
 /* --- http_read.c: GET handlers ---------------------------------------------------- */
 enum MHD_Result http_get_servers(http_server *h, struct MHD_Connection *c, http_req *r);
+/* A CLOCK_MONOTONIC deadline ms from now, for pthread_cond_timedwait on h->cond. */
+struct timespec http_deadline_in(int64_t ms);
 /* 1 if this GET /v1/servers asks for a long poll (?wait=...): it is deferred. */
 int http_servers_waits(struct MHD_Connection *c);
 /* The long poll's wait, on a helper thread (an http_defer_fn): returns when

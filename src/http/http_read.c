@@ -87,7 +87,7 @@ static int etag_matches(const char *inm, int64_t version) {
  * either direction: after a ZooKeeper data loss the version restarts lower,
  * and a client holding a higher one must get the new list, not 304s forever),
  * stop, or timeout. */
-static struct timespec deadline_in(int64_t ms) {
+struct timespec http_deadline_in(int64_t ms) {
     struct timespec dl;
     clock_gettime(CLOCK_MONOTONIC, &dl);
     dl.tv_sec += (time_t)(ms / 1000);
@@ -106,7 +106,7 @@ static int long_poll(http_server *h, struct MHD_Connection *c, const poll_args *
     while (!h->stopping && (!h->srv_loaded || h->srv_version == pa->version)) {
         int64_t left = end - util_now_ms();
         if (left <= 0) break;
-        struct timespec dl = deadline_in(left < HTTP_PROBE_MS ? left : HTTP_PROBE_MS);
+        struct timespec dl = http_deadline_in(left < HTTP_PROBE_MS ? left : HTTP_PROBE_MS);
         if (pthread_cond_timedwait(&h->cond, &h->mu, &dl) == ETIMEDOUT && http_client_gone(c)) return 1;
     }
     return 0;

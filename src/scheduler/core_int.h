@@ -131,6 +131,8 @@ struct core {
     /* core_view.c: the status page's views */
     rhist *rh;                  /* each server's recent reports (leader; cleared as follower) */
     int64_t next_replicas_ms;   /* next read of the election's members */
+    int64_t history_ms;         /* monotonic: the last /v1/history rendered, 0 never (core_view.c) */
+    int history_role;           /* the role it was rendered in */
 
     /* core_maint.c: maintenance windows and inverse offers (per term) */
     struct fmaint *maint;       /* NULL until the term's first event; freed at step-down */
@@ -142,6 +144,8 @@ struct core {
 
 /* core_view.c: /v1/autoscale, /v1/history, /v1/replicas */
 void core_view_publish(core *c);
+/* Every tick: renders /v1/history if it is asked for (see http_history_asked_ms). */
+void core_view_history(core *c, int64_t now);
 void core_view_follower(core *c, const state_snapshot *snap);   /* the leader's stored decisions */
 
 /* core.c */

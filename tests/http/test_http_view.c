@@ -3,14 +3,20 @@
  * the core published, the published bytes after, setters that refuse the
  * wrong shape and keep the old view, strict queries (400 naming the
  * parameter), ?points= bounded to HTTP_HISTORY_POINTS_MAX, ?task= filtering
- * (404 for an unknown task), and 405 for anything but GET/HEAD. */
+ * (404 for an unknown task), 405 for anything but GET/HEAD, and the history
+ * on demand: a request is recorded for the core, and one that finds the
+ * document stale waits for a new one (or, none coming, answers the old). */
 #include "client.h"
 #include "http.h"
 #include "log.h"
 #include "mcm.h"
 
+#include "util.h"
+
 #include <check.h>
 #include <jansson.h>
+#include <pthread.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,10 +183,51 @@ START_TEST(test_http_view_read_only) {
 }
 END_TEST
 
+/* The core's side of the demand, played by a thread: a new document 300 ms
+ * after the request asked for one. */
+static void *publish_later(void *arg) {
+    usleep(300 * 1000);
+    ck_assert_int_eq(http_set_history_json(srv, arg), MCM_OK);
+    return NULL;
+}
+
+START_TEST(test_http_view_stale_history_waits_for_a_new_one) {
+    char *old = history_doc(3), *fresh = history_doc(4);
+    ck_assert_int_eq(http_set_history_json(srv, old), MCM_OK);
+    ck_assert_int_eq(http_history_asked_ms(srv), 0);
+    json_t *doc = get("/v1/history");   /* fresh: answered at once */
+    ck_assert_int_eq(json_integer_value(json_object_get(doc, "points_max")), 3);
+    json_decref(doc);
+    int64_t asked = http_history_asked_ms(srv);
+    ck_assert_int_gt(asked, 0);
+    usleep((HTTP_HISTORY_FRESH_MS + 200) * 1000);
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, publish_later, fresh), 0);
+    int64_t t0 = util_now_ms();
+    doc = get("/v1/history");   /* stale: waits for the new one */
+    int64_t took = util_now_ms() - t0;
+    pthread_join(th, NULL);
+    ck_assert_int_eq(json_integer_value(json_object_get(doc, "points_max")), 4);
+    ck_assert_msg(took >= 250 && took < HTTP_HISTORY_WAIT_MS, "answered after %lld ms", (long long)took);
+    ck_assert_int_gt(http_history_asked_ms(srv), asked);
+    json_decref(doc);
+    usleep((HTTP_HISTORY_FRESH_MS + 200) * 1000);
+    t0 = util_now_ms();
+    doc = get("/v1/history");   /* stale, and nothing new comes: the old one, after the wait */
+    took = util_now_ms() - t0;
+    ck_assert_int_eq(json_integer_value(json_object_get(doc, "points_max")), 4);
+    ck_assert_msg(took >= HTTP_HISTORY_WAIT_MS - 50, "answered after %lld ms", (long long)took);
+    json_decref(doc);
+    free(old);
+    free(fresh);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("http_view");
     TCase *tc = tcase_create("http_view");
     tcase_add_checked_fixture(tc, start, stop);
+    tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_http_view_not_loaded_before_publication);
     tcase_add_test(tc, test_http_view_serves_what_was_published);
     tcase_add_test(tc, test_http_view_setters_refuse_the_wrong_shape);
@@ -188,6 +235,7 @@ int main(void) {
     tcase_add_test(tc, test_http_view_history_points_are_bounded);
     tcase_add_test(tc, test_http_view_history_of_one_task);
     tcase_add_test(tc, test_http_view_read_only);
+    tcase_add_test(tc, test_http_view_stale_history_waits_for_a_new_one);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
