@@ -143,14 +143,17 @@ int http_set_status_json(http_server *h, const char *json);
 #define HTTP_HISTORY_POINTS_MAX 60
 int http_set_autoscale_json(http_server *h, const char *json);
 int http_set_history_json(http_server *h, const char *json);
-/* The history is rendered on demand (at 1,000 servers it is 4 MB of JSON):
- * the core renders it while it is asked for. This is the monotonic time
- * (util_now_ms) of the last GET /v1/history, 0 if none. A request that finds
- * the document older than HTTP_HISTORY_FRESH_MS waits up to
- * HTTP_HISTORY_WAIT_MS for the core to set a new one, then answers what it has. */
-#define HTTP_HISTORY_FRESH_MS 2000
-#define HTTP_HISTORY_WAIT_MS 1000
-int64_t http_history_asked_ms(http_server *h);
+/* Views rendered on demand: at 1,000 servers /v1/history is 4 MB of JSON and
+ * /v1/tasks 500 KB, and rendering them every second was most of the
+ * leader's steady CPU. The core renders them while they are asked for.
+ * http_asked_ms: the monotonic time (util_now_ms) of the view's last GET, 0
+ * if none. A request that finds its document older than HTTP_FRESH_MS waits
+ * up to HTTP_DEMAND_WAIT_MS for the core to set a new one, then answers what
+ * it has. */
+typedef enum http_view { HTTP_VIEW_TASKS, HTTP_VIEW_HISTORY, HTTP_VIEW_COUNT } http_view;
+#define HTTP_FRESH_MS 2000
+#define HTTP_DEMAND_WAIT_MS 1000
+int64_t http_asked_ms(http_server *h, http_view v);
 int http_set_replicas_json(http_server *h, const char *json);
 /* ZooKeeper session state, for /readyz. */
 void http_set_zk_connected(http_server *h, int connected);

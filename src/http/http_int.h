@@ -43,6 +43,12 @@ typedef struct http_req {
     struct MHD_Response *resp;
 } http_req;
 
+/* An on-demand view (http.h): when it was last set and last asked for. */
+typedef struct http_demand {
+    int64_t set_ms;                   /* monotonic, under mu; 0 never */
+    _Atomic int64_t asked_ms;         /* monotonic; 0 never */
+} http_demand;
+
 struct http_server {
     http_config cfg;
     char *token;                      /* owned copy of cfg.admin_token */
@@ -74,8 +80,7 @@ struct http_server {
     int zk_connected;
     char *autoscale_json;             /* http_view.c */
     char *history_json;
-    int64_t history_set_ms;           /* monotonic: when history_json was last set, 0 never */
-    _Atomic int64_t history_asked_ms; /* monotonic: the last GET /v1/history, 0 never */
+    http_demand demand[HTTP_VIEW_COUNT];   /* the on-demand views (http_asked_ms) */
     char *replicas_json;
     const _Atomic int64_t *core_loop_ms;   /* http_set_liveness; NULL: none */
     int64_t core_loop_limit_ms;
@@ -126,6 +131,10 @@ void http_defer_drain(http_server *h);
 
 /* --- http_snap.c ---------------------------------------------------------------- */
 char *http_snap_strdup(http_server *h, char *const *field);   /* copy under h->mu */
+/* On-demand views: the setter's side (after the swap: stamps, wakes waiters),
+ * and the handler's (stamps the request, waits while the view is stale). */
+void http_demand_set(http_server *h, http_view v);
+void http_demand_wait(http_server *h, http_view v);
 void http_snap_free(http_server *h);                          /* at http_free */
 
 /* --- http_read.c: GET handlers ---------------------------------------------------- */

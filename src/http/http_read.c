@@ -169,6 +169,7 @@ enum MHD_Result http_get_leader(http_server *h, struct MHD_Connection *c, http_r
 }
 
 enum MHD_Result http_get_tasks(http_server *h, struct MHD_Connection *c, http_req *r) {
+    http_demand_wait(h, HTTP_VIEW_TASKS);
     char *json = http_snap_strdup(h, &h->tasks_json);
     if (!json) return http_reply_error(h, c, r, 503, "NOT_LOADED", NULL, NULL, "no task set published yet");
     return http_reply_body(h, c, r, 200, json, NULL);

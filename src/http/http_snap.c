@@ -107,7 +107,37 @@ int http_set_leader(http_server *h, int self, const char *url, const char *ident
 }
 
 int http_set_tasks_json(http_server *h, const char *json) {
-    return h ? swap_str(h, &h->tasks_json, json) : MCM_ERR;
+    if (!h || swap_str(h, &h->tasks_json, json) != MCM_OK) return MCM_ERR;
+    http_demand_set(h, HTTP_VIEW_TASKS);
+    return MCM_OK;
+}
+
+/* --- on-demand views ------------------------------------------------------------- */
+
+int64_t http_asked_ms(http_server *h, http_view v) {
+    return h && (unsigned)v < HTTP_VIEW_COUNT ? atomic_load(&h->demand[v].asked_ms) : 0;
+}
+
+void http_demand_set(http_server *h, http_view v) {
+    pthread_mutex_lock(&h->mu);
+    h->demand[v].set_ms = util_now_ms();
+    pthread_cond_broadcast(&h->cond);   /* a request waiting for a fresh one (http_demand_wait) */
+    pthread_mutex_unlock(&h->mu);
+}
+
+void http_demand_wait(http_server *h, http_view v) {
+    http_demand *d = &h->demand[v];
+    int64_t now = util_now_ms(), end = now + HTTP_DEMAND_WAIT_MS;
+    atomic_store(&d->asked_ms, now);
+    pthread_mutex_lock(&h->mu);
+    int64_t set = d->set_ms;
+    if (now - set > HTTP_FRESH_MS) {
+        for (int64_t left; !h->stopping && d->set_ms == set && (left = end - util_now_ms()) > 0;) {
+            struct timespec dl = http_deadline_in(left);
+            pthread_cond_timedwait(&h->cond, &h->mu, &dl);
+        }
+    }
+    pthread_mutex_unlock(&h->mu);
 }
 
 int http_set_status_json(http_server *h, const char *json) {

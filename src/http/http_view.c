@@ -7,8 +7,8 @@
  * unlocking. /v1/history's ?task= and ?points= are applied to a parsed copy
  * per request (the document is bounded: RHIST_POINTS samples per server),
  * so the core renders one document for every client. It renders it only
- * while it is asked for (http_history_asked_ms): a request that finds it
- * stale waits up to HTTP_HISTORY_WAIT_MS for a new one (fresh_history).
+ * while it is asked for (http_asked_ms): a request that finds it stale
+ * waits up to HTTP_DEMAND_WAIT_MS for a new one (http_demand_wait).
  * Why strict queries: an operator's typo (?point=5) must not be answered as
  * if it had been understood, so a parameter these routes do not know is 400
  * BAD_QUERY naming it.
@@ -17,7 +17,6 @@
 #include "http_int.h"
 #include "mcm.h"
 #include "parse.h"
-#include "util.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -49,29 +48,8 @@ int http_set_autoscale_json(http_server *h, const char *json) {
 
 int http_set_history_json(http_server *h, const char *json) {
     if (!h || set_view(h, &h->history_json, json, "servers") != MCM_OK) return MCM_ERR;
-    pthread_mutex_lock(&h->mu);
-    h->history_set_ms = util_now_ms();
-    pthread_cond_broadcast(&h->cond);   /* a request waiting for a fresh one (fresh_history) */
-    pthread_mutex_unlock(&h->mu);
+    http_demand_set(h, HTTP_VIEW_HISTORY);
     return MCM_OK;
-}
-
-int64_t http_history_asked_ms(http_server *h) { return h ? atomic_load(&h->history_asked_ms) : 0; }
-
-/* Asks the core for the history and, if the one held is old (the core
- * renders it only while it is asked for), waits a little for a new one. */
-static void fresh_history(http_server *h) {
-    int64_t now = util_now_ms();
-    atomic_store(&h->history_asked_ms, now);
-    pthread_mutex_lock(&h->mu);
-    int64_t set = h->history_set_ms, end = now + HTTP_HISTORY_WAIT_MS;
-    if (now - set > HTTP_HISTORY_FRESH_MS) {
-        for (int64_t left; !h->stopping && h->history_set_ms == set && (left = end - util_now_ms()) > 0;) {
-            struct timespec dl = http_deadline_in(left);
-            pthread_cond_timedwait(&h->cond, &h->mu, &dl);
-        }
-    }
-    pthread_mutex_unlock(&h->mu);
 }
 
 int http_set_replicas_json(http_server *h, const char *json) {
@@ -161,7 +139,7 @@ enum MHD_Result http_get_history(http_server *h, struct MHD_Connection *c, http_
     if (pts && parse_int64(pts, 1, HTTP_HISTORY_POINTS_MAX, &points, err, sizeof(err)) != MCM_OK)
         return http_reply_error(h, c, r, 400, "BAD_POINTS", NULL, NULL, "points: %s", err);
     if (task && !task[0]) return http_reply_error(h, c, r, 400, "BAD_TASK", NULL, NULL, "task: empty");
-    fresh_history(h);
+    http_demand_wait(h, HTTP_VIEW_HISTORY);
     char *json = http_snap_strdup(h, &h->history_json);
     if (!json) return http_reply_error(h, c, r, 503, "NOT_LOADED", NULL, NULL, "no report history published yet");
     json_t *doc = json_loads(json, 0, NULL);

@@ -271,9 +271,9 @@ static void tick(core *c, int64_t now) {
     if (c->rejoin_at_ms && now >= c->rejoin_at_ms) rejoin(c);
     if (c->role != ROLE_FOLLOWER) core_lead_tick(c, now);
     maybe_recheck(c, now);
-    core_view_history(c, now);
+    core_view_on_demand(c, now);
     if (now >= c->next_snapshot_ms) {
-        core_publish_snapshot(c);
+        core_publish_periodic(c);
         c->next_snapshot_ms = now + 1000;
     }
 }

@@ -50,6 +50,12 @@
 
 #define CORE_TICK_MS 50   /* the shortest time between two ticks while messages come (core_run) */
 
+/* An on-demand view's last rendering (http.h http_asked_ms). */
+typedef struct core_demand {
+    int64_t rendered_ms;        /* monotonic; 0 never */
+    int role;                   /* the role it was rendered in (the views say it) */
+} core_demand;
+
 typedef enum core_role {
     ROLE_FOLLOWER = 0,
     ROLE_STARTING,
@@ -131,8 +137,8 @@ struct core {
     /* core_view.c: the status page's views */
     rhist *rh;                  /* each server's recent reports (leader; cleared as follower) */
     int64_t next_replicas_ms;   /* next read of the election's members */
-    int64_t history_ms;         /* monotonic: the last /v1/history rendered, 0 never (core_view.c) */
-    int history_role;           /* the role it was rendered in */
+    core_demand history_d;      /* /v1/history, rendered on demand (core_view.c) */
+    core_demand tasks_d;        /* /v1/tasks, likewise (core_publish.c) */
 
     /* core_maint.c: maintenance windows and inverse offers (per term) */
     struct fmaint *maint;       /* NULL until the term's first event; freed at step-down */
@@ -144,8 +150,12 @@ struct core {
 
 /* core_view.c: /v1/autoscale, /v1/history, /v1/replicas */
 void core_view_publish(core *c);
-/* Every tick: renders /v1/history if it is asked for (see http_history_asked_ms). */
-void core_view_history(core *c, int64_t now);
+/* Every tick: renders the on-demand views that are due (core_demand_due). */
+void core_view_on_demand(core *c, int64_t now);
+/* 1 if view v is to be rendered now: never yet, the role changed, or asked
+ * for within CORE_DEMAND_MS and last rendered at least 1 s ago. */
+int core_demand_due(core *c, const core_demand *d, http_view v, int64_t now);
+void core_demand_done(core *c, core_demand *d, int64_t now);   /* it was rendered now */
 void core_view_follower(core *c, const state_snapshot *snap);   /* the leader's stored decisions */
 
 /* core.c */
@@ -201,6 +211,10 @@ void core_start_reconciling(core *c);
 void core_publish_servers(core *c);
 void core_publish_tick(core *c, int64_t now);
 void core_publish_snapshot(core *c);
+/* The 1 s refresh: as core_publish_snapshot, but /v1/tasks only if due. */
+void core_publish_periodic(core *c);
+/* /v1/tasks now if it is due (core_demand_due); every tick. */
+void core_publish_tasks_due(core *c, int64_t now);
 void core_publish_leader(core *c);
 
 /* core_ops.c: operator calls */

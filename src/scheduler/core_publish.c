@@ -191,6 +191,7 @@ static void publish_follower_tasks(core *c) {
 }
 
 static void publish_tasks(core *c) {
+    core_demand_done(c, &c->tasks_d, util_now_ms());
     if (c->role == ROLE_FOLLOWER) {
         publish_follower_tasks(c);
         return;
@@ -269,7 +270,21 @@ static json_t *transition_json(core *c) {
     return o;
 }
 
-void core_publish_snapshot(core *c) {
+void core_publish_tasks_due(core *c, int64_t now) {
+    if (c->role != ROLE_FOLLOWER && core_demand_due(c, &c->tasks_d, HTTP_VIEW_TASKS, now)) publish_tasks(c);
+}
+
+static void snapshot(core *c, int periodic);
+
+void core_publish_snapshot(core *c) { snapshot(c, 0); }
+
+/* The leader's task list is rendered once a second only while asked for (a
+ * follower's is read from ZooKeeper at its own pace): every task with its
+ * figures is 500 KB at 1,000 servers. Any other snapshot (a new server list,
+ * a role change) renders it at once, so /v1/tasks agrees with /v1/servers. */
+void core_publish_periodic(core *c) { snapshot(c, 1); }
+
+static void snapshot(core *c, int periodic) {
     char master[256] = "", fw[STATE_ID_MAX] = "";
     mesos_sched_master_url(c->ms, master, sizeof(master));
     snprintf(fw, sizeof(fw), "%s", c->framework_id);
@@ -294,7 +309,8 @@ void core_publish_snapshot(core *c) {
     if (s) http_set_status_json(c->http, s);
     free(s);
     json_decref(doc);
-    publish_tasks(c);
+    if (!periodic || c->role == ROLE_FOLLOWER || core_demand_due(c, &c->tasks_d, HTTP_VIEW_TASKS, util_now_ms()))
+        publish_tasks(c);
     task_metrics(c);
     core_view_publish(c);
 }

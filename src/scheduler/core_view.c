@@ -139,20 +139,23 @@ static json_t *servers_history(core *c) {
 
 /* The history is rendered only while it is asked for: at 1,000 servers it is
  * 60,000 samples, 4 MB of JSON, and rendering it every second was the
- * largest part of the leader's steady CPU (bench/scale). Always on a role
- * change (it says the role) and the first time. */
-#define HISTORY_ASKED_MS 60000   /* rendered once a second while asked for within this */
+ * largest part of the leader's steady CPU (bench/scale). */
+#define CORE_DEMAND_MS 60000   /* a view is rendered once a second while asked for within this */
 
-static int history_wanted(core *c, int64_t now) {
-    if (!c->history_ms || c->history_role != (int)c->role) return 1;
-    int64_t asked = http_history_asked_ms(c->http);
-    return asked && now - asked < HISTORY_ASKED_MS && now - c->history_ms >= 1000;
+int core_demand_due(core *c, const core_demand *d, http_view v, int64_t now) {
+    if (!d->rendered_ms || d->role != (int)c->role) return 1;
+    int64_t asked = http_asked_ms(c->http, v);
+    return asked && now - asked < CORE_DEMAND_MS && now - d->rendered_ms >= 1000;
+}
+
+void core_demand_done(core *c, core_demand *d, int64_t now) {
+    d->rendered_ms = now;
+    d->role = (int)c->role;
 }
 
 static void publish_history(core *c, int64_t now) {
-    if (!history_wanted(c, now)) return;
-    c->history_ms = now;
-    c->history_role = (int)c->role;
+    if (!core_demand_due(c, &c->history_d, HTTP_VIEW_HISTORY, now)) return;
+    core_demand_done(c, &c->history_d, now);
     json_t *doc;
     if (c->role == ROLE_FOLLOWER) {
         rhist_clear(c->rh);   /* a follower gets no reports: a past term's would only go stale */
@@ -200,7 +203,10 @@ static void publish_replicas(core *c) {
     json_decref(doc);
 }
 
-void core_view_history(core *c, int64_t now) { publish_history(c, now); }
+void core_view_on_demand(core *c, int64_t now) {
+    publish_history(c, now);
+    core_publish_tasks_due(c, now);
+}
 
 void core_view_publish(core *c) {
     if (c->role != ROLE_FOLLOWER) leader_autoscale(c);

@@ -108,18 +108,21 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n) {
     return h;
 }
 
-/* What the keeper's plan depends on, in one number: each member's id,
- * address and class, and the servers awaited. Equal fingerprints, a settled
+/* What the keeper's plan depends on, in one number: the table's generation
+ * (the same ids at the same positions), each member's position, address and
+ * class, and the servers awaited. Equal fingerprints, a settled
  * keeper: the tick would plan nothing again (fleet_ring_tick skips it). It
  * costs a pass over the table without an allocation; a plan costs N members
  * built and sorted. */
 static uint64_t fingerprint(fleet *f, int awaiting) {
+    uint64_t gen = tt_generation(f->tasks);
     uint64_t h = fnv(14695981039346656037ULL, &awaiting, sizeof(awaiting));
+    h = fnv(h, &gen, sizeof(gen));
     for (int i = 0; i < tt_count(f->tasks); i++) {
         const tt_task *t = tt_at(f->tasks, i);
         trn_class cls = class_of(t);
         if (!cls) continue;
-        h = fnv(h, t->id, strlen(t->id) + 1);
+        h = fnv(h, &i, sizeof(i));
         h = fnv(h, t->hostname, strlen(t->hostname) + 1);
         h = fnv(h, &t->port, sizeof(t->port));
         h = fnv(h, &cls, sizeof(cls));

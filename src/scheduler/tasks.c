@@ -18,6 +18,7 @@ struct tt {
     tt_task *v;
     int n, cap;
     idx *ix;
+    uint64_t gen;               /* tt_generation */
 };
 
 /* Raw, not tt_at: the index asks for the old last position during a move. */
@@ -39,7 +40,10 @@ void tt_free(tt *t) {
     free(t);
 }
 
+uint64_t tt_generation(const tt *t) { return t->gen; }
+
 void tt_clear(tt *t) {
+    t->gen++;
     t->n = 0;
     idx_clear(t->ix);
 }
@@ -63,12 +67,14 @@ tt_task *tt_add(tt *t, const tt_task *task) {
     }
     t->v[t->n] = *task;
     if (idx_add(t->ix, t->v[t->n].id, t->n, t->n + 1) != MCM_OK) return NULL;
+    t->gen++;
     return &t->v[t->n++];
 }
 
 void tt_remove(tt *t, const char *id) {
     int i = idx_find(t->ix, id);
     if (i < 0) return;
+    t->gen++;
     idx_remove(t->ix, t->v[i].id);
     if (i != --t->n) {   /* the last entry fills the hole */
         t->v[i] = t->v[t->n];

@@ -61,6 +61,9 @@ tt_task *tt_find(tt *t, const char *id);
 /* Adds a copy of task (its id must be new). NULL if out of memory. */
 tt_task *tt_add(tt *t, const tt_task *task);
 void tt_remove(tt *t, const char *id);
+/* Changes with every tt_add, tt_remove and tt_clear: while it stays, the
+ * table holds the same ids at the same positions. */
+uint64_t tt_generation(const tt *t);
 /* 1 if clients should use the server: running, not draining, not being killed. */
 int tt_serving(const tt_task *t);
 /* Servers holding a place on agent_id: not ended, and not UNREACHABLE (an

@@ -194,13 +194,13 @@ static void *publish_later(void *arg) {
 START_TEST(test_http_view_stale_history_waits_for_a_new_one) {
     char *old = history_doc(3), *fresh = history_doc(4);
     ck_assert_int_eq(http_set_history_json(srv, old), MCM_OK);
-    ck_assert_int_eq(http_history_asked_ms(srv), 0);
+    ck_assert_int_eq(http_asked_ms(srv, HTTP_VIEW_HISTORY), 0);
     json_t *doc = get("/v1/history");   /* fresh: answered at once */
     ck_assert_int_eq(json_integer_value(json_object_get(doc, "points_max")), 3);
     json_decref(doc);
-    int64_t asked = http_history_asked_ms(srv);
+    int64_t asked = http_asked_ms(srv, HTTP_VIEW_HISTORY);
     ck_assert_int_gt(asked, 0);
-    usleep((HTTP_HISTORY_FRESH_MS + 200) * 1000);
+    usleep((HTTP_FRESH_MS + 200) * 1000);
     pthread_t th;
     ck_assert_int_eq(pthread_create(&th, NULL, publish_later, fresh), 0);
     int64_t t0 = util_now_ms();
@@ -208,15 +208,15 @@ START_TEST(test_http_view_stale_history_waits_for_a_new_one) {
     int64_t took = util_now_ms() - t0;
     pthread_join(th, NULL);
     ck_assert_int_eq(json_integer_value(json_object_get(doc, "points_max")), 4);
-    ck_assert_msg(took >= 250 && took < HTTP_HISTORY_WAIT_MS, "answered after %lld ms", (long long)took);
-    ck_assert_int_gt(http_history_asked_ms(srv), asked);
+    ck_assert_msg(took >= 250 && took < HTTP_DEMAND_WAIT_MS, "answered after %lld ms", (long long)took);
+    ck_assert_int_gt(http_asked_ms(srv, HTTP_VIEW_HISTORY), asked);
     json_decref(doc);
-    usleep((HTTP_HISTORY_FRESH_MS + 200) * 1000);
+    usleep((HTTP_FRESH_MS + 200) * 1000);
     t0 = util_now_ms();
     doc = get("/v1/history");   /* stale, and nothing new comes: the old one, after the wait */
     took = util_now_ms() - t0;
     ck_assert_int_eq(json_integer_value(json_object_get(doc, "points_max")), 4);
-    ck_assert_msg(took >= HTTP_HISTORY_WAIT_MS - 50, "answered after %lld ms", (long long)took);
+    ck_assert_msg(took >= HTTP_DEMAND_WAIT_MS - 50, "answered after %lld ms", (long long)took);
     json_decref(doc);
     free(old);
     free(fresh);

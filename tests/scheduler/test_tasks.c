@@ -46,13 +46,16 @@ START_TEST(test_tasks_index_agrees_with_a_model) {
         for (int k = 0; k < 1500; k++) {
             int i = rand() % IDS;
             tt_task t = task(i);
+            uint64_t gen = tt_generation(T);
             if (rand() % 3) {
                 tt_task *a = tt_add(T, &t);
+                ck_assert(in[i] ? tt_generation(T) == gen : tt_generation(T) != gen);
                 if (in[i]) ck_assert_ptr_null(a);   /* a duplicate id is refused */
                 else ck_assert_ptr_nonnull(a);
                 in[i] = 1;
             } else {
                 tt_remove(T, t.id);
+                ck_assert(in[i] ? tt_generation(T) != gen : tt_generation(T) == gen);
                 in[i] = 0;
             }
         }
