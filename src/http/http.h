@@ -154,6 +154,10 @@ typedef enum http_view { HTTP_VIEW_TASKS, HTTP_VIEW_HISTORY, HTTP_VIEW_COUNT } h
 #define HTTP_FRESH_MS 2000
 #define HTTP_DEMAND_WAIT_MS 1000
 int64_t http_asked_ms(http_server *h, http_view v);
+/* The view's document is current as of now (its setter calls this; a core
+ * whose document is unchanged but checked, a follower's task list, too):
+ * requests waiting for a fresh one are answered. */
+void http_view_current(http_server *h, http_view v);
 int http_set_replicas_json(http_server *h, const char *json);
 /* ZooKeeper session state, for /readyz. */
 void http_set_zk_connected(http_server *h, int connected);

@@ -131,9 +131,8 @@ void http_defer_drain(http_server *h);
 
 /* --- http_snap.c ---------------------------------------------------------------- */
 char *http_snap_strdup(http_server *h, char *const *field);   /* copy under h->mu */
-/* On-demand views: the setter's side (after the swap: stamps, wakes waiters),
- * and the handler's (stamps the request, waits while the view is stale). */
-void http_demand_set(http_server *h, http_view v);
+/* On-demand views, the handler's side: stamps the request, waits while the
+ * view is stale (the setter's side is http_view_current, http.h). */
 void http_demand_wait(http_server *h, http_view v);
 void http_snap_free(http_server *h);                          /* at http_free */
 

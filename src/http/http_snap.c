@@ -108,7 +108,7 @@ int http_set_leader(http_server *h, int self, const char *url, const char *ident
 
 int http_set_tasks_json(http_server *h, const char *json) {
     if (!h || swap_str(h, &h->tasks_json, json) != MCM_OK) return MCM_ERR;
-    http_demand_set(h, HTTP_VIEW_TASKS);
+    http_view_current(h, HTTP_VIEW_TASKS);
     return MCM_OK;
 }
 
@@ -118,7 +118,8 @@ int64_t http_asked_ms(http_server *h, http_view v) {
     return h && (unsigned)v < HTTP_VIEW_COUNT ? atomic_load(&h->demand[v].asked_ms) : 0;
 }
 
-void http_demand_set(http_server *h, http_view v) {
+void http_view_current(http_server *h, http_view v) {
+    if (!h || (unsigned)v >= HTTP_VIEW_COUNT) return;
     pthread_mutex_lock(&h->mu);
     h->demand[v].set_ms = util_now_ms();
     pthread_cond_broadcast(&h->cond);   /* a request waiting for a fresh one (http_demand_wait) */

@@ -48,7 +48,7 @@ int http_set_autoscale_json(http_server *h, const char *json) {
 
 int http_set_history_json(http_server *h, const char *json) {
     if (!h || set_view(h, &h->history_json, json, "servers") != MCM_OK) return MCM_ERR;
-    http_demand_set(h, HTTP_VIEW_HISTORY);
+    http_view_current(h, HTTP_VIEW_HISTORY);
     return MCM_OK;
 }
 

@@ -211,7 +211,8 @@ void core_start_reconciling(core *c);
 void core_publish_servers(core *c);
 void core_publish_tick(core *c, int64_t now);
 void core_publish_snapshot(core *c);
-/* The 1 s refresh: as core_publish_snapshot, but /v1/tasks only if due. */
+/* The 1 s refresh: as core_publish_snapshot, but a leader's /v1/tasks is left
+ * to core_publish_tasks_due. */
 void core_publish_periodic(core *c);
 /* /v1/tasks now if it is due (core_demand_due); every tick. */
 void core_publish_tasks_due(core *c, int64_t now);

@@ -194,6 +194,9 @@ static void publish_tasks(core *c) {
     core_demand_done(c, &c->tasks_d, util_now_ms());
     if (c->role == ROLE_FOLLOWER) {
         publish_follower_tasks(c);
+        /* As fresh as a follower's list gets (it checks the leader's stamp
+         * every few seconds): requests are not made to wait for it. */
+        http_view_current(c->http, HTTP_VIEW_TASKS);
         return;
     }
     c->next_follower_tasks_ms = 0;
@@ -309,8 +312,7 @@ static void snapshot(core *c, int periodic) {
     if (s) http_set_status_json(c->http, s);
     free(s);
     json_decref(doc);
-    if (!periodic || c->role == ROLE_FOLLOWER || core_demand_due(c, &c->tasks_d, HTTP_VIEW_TASKS, util_now_ms()))
-        publish_tasks(c);
+    if (!periodic || c->role == ROLE_FOLLOWER) publish_tasks(c);   /* a leader's: core_publish_tasks_due, every tick */
     task_metrics(c);
     core_view_publish(c);
 }
