@@ -30,8 +30,16 @@ static int phase_parse(const char *s) {
     return -1;
 }
 
+/* A JSON text has a member named "type" only if the bytes "type" occur in
+ * it, spelled out or with an escape; a report (report.h) has neither, so the
+ * common case -- 200 reports a second at N = 1,000 -- is told apart without
+ * a parse, and only a text that could be a migrate message is parsed. */
+static int could_have_type(const void *buf, size_t len) {
+    return memmem(buf, len, "type", 4) || memchr(buf, '\\', len);
+}
+
 mig_msg_kind mig_msg_type(const void *buf, size_t len) {
-    if (len > MIG_MSG_MAX_BYTES) return MIG_MSG_OTHER;
+    if (len > MIG_MSG_MAX_BYTES || !could_have_type(buf, len)) return MIG_MSG_OTHER;
     json_t *doc = json_loadb(buf, len, 0, NULL);
     const char *t = json_string_value(json_object_get(doc, "type"));
     mig_msg_kind k = !t ? MIG_MSG_OTHER

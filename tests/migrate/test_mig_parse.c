@@ -357,6 +357,11 @@ START_TEST(test_mig_msg_command_round_trip_and_refusals) {
     free(big);
     const char *rep = "{\"v\":1,\"task_id\":\"t\"}";
     ck_assert_int_eq(mig_msg_type(rep, strlen(rep)), MIG_MSG_OTHER);   /* a report */
+    /* the no-parse shortcut must not miss a "type" spelled with an escape */
+    const char *esc = "{\"v\":1,\"t\\u0079pe\":\"migrate_progress\"}";
+    ck_assert_int_eq(mig_msg_type(esc, strlen(esc)), MIG_MSG_PROGRESS);
+    const char *typed_report = "{\"v\":1,\"task_id\":\"type\"}";
+    ck_assert_int_eq(mig_msg_type(typed_report, strlen(typed_report)), MIG_MSG_OTHER);
 }
 END_TEST
 
