@@ -71,6 +71,7 @@ struct http_server {
     int64_t srv_version;
     size_t srv_count;
     struct MHD_Response *srv_resp;    /* cached 200 answer of the current list */
+    struct MHD_Response *srv_304;     /* cached 304 answer for its version */
     int self_leader;
     char *leader_url;                 /* NULL: no leader known */
     char *leader_json;

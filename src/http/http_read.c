@@ -112,15 +112,6 @@ static int long_poll(http_server *h, struct MHD_Connection *c, const poll_args *
     return 0;
 }
 
-static enum MHD_Result not_modified(http_server *h, struct MHD_Connection *c, http_req *r, int64_t version) {
-    struct MHD_Response *resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
-    if (!resp) return MHD_NO;
-    char etag[32];
-    snprintf(etag, sizeof(etag), "\"%" PRId64 "\"", version);
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
-    return http_queue(h, c, r, 304, resp);
-}
-
 int http_servers_waits(struct MHD_Connection *c) {
     return MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "wait") != NULL;
 }
@@ -150,13 +141,13 @@ enum MHD_Result http_get_servers(http_server *h, struct MHD_Connection *c, http_
     int loaded = h->srv_loaded;
     int64_t version = h->srv_version;
     int unchanged = (inm && etag_matches(inm, version)) || (pa.wait_ms >= 0 && version == pa.version);
+    unsigned status = unchanged ? 304 : 200;
     enum MHD_Result rc = MHD_YES;
-    if (loaded && !unchanged) rc = MHD_queue_response(c, 200, h->srv_resp);
+    if (loaded) rc = MHD_queue_response(c, status, unchanged ? h->srv_304 : h->srv_resp);
     pthread_mutex_unlock(&h->mu);
     if (!loaded)
         return http_reply_error(h, c, r, 503, "NOT_LOADED", NULL, NULL, "no server list loaded yet");
-    if (unchanged) return not_modified(h, c, r, version);
-    http_count(h, r, 200);
+    http_count(h, r, status);
     return rc;
 }
 

@@ -52,19 +52,36 @@ static struct MHD_Response *servers_response(const srvlist *l) {
     return resp;
 }
 
+/* The 304 for clients that hold this version: built once per list, like the
+ * 200, so the commonest answer of all costs no allocation per request. */
+static struct MHD_Response *not_modified_response(int64_t version) {
+    struct MHD_Response *resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+    if (!resp) return NULL;
+    char etag[32];
+    snprintf(etag, sizeof(etag), "\"%" PRId64 "\"", version);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
+    return resp;
+}
+
 int http_set_servers(http_server *h, const srvlist *l) {
     if (!h || !l) return MCM_ERR;
-    struct MHD_Response *resp = servers_response(l);
-    if (!resp) return MCM_ERR;
+    struct MHD_Response *resp = servers_response(l), *nm = not_modified_response(l->version);
+    if (!resp || !nm) {
+        if (resp) MHD_destroy_response(resp);
+        if (nm) MHD_destroy_response(nm);
+        return MCM_ERR;
+    }
     pthread_mutex_lock(&h->mu);
-    struct MHD_Response *old = h->srv_resp;
+    struct MHD_Response *old = h->srv_resp, *old_nm = h->srv_304;
     h->srv_resp = resp;
+    h->srv_304 = nm;
     h->srv_version = l->version;
     h->srv_count = (size_t)l->n;
     h->srv_loaded = 1;
     pthread_cond_broadcast(&h->cond);
     pthread_mutex_unlock(&h->mu);
     if (old) MHD_destroy_response(old);
+    if (old_nm) MHD_destroy_response(old_nm);
     return MCM_OK;
 }
 
@@ -174,6 +191,8 @@ void http_set_zk_connected(http_server *h, int connected) {
 void http_snap_free(http_server *h) {
     if (h->srv_resp) MHD_destroy_response(h->srv_resp);
     h->srv_resp = NULL;
+    if (h->srv_304) MHD_destroy_response(h->srv_304);
+    h->srv_304 = NULL;
     free(h->leader_url);
     free(h->leader_json);
     free(h->tasks_json);

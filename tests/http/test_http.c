@@ -185,6 +185,18 @@ START_TEST(test_http_servers_if_none_match_304) {
     expect("GET", "/v1/servers", NULL, prefix, 200, NULL);
     publish(8, 1);
     expect("GET", "/v1/servers", NULL, same, 200, NULL);
+    /* the cached 304 follows the list: it names the new version, not 7 */
+    const char *const now8[] = {"If-None-Match: \"8\"", NULL};
+    ck_assert_int_eq(tc_request(port, "GET", "/v1/servers", NULL, now8, &r), 304);
+    ck_assert(tc_header(&r, "ETag", etag, sizeof(etag)));
+    ck_assert_str_eq(etag, "\"8\"");
+    tc_resp_free(&r);
+    /* an 8 KiB cookie (the largest line nginx takes by default) still fits */
+    static char cookie[8 * 1024];
+    int n = snprintf(cookie, sizeof(cookie), "Cookie: c=");
+    memset(cookie + n, 'a', sizeof(cookie) - (size_t)n - 1);
+    const char *const big[] = {cookie, NULL};
+    expect("GET", "/v1/servers", NULL, big, 200, NULL);
     stop();
 }
 END_TEST
