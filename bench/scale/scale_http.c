@@ -6,7 +6,9 @@
  * bytes (fetched from the replica) as a static file, in the same run:
  * mcm 200, nginx 200, mcm 304, nginx 304 (If-None-Match with each one's own
  * ETag), each after a 2 s warm-up, wrk -t2 -c32 --latency (bench/discovery's
- * wrk.c runs and parses wrk). The replica's threads and nginx are bound to
+ * wrk.c runs and parses wrk), in SCALE_HTTP_ROUNDS interleaved rounds whose
+ * medians are the figures (one round of each moved by +-10 % from run to run
+ * on this 2-core machine, more than the gap being measured). The replica's threads and nginx are bound to
  * CPU 0 and wrk to CPU 1 for the runs (the rest of the installation -- the
  * simulator, N executors and memcached, ZooKeeper -- keeps running where it
  * likes: it is the load a real host would have too); the replica's CPU set
@@ -153,6 +155,19 @@ static th_proc *start_nginx(const char *nginx, const char *dir, int port) {
     return NULL;
 }
 
+#define SCALE_HTTP_ROUNDS 3
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Sorts v in place. */
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof(*v), cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 static double run(const wrk_opts *w, const char *url, const char *etag, const char *name, double *cpu) {
     char hdr[128];
     snprintf(hdr, sizeof(hdr), "If-None-Match: %s", etag ? etag : "");
@@ -196,10 +211,22 @@ int scale_http_measure(scale_inst *s, int i, const scale_opts *o, scale_http_fig
     wn.server_pid = th_proc_pid(ngx);
     printf("GET /v1/servers, %zu bytes (%d servers): replica %d and nginx on CPU 0, wrk -t2 -c32 -d%ds on CPU 1\n",
            m.n, o->n, i, o->wrk_s);
-    f->mcm_rps = run(&w, mcm_url, NULL, "mcm 200", &f->mcm_cpu_pct);
-    f->nginx_rps = run(&wn, ngx_url, NULL, "nginx 200", &f->nginx_cpu_pct);
-    f->mcm_304_rps = run(&w, mcm_url, m.etag, "mcm 304", &f->mcm_304_cpu_pct);
-    f->nginx_304_rps = run(&wn, ngx_url, n.etag, "nginx 304", &f->nginx_304_cpu_pct);
+    double rps[4][SCALE_HTTP_ROUNDS], cpu[4][SCALE_HTTP_ROUNDS];
+    for (int k = 0; k < SCALE_HTTP_ROUNDS; k++) {
+        printf(" round %d of %d\n", k + 1, SCALE_HTTP_ROUNDS);
+        rps[0][k] = run(&w, mcm_url, NULL, "mcm 200", &cpu[0][k]);
+        rps[1][k] = run(&wn, ngx_url, NULL, "nginx 200", &cpu[1][k]);
+        rps[2][k] = run(&w, mcm_url, m.etag, "mcm 304", &cpu[2][k]);
+        rps[3][k] = run(&wn, ngx_url, n.etag, "nginx 304", &cpu[3][k]);
+    }
+    double *fig[4] = {&f->mcm_rps, &f->nginx_rps, &f->mcm_304_rps, &f->nginx_304_rps};
+    double *fcpu[4] = {&f->mcm_cpu_pct, &f->nginx_cpu_pct, &f->mcm_304_cpu_pct, &f->nginx_304_cpu_pct};
+    for (int j = 0; j < 4; j++) {
+        *fig[j] = median(rps[j], SCALE_HTTP_ROUNDS);
+        *fcpu[j] = median(cpu[j], SCALE_HTTP_ROUNDS);
+    }
+    printf(" medians of %d: mcm 200 %.0f, nginx 200 %.0f, mcm 304 %.0f, nginx 304 %.0f req/s\n", SCALE_HTTP_ROUNDS,
+           f->mcm_rps, f->nginx_rps, f->mcm_304_rps, f->nginx_304_rps);
     pin_process(scale_pid(s, i), -1);
     th_proc_free(ngx);
     free(m.p);
