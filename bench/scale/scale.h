@@ -57,6 +57,7 @@ int scale_port(const scale_inst *s, int i);          /* replica i's HTTP port */
 pid_t scale_pid(const scale_inst *s, int i);
 int scale_alive(scale_inst *s, int i);
 void scale_signal(scale_inst *s, int i, int sig);
+void scale_restart(scale_inst *s, int i);             /* a new process for replica i (new HTTP port) */
 /* Index of the replica whose /v1/status says leading, -1 after timeout_ms. */
 int scale_wait_leader(scale_inst *s, int timeout_ms, int not_this);
 /* The executor and memcached command lines the replicas give their tasks. */
@@ -119,7 +120,9 @@ typedef struct scale_failover_figures {
     int left;                 /* records left once it leads */
 } scale_failover_figures;
 /* Tops state/tasks up to o->tasks records (finished tasks, src/state's
- * encoder), stops the leader with sig and times the new leader. */
-void scale_failover(scale_inst *s, const scale_opts *o, int sig, scale_failover_figures *f);
+ * encoder), waits settle_ms, stops the leader with sig and times the new
+ * leader. */
+#define SCALE_SETTLE_MS 7000   /* > a follower's 5 s look at the state mark */
+void scale_failover(scale_inst *s, const scale_opts *o, int sig, int settle_ms, scale_failover_figures *f);
 
 #endif

@@ -173,6 +173,11 @@ void scale_signal(scale_inst *s, int i, int sig) {
     if (s->rep[i]) kill(th_proc_pid(s->rep[i]), sig);
 }
 
+void scale_restart(scale_inst *s, int i) {
+    th_proc_free(s->rep[i]);   /* waits for it (or stops it) */
+    start_replica(s, i);
+}
+
 /* --- HTTP ------------------------------------------------------------------- */
 
 typedef struct { char *p; size_t n; } buf;

@@ -5,7 +5,9 @@
  * from the replica that takes over, its own wall-clock milestones of the new
  * term (/v1/status "term": subscribed_ms, reconciled_ms), minus the moment
  * of the signal: the time to load the state, subscribe, reconcile every
- * stored task and lead. The N live servers' records are mcm's own; the
+ * stored task and lead. Signalled at once after planting, no follower has
+ * read the records yet (cold); after settle_ms, a follower's copy of them is
+ * current and its term starts from it (state_load_warm). The N live servers' records are mcm's own; the
  * others are planted: finished tasks (TASK_FINISHED, TASK_KILLED,
  * TASK_FAILED in turn) on the installation's agents, encoded by src/state's
  * own encoder (state_task_to_json), so they are byte for byte what a leader
@@ -116,12 +118,13 @@ static void term_of(scale_inst *s, int i, int64_t *sub, int64_t *rec) {
     json_decref(j);
 }
 
-void scale_failover(scale_inst *s, const scale_opts *o, int sig, scale_failover_figures *f) {
+void scale_failover(scale_inst *s, const scale_opts *o, int sig, int settle_ms, scale_failover_figures *f) {
     char dir[256];
     snprintf(dir, sizeof(dir), "%s/state/tasks", scale_zk_root(s));
     zhandle_t *zh = connect_zk(s);
     plant(zh, dir, o->tasks, o->n);
     f->stored = count_tasks(zh, dir);
+    if (settle_ms) usleep((useconds_t)settle_ms * 1000);
     int old = scale_wait_leader(s, 60000, -1);
     ck_assert_msg(old >= 0, "no leader before the failover");
     int64_t t0 = scale_wall_ms(), m0 = scale_mono_ms();
@@ -138,4 +141,5 @@ void scale_failover(scale_inst *s, const scale_opts *o, int sig, scale_failover_
     ck_assert_msg(f->reconciled_ms >= 0, "no replica led within %d ms of the signal", o->session_ms + 180000);
     f->left = count_tasks(zh, dir);
     zookeeper_close(zh);
+    scale_restart(s, old);   /* three replicas again for the next run, as under Marathon */
 }

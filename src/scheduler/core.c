@@ -87,7 +87,7 @@ void core_step_down(core *c, const char *why) {
     if (c->role == ROLE_FOLLOWER) return;
     log_notice("stepping down: %s", why);
     c->next_follower_tasks_ms = util_now_ms() + 5000;   /* no ZooKeeper reads before the stop below */
-    c->follower_stamp = -1;
+    state_snapshot_clear(&c->warm);
     core_set_role(c, ROLE_FOLLOWER);
     mesos_sched_stop(c->ms);          /* closes the subscription; no call after this */
     atomic_fetch_add(&c->term, 1);    /* events of that subscription still queued are dropped */

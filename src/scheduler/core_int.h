@@ -125,8 +125,10 @@ struct core {
     int64_t next_snapshot_ms;
     int64_t next_tick_ms;         /* core_run: the next tick after a message (CORE_TICK_MS) */
     int64_t next_follower_tasks_ms;   /* follower: next look at the task records */
-    int64_t follower_stamp;           /* follower: state_stamp of the records shown, -1 none */
-    int64_t follower_full_ms;         /* follower: next read whatever the stamp says */
+    state_snapshot warm;              /* follower: the records last read (warm.marked: with their
+                                       * mark), shown on /v1/tasks and taken over by a new term
+                                       * if still current (state_load_warm); owned here */
+    int64_t follower_full_ms;         /* follower: next read whatever the mark says */
 
     /* core_scale.c: autoscaling */
     policy *pol;

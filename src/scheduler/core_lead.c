@@ -144,12 +144,17 @@ static void start_mesos(core *c) {
 
 void core_start_leading(core *c) {
     char err[512];
-    state_snapshot snap;
+    state_snapshot snap, warm = c->warm;   /* taken before the role change: a leader keeps no copy */
+    memset(&c->warm, 0, sizeof(c->warm));
     core_set_role(c, ROLE_STARTING);
     const char *to[] = {"leader"};
     metrics_inc(c->mm.leadership_changes, to);
+    int64_t t0 = util_now_ms();
+    int reused = 0;
     int rc = state_init(c->st, err, sizeof(err));
-    if (rc == MCM_OK) rc = state_load(c->st, &snap, err, sizeof(err));
+    if (rc == MCM_OK) rc = state_load_warm(c->st, &snap, &warm, &reused, err, sizeof(err));
+    state_snapshot_clear(&warm);
+    int64_t t_loaded = util_now_ms();
     if (rc == STATE_MALFORMED || rc == STATE_CONTRADICTION) {   /* an operator must repair it: say so */
         refuse_to_lead(c, err);
         return;
@@ -162,10 +167,14 @@ void core_start_leading(core *c) {
     }
     snprintf(c->framework_id, sizeof(c->framework_id), "%s", snap.framework_id);
     int desired = snap.desired >= 0 ? snap.desired : (int)c->cfg->instances;
+    int nstored = snap.ntasks;
     if (drop_ended(c, &snap) != MCM_OK) {
         state_snapshot_clear(&snap);
         return;
     }
+    log_info("state: %d task records %s in %lld ms, %d of ended tasks deleted in %lld ms", nstored,
+             reused ? "taken from the follower's copy (unchanged since read)" : "read", (long long)(t_loaded - t0),
+             nstored - snap.ntasks, (long long)(util_now_ms() - t_loaded));
     load_tasks(c, &snap, desired);
     if (fleet_set_quarantine(c->fl, (const char (*)[TT_ID_MAX])snap.skipped, snap.nskipped) != MCM_OK)
         log_error("out of memory noting %d unreadable task records", snap.nskipped);

@@ -267,6 +267,7 @@ void core_free(core *c) {
     metrics_free(c->metrics);
     policy_free(c->pol);
     srvlist_free(c->published);
+    state_snapshot_clear(&c->warm);
     fleet_free(c->fl);
     core_probe_end_term(c);
     rhist_free(c->rh);

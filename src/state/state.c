@@ -337,13 +337,58 @@ int state_connected(state *s, char *err, size_t errlen) {
     return MCM_ERR;
 }
 
+/* One zxid of a znode's stat (0 if it does not exist yet). */
+static int stat_zxid(state *s, const char *rel, int pzxid, int64_t *out, char *err, size_t errlen) {
+    char path[STATE_PATH_MAX];
+    struct Stat st;
+    path_of(s, rel, path);
+    int rc = zoo_exists(zks_handle(s->z), path, 0, &st);
+    *out = rc == ZOK ? (pzxid ? st.pzxid : st.mzxid) : 0;
+    if (rc == ZOK || rc == ZNONODE) return MCM_OK;
+    snprintf(err, errlen, "stat %s: %s", path, zks_strerror(rc));
+    return MCM_ERR;
+}
+
+int state_read_mark(state *s, state_mark *m, char *err, size_t errlen) {
+    if (state_connected(s, err, errlen) != MCM_OK) return MCM_ERR;
+    if (stat_zxid(s, "state/version", 0, &m->version_mzxid, err, errlen) != MCM_OK) return MCM_ERR;
+    return stat_zxid(s, "state/tasks", 1, &m->tasks_pzxid, err, errlen);
+}
+
+static int same_mark(const state_mark *a, const state_mark *b) {
+    return a->version_mzxid == b->version_mzxid && a->tasks_pzxid == b->tasks_pzxid;
+}
+
+/* The records (and the skipped names) of warm, if its mark is the one
+ * ZooKeeper has now: they are moved, not copied. Else read them all. */
+static int tasks_warm_or_read(state *s, state_snapshot *out, state_snapshot *warm, int *reused, char *err,
+                              size_t errlen) {
+    if (state_read_mark(s, &out->mark, err, errlen) != MCM_OK) return MCM_ERR;
+    if (!warm || !warm->marked || !same_mark(&warm->mark, &out->mark)) {
+        out->marked = 1;
+        return load_tasks(s, out, err, errlen);
+    }
+    out->tasks = warm->tasks, out->ntasks = warm->ntasks;
+    out->skipped = warm->skipped, out->nskipped = warm->nskipped;
+    warm->tasks = NULL, warm->ntasks = 0, warm->skipped = NULL, warm->nskipped = 0, warm->marked = 0;
+    out->marked = 1;
+    *reused = 1;
+    return MCM_OK;
+}
+
 int state_load(state *s, state_snapshot *out, char *err, size_t errlen) {
+    int reused;
+    return state_load_warm(s, out, NULL, &reused, err, errlen);
+}
+
+int state_load_warm(state *s, state_snapshot *out, state_snapshot *warm, int *reused, char *err, size_t errlen) {
     memset(out, 0, sizeof(*out));
     out->desired = -1;
+    *reused = 0;
     if (state_connected(s, err, errlen) != MCM_OK) return MCM_ERR;
     int rc = load_framework_id(s, out, err, errlen);
     if (rc == MCM_OK && (load_desired(s, out, err, errlen) != MCM_OK || load_version(s, out, err, errlen) != MCM_OK ||
-                         load_tasks(s, out, err, errlen) != MCM_OK))
+                         tasks_warm_or_read(s, out, warm, reused, err, errlen) != MCM_OK))
         rc = MCM_ERR;
     if (rc == MCM_OK) rc = check_contradiction(s, out, err, errlen);
     if (rc != MCM_OK) {
@@ -353,24 +398,6 @@ int state_load(state *s, state_snapshot *out, char *err, size_t errlen) {
     log_verbose("state loaded: framework ID %s, %d tasks, desired %d, version %lld",
              out->framework_id[0] ? out->framework_id : "(none)", out->ntasks, out->desired,
              (long long)out->version);
-    return MCM_OK;
-}
-
-int state_stamp(state *s, int64_t *stamp, char *err, size_t errlen) {
-    char path[STATE_PATH_MAX];
-    struct Stat st;
-    if (state_connected(s, err, errlen) != MCM_OK) return MCM_ERR;
-    path_of(s, "state/version", path);
-    int rc = zoo_exists(zks_handle(s->z), path, 0, &st);
-    if (rc == ZNONODE) {
-        *stamp = 0;
-        return MCM_OK;
-    }
-    if (rc != ZOK) {
-        snprintf(err, errlen, "stat %s: %s", path, zks_strerror(rc));
-        return MCM_ERR;
-    }
-    *stamp = st.mzxid;
     return MCM_OK;
 }
 

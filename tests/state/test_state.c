@@ -187,17 +187,19 @@ START_TEST(test_state_new_leader_reads_what_old_wrote) {
     ck_assert_int_eq(s0.desired, -1);
     ck_assert_int_eq(s0.ntasks, 0);
     state_snapshot_clear(&s0);
-    int64_t st0, st1, st2, st3;   /* the stamp a follower looks at: moved by every write, by nothing else */
-    ck_assert_int_eq(state_stamp(b->s, &st0, err, sizeof(err)), MCM_OK);
+    state_mark st0, st1, st2, st3;   /* the mark a follower looks at: moved by every write, by nothing else */
+    ck_assert_int_eq(state_read_mark(b->s, &st0, err, sizeof(err)), MCM_OK);
 
     ck_assert_int_eq(state_set_framework_id(a->s, "2c9c0d5c-7f0a-4f6e-a8b1-3c1f1e9d2a10-0001", err, sizeof(err)), MCM_OK);
-    ck_assert_int_eq(state_stamp(b->s, &st1, err, sizeof(err)), MCM_OK);
+    ck_assert_int_eq(state_read_mark(b->s, &st1, err, sizeof(err)), MCM_OK);
     state_snapshot s1 = load(b);
+    ck_assert(s1.marked && s1.mark.version_mzxid == st1.version_mzxid && s1.mark.tasks_pzxid == st1.tasks_pzxid);
     state_snapshot_clear(&s1);
-    ck_assert_int_eq(state_stamp(b->s, &st2, err, sizeof(err)), MCM_OK);
+    ck_assert_int_eq(state_read_mark(b->s, &st2, err, sizeof(err)), MCM_OK);
     ck_assert_int_eq(state_set_desired(a->s, 3, "{\"history\":[1,2,3]}", err, sizeof(err)), MCM_OK);
-    ck_assert_int_eq(state_stamp(b->s, &st3, err, sizeof(err)), MCM_OK);
-    ck_assert(st1 != st0 && st2 == st1 && st3 != st2);
+    ck_assert_int_eq(state_read_mark(b->s, &st3, err, sizeof(err)), MCM_OK);
+    ck_assert(st1.version_mzxid != st0.version_mzxid && st2.version_mzxid == st1.version_mzxid &&
+              st3.version_mzxid != st2.version_mzxid);
     for (int i = 0; i < 3; i++) {
         char id[32];
         snprintf(id, sizeof(id), "mcm-%d", i);
@@ -322,6 +324,77 @@ START_TEST(test_state_follower_write_fenced) {
     zookeeper_close(zh);
     node_free(b);
     node_free(a);
+    th_zk_free(zk);
+}
+END_TEST
+
+/* A follower's copy of the records starts a term only while it is what
+ * ZooKeeper holds: any write by the leader, or a record created or deleted
+ * by anyone else, sends the new leader back to reading them all. */
+static state_snapshot warm_load(node *n, state_snapshot *warm, int *reused) {
+    char err[256];
+    state_snapshot out;
+    ck_assert_msg(state_load_warm(n->s, &out, warm, reused, err, sizeof(err)) == MCM_OK, "%s", err);
+    return out;
+}
+
+START_TEST(test_state_follower_copy_reused_only_while_current) {
+    th_zk *zk = th_zk_start();
+    node *a = node_new(zk, "a", NULL), *b = node_new(zk, "b", NULL);
+    zhandle_t *zh = zkt_connect(th_zk_hosts(zk), NULL, 5000);
+    char err[256];
+    int reused;
+    ck_assert_int_eq(state_set_framework_id(a->s, "fw-1", err, sizeof(err)), MCM_OK);
+    state_task t1 = task("mcm-1", 31000, 1), t2 = task("mcm-2", 31001, 1);
+    put(a, &t1);
+    put(a, &t2);
+
+    state_snapshot warm = load(b), s = warm_load(b, &warm, &reused);      /* nothing moved: taken over */
+    ck_assert_int_eq(reused, 1);
+    ck_assert_int_eq(s.ntasks, 2);
+    ck_assert_ptr_nonnull(find_task(&s, "mcm-2"));
+    ck_assert_int_eq(warm.ntasks, 0);                                     /* moved out, not copied */
+    ck_assert_str_eq(s.framework_id, "fw-1");
+    state_snapshot_clear(&s);
+    state_snapshot_clear(&warm);
+
+    warm = load(b);                                                       /* the leader writes: read again */
+    state_task t1r = task("mcm-1", 31000, 6);
+    put(a, &t1r);
+    s = warm_load(b, &warm, &reused);
+    ck_assert_int_eq(reused, 0);
+    ck_assert_int_eq(find_task(&s, "mcm-1")->state, 6);
+    state_snapshot_clear(&s);
+    state_snapshot_clear(&warm);
+
+    warm = load(b);                                                       /* a record created by hand */
+    state_task t3 = task("mcm-3", 31002, 1);
+    char *js = state_task_to_json(&t3);
+    ck_assert_int_eq(zoo_create(zh, "/mcm/state/tasks/mcm-3", js, (int)strlen(js), &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0),
+                     ZOK);
+    free(js);
+    s = warm_load(b, &warm, &reused);
+    ck_assert_int_eq(reused, 0);
+    ck_assert_ptr_nonnull(find_task(&s, "mcm-3"));
+    state_snapshot_clear(&s);
+    state_snapshot_clear(&warm);
+
+    warm = load(b);                                                       /* and one deleted by hand */
+    ck_assert_int_eq(zoo_delete(zh, "/mcm/state/tasks/mcm-3", -1), ZOK);
+    s = warm_load(b, &warm, &reused);
+    ck_assert_int_eq(reused, 0);
+    ck_assert_ptr_null(find_task(&s, "mcm-3"));
+    ck_assert_int_eq(s.ntasks, 2);
+    state_snapshot_clear(&s);
+
+    s = warm_load(b, NULL, &reused);                                      /* no copy at all */
+    ck_assert_int_eq(reused, 0);
+    ck_assert_int_eq(s.ntasks, 2);
+    state_snapshot_clear(&s);
+    state_snapshot_clear(&warm);
+    zookeeper_close(zh);
+    node_free(a);
+    node_free(b);
     th_zk_free(zk);
 }
 END_TEST
@@ -770,6 +843,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, test_state_task_json_roundtrip_and_rejects);
     tcase_add_test(tc, test_state_task_placement_fields_optional_and_checked);
     tcase_add_test(tc, test_state_new_leader_reads_what_old_wrote);
+    tcase_add_test(tc, test_state_follower_copy_reused_only_while_current);
     tcase_add_test(tc, test_state_deposed_leader_is_fenced);
     tcase_add_test(tc, test_state_follower_write_fenced);
     tcase_add_test(tc, test_state_malformed_tasks_skipped);
