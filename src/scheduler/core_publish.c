@@ -170,6 +170,8 @@ static void publish_follower_tasks(core *c) {
         log_verbose("follower task view not refreshed: %s", err);
         return;
     }
+    log_verbose("follower copy of the state: %d task records read in %lld ms (%s)", snap.ntasks,
+                (long long)(util_now_ms() - now), moved ? "the mark moved" : "the minute's full read");
     c->follower_full_ms = now + FOLLOWER_FULL_MS;
     json_t *arr = json_array();
     for (int i = 0; i < snap.ntasks; i++) {
