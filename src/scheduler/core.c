@@ -20,6 +20,7 @@
  * steps down before it handles anything else. */
 #define LOG_COMPONENT "core"
 #include "core_int.h"
+#include "pausewatch.h"
 #include "log.h"
 #include "mcm.h"
 #include "util.h"
@@ -74,23 +75,21 @@ static int64_t pause_limit_ms(core *c) {
     return half < 500 ? 500 : half;
 }
 
-/* The gap is measured from the last moment the core is known to have run
- * with its leadership intact (the loop's wake-up, or the last check that
- * said yes), not from the start of the message: handling one message may
- * take seconds of work that runs (1,000 launches, each a ZooKeeper write,
- * falsely stepped a loaded leader down at N = 1,000, bench/scale), while a
- * stop shows as one gap between two checks. Sound by induction: each yes
- * was given with the session alive, and the next comes less than half a
- * session timeout later. */
+/* The longest stop of the process since the loop last woke: what the stop
+ * watch saw (pausewatch.h). A core busy for seconds, or blocked in a long
+ * ZooKeeper call, is not a stop: timing the core itself stepped a healthy,
+ * loaded leader down again and again at N = 1,000 (bench/scale). Without a
+ * watch (its thread could not start) the core's own time is all there is. */
+static int64_t stopped_ms(core *c, int take) {
+    if (c->pw) return take ? pw_take(c->pw) : pw_peek(c->pw);
+    return util_now_ms() - c->handling_since_ms;
+}
+
 int core_may_act(core *c) {
     if (c->role == ROLE_FOLLOWER || c->stopping || !atomic_load(&c->acting) || zk_in_doubt(c) ||
         !elect_is_leader(c->el))
         return 0;
-    int64_t now = util_now_ms();
-    if (now - c->handling_since_ms < pause_limit_ms(c)) {
-        c->handling_since_ms = now;
-        return 1;
-    }
+    if (stopped_ms(c, 0) < pause_limit_ms(c)) return 1;
     c->pause_suspect = 1;   /* stopped while handling a message: the loop steps down next */
     return 0;
 }
@@ -290,15 +289,16 @@ static void tick(core *c, int64_t now) {
     }
 }
 
-/* Called when cq_take returns: a wait far longer than asked means we were
- * not running (see pause_limit_ms). */
+/* Called when cq_take returns: a stop of the process since the last look
+ * (the stop watch's longest gap; without one, a wait far longer than asked)
+ * means the session may be gone (see pause_limit_ms). */
 static void check_pause(core *c, int64_t waited_since, int64_t now) {
-    int64_t gap = now - waited_since;
+    int64_t gap = c->pw ? stopped_ms(c, 1) : now - waited_since;
     c->handling_since_ms = now;
     if (c->pause_suspect) gap = pause_limit_ms(c);   /* core_may_act saw a stop mid-message */
     c->pause_suspect = 0;
     if (c->role == ROLE_FOLLOWER || gap < pause_limit_ms(c)) return;
-    log_warn("the core did not run for %lld ms (paused?): the ZooKeeper session may be gone; stepping down "
+    log_warn("the process did not run for %lld ms (paused?): the ZooKeeper session may be gone; stepping down "
              "until ZooKeeper confirms our leadership", (long long)gap);
     core_step_down(c, "process paused");
     c->recheck_at_ms = now + 200;
@@ -307,6 +307,8 @@ static void check_pause(core *c, int64_t waited_since, int64_t now) {
 int core_run(core *c) {
     atomic_store(&c->loop_ms, util_now_ms());
     http_set_liveness(c->http, &c->loop_ms, pause_limit_ms(c));
+    if (!(c->pw = pw_start()))
+        log_warn("cannot start the stop watch thread: a long busy spell of the core will count as a pause");
     rejoin(c);
     int tick_owed = 0;
     while (!c->stopping) {
@@ -341,6 +343,8 @@ int core_run(core *c) {
     char err[256];
     if (!c->zk_expired && elect_resign(c->el, err, sizeof(err)) != MCM_OK)
         log_warn("could not resign cleanly: %s (followers wait for the session timeout)", err);
+    pw_stop(c->pw);
+    c->pw = NULL;
     return 0;
 }
 

@@ -105,7 +105,8 @@ struct core {
     int64_t rejoin_at_ms;       /* after refusing to lead: rejoin the election then */
     int64_t recheck_at_ms;      /* stepped down but still elected: ask ZooKeeper again then */
     int64_t rejoin_delay_ms;    /* backoff of failed joins */
-    int64_t handling_since_ms;  /* last moment the core ran as leader: the loop's wake-up or core_may_act's last yes */
+    int64_t handling_since_ms;  /* when the current message's handling began */
+    struct pausewatch *pw;      /* the stop watch (pausewatch.h) while core_run runs; NULL: none */
     int stopping;
     int64_t term_elected_ms;    /* wall clock; 0 = not yet (term_* also set by core_lead.c, core_run.c) */
 
