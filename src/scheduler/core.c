@@ -265,6 +265,22 @@ static void handle(core *c, cq_msg *m) {
     }
 }
 
+/* A message or tick that holds the core this long is logged: every event
+ * waits meanwhile (a status update, the election's watch), so an operator
+ * should see what held it. */
+#define CORE_SLOW_MS 1000
+
+static void note_slow(const char *what, int type, int64_t since) {
+    static const char *const names[] = {[MSG_ZK_EVENT] = "ZooKeeper event", [MSG_ELECT_WAKE] = "election wake-up",
+                                        [MSG_MESOS_EVENT] = "Mesos event", [MSG_MESOS_DOWN] = "Mesos disconnection",
+                                        [MSG_OP] = "operator call", [MSG_SIGNAL] = "signal",
+                                        [MSG_CALL_DONE] = "Mesos call's answer"};
+    int64_t ms = util_now_ms() - since;
+    if (ms < CORE_SLOW_MS) return;
+    const char *name = type > 0 && (size_t)type < MCM_ARRAY_LEN(names) && names[type] ? names[type] : what;
+    log_warn("the core spent %lld ms on one %s; events waited meanwhile", (long long)ms, name);
+}
+
 /* A replica the election still names leader but that stepped down (pause,
  * disconnection) takes up leadership again once ZooKeeper confirms it. */
 static void maybe_recheck(core *c, int64_t now) {
@@ -324,7 +340,9 @@ int core_run(core *c) {
             /* A lost session outranks whatever else is queued. */
             if (!atomic_load(&c->acting) && c->role != ROLE_FOLLOWER)
                 core_step_down(c, "ZooKeeper session lost");
+            int64_t t0 = util_now_ms();
             handle(c, m);
+            note_slow("message", m->type, t0);
             cq_msg_free(m);
         }
         /* At most one tick per CORE_TICK_MS: with 1,000 executors reporting,
@@ -333,6 +351,7 @@ int core_run(core *c) {
         int64_t now = util_now_ms();
         if (!m || now >= c->next_tick_ms) {
             tick(c, now);
+            note_slow("tick", 0, now);
             c->next_tick_ms = now + CORE_TICK_MS;
             tick_owed = 0;
         } else {

@@ -261,20 +261,6 @@ static int decode_task(const char *path, const char *name, const state_blob *b, 
     return ok;
 }
 
-/* The records' absolute paths, malloc'd (one block). */
-static char **task_paths(const char *dir, const struct String_vector *sv) {
-    size_t dl = strlen(dir), total = 0;
-    for (int i = 0; i < sv->count; i++) total += dl + strlen(sv->data[i]) + 2;
-    char **v = malloc((size_t)(sv->count + 1) * sizeof(*v) + total + 1);
-    if (!v) return NULL;
-    char *p = (char *)(v + sv->count + 1);
-    for (int i = 0; i < sv->count; i++) {
-        v[i] = p;
-        p += sprintf(p, "%s/%s", dir, sv->data[i]) + 1;
-    }
-    return v;
-}
-
 /* Every record is read at once (state_fetch: one round trip's wait for the
  * lot, not one per record), then decoded in order. */
 static int load_tasks(state *s, state_snapshot *out, char *err, size_t errlen) {
@@ -288,7 +274,7 @@ static int load_tasks(state *s, state_snapshot *out, char *err, size_t errlen) {
         snprintf(err, errlen, "list %s: %s", dir, zks_strerror(rc));
         return MCM_ERR;
     }
-    char **paths = task_paths(dir, &sv);
+    char **paths = state_child_paths(dir, &sv);
     state_blob *blobs = calloc((size_t)sv.count + 1, sizeof(*blobs));
     int ret = MCM_OK, oom = !paths || !blobs || !(out->tasks = calloc((size_t)sv.count + 1, sizeof(*out->tasks)));
     if (!oom) oom = state_fetch(s->z, paths, sv.count, STATE_TASK_MAX, blobs) != MCM_OK;

@@ -18,6 +18,7 @@
 #include "state_int.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,6 +86,19 @@ int state_fetch(zks *z, char *const *paths, int n, int max, state_blob *out) {
     pthread_mutex_destroy(&f.mu);
     free(ctx);
     return MCM_OK;
+}
+
+char **state_child_paths(const char *dir, const struct String_vector *sv) {
+    size_t dl = strlen(dir), total = 0;
+    for (int i = 0; i < sv->count; i++) total += dl + strlen(sv->data[i]) + 2;
+    char **v = malloc((size_t)(sv->count + 1) * sizeof(*v) + total + 1);
+    if (!v) return NULL;
+    char *p = (char *)(v + sv->count + 1);
+    for (int i = 0; i < sv->count; i++) {
+        v[i] = p;
+        p += sprintf(p, "%s/%s", dir, sv->data[i]) + 1;
+    }
+    return v;
 }
 
 void state_blobs_free(state_blob *b, int n) {

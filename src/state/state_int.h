@@ -65,6 +65,9 @@ typedef struct state_blob {
 /* Reads paths[0..n) (absolute), at most max bytes each, into out[0..n)
  * (caller-allocated). MCM_ERR only when out of memory. Owner thread. */
 int state_fetch(zks *z, char *const *paths, int n, int max, state_blob *out);
+/* "<dir>/<child>" for each child, malloc'd in one block (free the array
+ * alone); NULL if out of memory. */
+char **state_child_paths(const char *dir, const struct String_vector *sv);
 /* Frees the data of b[0..n) and b itself. NULL-safe. */
 void state_blobs_free(state_blob *b, int n);
 
