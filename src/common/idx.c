@@ -6,6 +6,7 @@
  * Invariant: slot[h] is -1 or a position whose id probes through h. */
 #include "idx.h"
 #include "mcm.h"
+#include "util.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -36,11 +37,7 @@ void idx_clear(idx *x) {
     for (size_t i = 0; i < x->nslots; i++) x->slot[i] = -1;
 }
 
-static size_t hash(const char *id) {
-    uint64_t h = 14695981039346656037ULL;
-    for (const unsigned char *p = (const unsigned char *)id; *p; p++) h = (h ^ *p) * 1099511628211ULL;
-    return (size_t)h;
-}
+static size_t hash(const char *id) { return (size_t)util_fnv1a(UTIL_FNV1A_INIT, id, strlen(id)); }
 
 /* The slot holding id, or the free slot where it would go. nslots > 0. */
 static size_t probe(const idx *x, const char *id) {

@@ -98,3 +98,8 @@ char *util_read_file(const char *path, size_t max, char *errstr, size_t errlen) 
     buf[len] = '\0';
     return buf;
 }
+
+uint64_t util_fnv1a(uint64_t h, const void *p, size_t n) {
+    for (const unsigned char *c = p; n--; c++) h = (h ^ *c) * 1099511628211ULL;
+    return h;
+}

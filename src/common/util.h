@@ -9,6 +9,10 @@
 int64_t util_now_ms(void);        /* monotonic clock, for timeouts and intervals */
 int64_t util_wall_ms(void);       /* wall clock, for timestamps shown to people */
 void util_sleep_ms(int64_t ms);
+/* FNV-1a, 64 bits, over n bytes, continuing from h (start with
+ * UTIL_FNV1A_INIT): the hash of the id index and of the ring fingerprint. */
+#define UTIL_FNV1A_INIT 14695981039346656037ULL
+uint64_t util_fnv1a(uint64_t h, const void *p, size_t n);
 
 /* "2026-11-25T05:47:00.123Z" into buf (>= 32 bytes). */
 void util_rfc3339(int64_t wall_ms, char *buf, size_t len);

@@ -28,6 +28,7 @@
 #include "log.h"
 #include "mcm.h"
 #include "mig_msg.h"
+#include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,11 +104,6 @@ static int member_of(const tt_task *t, trn_member *m) {
     return 1;
 }
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n) {
-    for (const unsigned char *c = p; n--; c++) h = (h ^ *c) * 1099511628211ULL;
-    return h;
-}
-
 /* What the keeper's plan depends on, in one number: the table's generation
  * (the same ids at the same positions), each member's position, address and
  * class, and the servers awaited. Equal fingerprints, a settled
@@ -116,16 +112,16 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n) {
  * built and sorted. */
 static uint64_t fingerprint(fleet *f, int awaiting) {
     uint64_t gen = tt_generation(f->tasks);
-    uint64_t h = fnv(14695981039346656037ULL, &awaiting, sizeof(awaiting));
-    h = fnv(h, &gen, sizeof(gen));
+    uint64_t h = util_fnv1a(UTIL_FNV1A_INIT, &awaiting, sizeof(awaiting));
+    h = util_fnv1a(h, &gen, sizeof(gen));
     for (int i = 0; i < tt_count(f->tasks); i++) {
         const tt_task *t = tt_at(f->tasks, i);
         trn_class cls = class_of(t);
         if (!cls) continue;
-        h = fnv(h, &i, sizeof(i));
-        h = fnv(h, t->hostname, strlen(t->hostname) + 1);
-        h = fnv(h, &t->port, sizeof(t->port));
-        h = fnv(h, &cls, sizeof(cls));
+        h = util_fnv1a(h, &i, sizeof(i));
+        h = util_fnv1a(h, t->hostname, strlen(t->hostname) + 1);
+        h = util_fnv1a(h, &t->port, sizeof(t->port));
+        h = util_fnv1a(h, &cls, sizeof(cls));
     }
     return h;
 }
