@@ -156,7 +156,9 @@ START_TEST(test_zk_expired_then_reopen) {
     ck_assert(!zks_expired(z));
     ck_assert(zks_session_id(z) != sid);
     ck_assert_int_eq(zks_disconnected_ms(z), 0);
-    ck_assert_int_eq(atomic_load(&ev.n[ZKS_CONNECTED]), 2);
+    /* the first session and the reopened one; a loaded host may add a
+     * reconnect of either (seen once in a full CI run: 3) */
+    ck_assert_int_ge(atomic_load(&ev.n[ZKS_CONNECTED]), 2);
     ck_assert_int_eq(zoo_exists(zks_handle(z), "/mcm", 0, NULL), ZOK);
     zks_free(z);
     th_zk_free(zk);
