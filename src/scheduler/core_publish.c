@@ -163,7 +163,7 @@ static void publish_follower_tasks(core *c) {
     if (now < c->next_follower_tasks_ms || !zks_connected(c->zk)) return;
     c->next_follower_tasks_ms = now + FOLLOWER_TASKS_MS;
     int moved = !c->warm.marked || state_read_mark(c->st, &m, err, sizeof(err)) != MCM_OK ||
-                m.version_mzxid != c->warm.mark.version_mzxid || m.tasks_pzxid != c->warm.mark.tasks_pzxid;
+                !state_mark_same(&m, &c->warm.mark);
     if (!moved && now < c->follower_full_ms) return;
     state_snapshot snap;   /* state_load takes its own mark before the records */
     if (state_load(c->st, &snap, err, sizeof(err)) != MCM_OK) {

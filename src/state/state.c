@@ -341,7 +341,7 @@ int state_read_mark(state *s, state_mark *m, char *err, size_t errlen) {
     return stat_zxid(s, "state/tasks", 1, &m->tasks_pzxid, err, errlen);
 }
 
-static int same_mark(const state_mark *a, const state_mark *b) {
+int state_mark_same(const state_mark *a, const state_mark *b) {
     return a->version_mzxid == b->version_mzxid && a->tasks_pzxid == b->tasks_pzxid;
 }
 
@@ -350,7 +350,7 @@ static int same_mark(const state_mark *a, const state_mark *b) {
 static int tasks_warm_or_read(state *s, state_snapshot *out, state_snapshot *warm, int *reused, char *err,
                               size_t errlen) {
     if (state_read_mark(s, &out->mark, err, errlen) != MCM_OK) return MCM_ERR;
-    if (!warm || !warm->marked || !same_mark(&warm->mark, &out->mark)) {
+    if (!warm || !warm->marked || !state_mark_same(&warm->mark, &out->mark)) {
         out->marked = 1;
         return load_tasks(s, out, err, errlen);
     }

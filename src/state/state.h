@@ -151,6 +151,7 @@ int state_load_warm(state *s, state_snapshot *out, state_snapshot *warm, int *re
 /* The mark ZooKeeper has now (zxids 0 for znodes that do not exist yet):
  * two small reads that tell whether a state_load would see other records. */
 int state_read_mark(state *s, state_mark *m, char *err, size_t errlen);
+int state_mark_same(const state_mark *a, const state_mark *b);   /* 1 if both zxids agree */
 
 /* Fenced writes: MCM_OK, STATE_FENCED, or MCM_ERR (ZooKeeper trouble). */
 int state_set_framework_id(state *s, const char *id, char *err, size_t errlen);
