@@ -49,6 +49,7 @@ struct mdet {
     pthread_cond_t cv;
     /* under mu: */
     zhandle_t *zh;
+    zhandle_t *closing;          /* being closed: no new calls on it */
     int stop, expired;
     uint64_t gen;                /* grows with every leader change */
     uint64_t epoch;              /* grows with every listing answered */
@@ -132,11 +133,16 @@ static void publish(mdet *d, const char *leader, const char *node) {
     else log_warn("no leading Mesos master under zk://%s%s", d->hosts, d->path);
 }
 
-static zhandle_t *current_zh(mdet *d) {
-    pthread_mutex_lock(&d->mu);
-    zhandle_t *zh = d->zh;
-    pthread_mutex_unlock(&d->mu);
-    return zh;
+/* Called with mu held, around each call: the handle to call on, or NULL.
+ * No call is made on a handle that zookeeper_close is closing, or once the
+ * detector is stopping: the library neither completes nor frees such a call
+ * (LeakSanitizer saw a watcher registration left behind). The call itself
+ * stays under mu: it only queues a request, and no ZooKeeper thread holds a
+ * library lock while it runs our callbacks. `zh` is the handle an event came
+ * on (NULL: the current one); it may be a new one reopen has not stored yet. */
+static zhandle_t *usable_zh(mdet *d, zhandle_t *zh) {
+    if (!zh) zh = d->zh;
+    return d->stop || zh == d->closing ? NULL : zh;
 }
 
 /* --- the scan -------------------------------------------------------------- */
@@ -170,8 +176,10 @@ static void scan_step(mdet_scan *sc) {
     }
     char p[1024];
     snprintf(p, sizeof(p), "%s/%s", sc->d->path, sc->names[sc->i]);
-    zhandle_t *zh = current_zh(sc->d);
+    pthread_mutex_lock(&sc->d->mu);
+    zhandle_t *zh = usable_zh(sc->d, NULL);
     int rc = zh ? zoo_aget(zh, p, 0, data_done, sc) : ZINVALIDSTATE;
+    pthread_mutex_unlock(&sc->d->mu);
     if (rc != ZOK) {
         log_debug("get %s: %s (retried on reconnect)", p, zerror(rc));
         scan_free(sc);
@@ -241,15 +249,17 @@ oom:
 
 static void exists_done(int rc, const struct Stat *st, const void *data) {
     mdet *d = (mdet *)data;
-    if (rc == ZOK) list_children(d, current_zh(d));   /* created meanwhile */
+    if (rc == ZOK) list_children(d, NULL);   /* created meanwhile */
 }
 
 static void children_done(int rc, const struct String_vector *sv, const void *data) {
     mdet *d = (mdet *)data;
     if (rc == ZNONODE) {
         publish(d, "", "");
-        zhandle_t *zh = current_zh(d);
+        pthread_mutex_lock(&d->mu);
+        zhandle_t *zh = usable_zh(d, NULL);
         if (zh) zoo_aexists(zh, d->path, 1, exists_done, d);   /* watch: the global watcher */
+        pthread_mutex_unlock(&d->mu);
         return;
     }
     if (rc != ZOK) {
@@ -270,8 +280,10 @@ static void child_watcher(zhandle_t *zh, int type, int state, const char *path, 
 }
 
 static void list_children(mdet *d, zhandle_t *zh) {
-    if (!zh) return;
-    int rc = zoo_awget_children(zh, d->path, child_watcher, d, children_done, d);
+    pthread_mutex_lock(&d->mu);
+    zh = usable_zh(d, zh);
+    int rc = zh ? zoo_awget_children(zh, d->path, child_watcher, d, children_done, d) : ZOK;
+    pthread_mutex_unlock(&d->mu);
     if (rc == ZOK) return;
     log_debug("children of %s: %s (retried on reconnect)", d->path, zerror(rc));
 }
@@ -306,12 +318,14 @@ static void reopen(mdet *d) {
     pthread_mutex_lock(&d->mu);
     zhandle_t *old = d->zh;
     d->zh = NULL;
+    d->closing = old;
     d->expired = 0;
     pthread_mutex_unlock(&d->mu);
     if (old) zookeeper_close(old);
     zhandle_t *zh = open_handle(d);
     if (!zh) log_warn("zookeeper_init %s: %s; retrying in 1s", d->hosts, strerror(errno));
     pthread_mutex_lock(&d->mu);
+    d->closing = NULL;
     d->zh = zh;
     if (!zh) d->expired = 1;
     pthread_mutex_unlock(&d->mu);

@@ -359,6 +359,12 @@ static unsigned handle_call(tagent *a, const Mesos__V1__Executor__Call *call, co
     if (code == 200) *stream = open_stream(a);     /* with the record: an ACK right after finds it */
     if (call->has_type && call->type == MESOS__V1__EXECUTOR__CALL__TYPE__UPDATE && a->auto_ack)
         push_ack(a, call->update->status);
+    /* A real agent handles a SUBSCRIBE's unacknowledged updates as updates
+     * (slave.cpp, Slave::subscribe) and so acknowledges them too: without
+     * this an update sent while the agent was away is never acknowledged. */
+    for (size_t i = 0; code == 200 && a->auto_ack && i < call->subscribe->n_unacknowledged_updates; i++)
+        if (call->subscribe->unacknowledged_updates[i]->status)
+            push_ack(a, call->subscribe->unacknowledged_updates[i]->status);
     return code;
 }
 
