@@ -201,7 +201,9 @@ int core_run_actions(core *c, fleet_actions *l, const core_offers *ro, void *op)
 void core_on_call_done(core *c, callq_job *j);
 
 /* core_tasks.c: Mesos task events translated for the fleet; records */
-int core_persist_task(core *c, const tt_task *t);
+/* The records of the PUT_TASK actions a[0..n) in as few fenced multis as fit
+ * (state_batch.h); *stored: how many, a prefix of a. */
+int core_persist_tasks(core *c, const fleet_action *const *a, int n, int *stored);
 /* The table entry for a task record read from ZooKeeper. */
 void core_task_from_record(tt_task *t, const state_task *s);
 void core_on_update(core *c, const Mesos__V1__TaskStatus *st);

@@ -10,7 +10,11 @@
  *
  * Why one loop: "store an update before acknowledging it" and "store a task
  * before launching it" are list order plus one rule here: the first failed
- * persist stops the list, so the call after it is never handed over. When a
+ * persist stops the list, so the call after it is never handed over. A run
+ * of PUT_TASKs and calls (an offer burst: PUT, LAUNCH, PUT, LAUNCH, ...) is
+ * stored first, in a few multis, and only then are its calls handed over:
+ * the same order for every call, without one write per launch holding the
+ * core (12 s for 1,000 launches at N = 1,000, bench/scale). When a
  * list stops, the calls left are reported as not run, and the offers of
  * launches left are declined (held offers would otherwise be kept from every
  * framework until rescinded). Nothing else in the core calls Mesos for a task.
@@ -38,9 +42,9 @@ static int is_persist(fleet_action_kind k) {
 }
 static int is_call(fleet_action_kind k) { return !is_persist(k) && k != FA_PUBLISH && k != FA_PHASE; }
 
+/* FA_DELETE_TASK, FA_PUT_RING, FA_CLEAR_RING (PUT_TASKs go by store_run). */
 static int persist(core *c, const fleet_action *a) {
     char err[512];
-    if (a->kind == FA_PUT_TASK) return core_persist_task(c, &a->task);
     if (a->kind == FA_PUT_RING)
         return core_fenced_result(c, state_put_transition(c->st, a->data, err, sizeof(err)),
                                   "storing the ring transition", err);
@@ -136,6 +140,49 @@ static void skip_from(core *c, fleet_actions *l, int from, const core_offers *ro
     fleet_actions_clear(&ignored);
 }
 
+/* From l->v[from], a PUT_TASK: the end of the run of PUT_TASKs and calls
+ * after it. Its records are stored together before any of its calls is
+ * handed over, which keeps "store before launching (or acknowledging)" for
+ * every call in it; anything else (a PUBLISH reads the table as stored, a
+ * PHASE, another persist) ends the run. */
+static int run_end(const fleet_actions *l, int from) {
+    int end = from;
+    while (end < l->n && (l->v[end].kind == FA_PUT_TASK || is_call(l->v[end].kind))) end++;
+    return end;
+}
+
+/* Stores the records of the PUT_TASKs in l->v[from..end) (state_put_tasks:
+ * a few multis, not two round trips each) and tells the fleet each outcome.
+ * Returns the index of the first record not stored, or end. */
+static int store_run(core *c, fleet_actions *l, int from, int end) {
+    const fleet_action **puts = calloc((size_t)(end - from), sizeof(*puts));
+    int *at = calloc((size_t)(end - from), sizeof(*at));
+    int n = 0, stored = 0;
+    if (!puts || !at) {
+        log_error("out of memory storing task records");
+        fleet_stored(c->fl, &l->v[from], 0, core_clock());
+        free(puts);
+        free(at);
+        return from;
+    }
+    for (int i = from; i < end; i++)
+        if (l->v[i].kind == FA_PUT_TASK) at[n] = i, puts[n++] = &l->v[i];
+    core_persist_tasks(c, puts, n, &stored);
+    for (int k = 0; k < stored; k++) fleet_stored(c->fl, &l->v[at[k]], 1, core_clock());
+    int stop = stored < n ? at[stored] : end;
+    if (stored < n) fleet_stored(c->fl, &l->v[stop], 0, core_clock());
+    free(puts);
+    free(at);
+    return stop;
+}
+
+/* Hands l->v[i], a call, to the worker; rc as core_run_actions returns it. */
+static void call(core *c, const fleet_actions *l, int i, const core_offers *ro, void *op, int last_call, int *rc) {
+    fleet_action a = l->v[i];
+    if (submit(c, &a, ro, i == last_call ? op : NULL) != MCM_OK) *rc = MCM_ERR;
+    else if (i == last_call) *rc = CORE_RUN_DEFERRED;
+}
+
 int core_run_actions(core *c, fleet_actions *l, const core_offers *ro, void *op) {
     int rc = MCM_OK, last_call = -1;
     for (int i = 0; op && i < l->n; i++)
@@ -148,7 +195,17 @@ int core_run_actions(core *c, fleet_actions *l, const core_offers *ro, void *op)
     }
     for (int i = 0; i < l->n; i++) {
         fleet_action a = l->v[i];   /* a copy: follow-ups may grow (move) the list */
-        if (is_persist(a.kind)) {
+        if (a.kind == FA_PUT_TASK) {
+            int end = run_end(l, i), stop = store_run(c, l, i, end);
+            for (int j = i; j < stop; j++)
+                if (is_call(l->v[j].kind)) call(c, l, j, ro, op, last_call, &rc);
+            if (stop < end) {
+                skip_from(c, l, stop + 1, ro);
+                rc = MCM_ERR;
+                break;
+            }
+            i = end - 1;
+        } else if (is_persist(a.kind)) {
             int ok = persist(c, &a) == MCM_OK;
             fleet_stored(c->fl, &a, ok, core_clock());
             if (!ok) {
@@ -167,10 +224,8 @@ int core_run_actions(core *c, fleet_actions *l, const core_offers *ro, void *op)
             if (c->published != before) core_publish_snapshot(c);
         } else if (a.kind == FA_PHASE) {
             phase(c, &a);
-        } else if (submit(c, &a, ro, i == last_call ? op : NULL) != MCM_OK) {
-            rc = MCM_ERR;
-        } else if (i == last_call) {
-            rc = CORE_RUN_DEFERRED;
+        } else {
+            call(c, l, i, ro, op, last_call, &rc);
         }
     }
     fleet_actions_clear(l);

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "offer_fleet.h"
 #include "place_mesos.h"
+#include "state_batch.h"
 #include "mcm.h"
 #include "util.h"
 
@@ -68,11 +69,24 @@ void core_task_from_record(tt_task *t, const state_task *s) {
     snprintf(t->zone, sizeof(t->zone), "%s", s->zone);
 }
 
-int core_persist_task(core *c, const tt_task *t) {
+int core_persist_tasks(core *c, const fleet_action *const *a, int n, int *stored) {
     char err[512];
-    state_task s;
-    to_state_task(t, &s);
-    return core_fenced_result(c, state_put_task(c->st, &s, err, sizeof(err)), "storing a task", err);
+    state_task *s = calloc((size_t)(n > 0 ? n : 1), sizeof(*s));
+    int *fresh = calloc((size_t)(n > 0 ? n : 1), sizeof(*fresh));
+    int rc = MCM_ERR;
+    *stored = 0;
+    if (s && fresh) {
+        for (int i = 0; i < n; i++) {
+            to_state_task(&a[i]->task, &s[i]);
+            fresh[i] = a[i]->fresh;
+        }
+        rc = state_put_tasks(c->st, s, fresh, n, stored, err, sizeof(err));
+    } else {
+        snprintf(err, sizeof(err), "out of memory");
+    }
+    free(s);
+    free(fresh);
+    return core_fenced_result(c, rc, n > 1 ? "storing task records" : "storing a task", err);
 }
 
 /* TaskStatus.healthy of a TASK_RUNNING, from the executor's own probe of

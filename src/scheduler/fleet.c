@@ -593,8 +593,10 @@ static void launch(fleet *f, const fleet_offer *o, int idx, fleet_clock now, fle
     t.mem_mb = f->cfg.mem_mb;
     fleet_place_stamp(&t, o->agent);   /* stored: a new leader knows where it runs */
     t.confirmed = 1;
-    if (!fleet_push_task(out, FA_PUT_TASK, &t, "new server")) return;
-    fleet_action *a = fleet_push_task(out, FA_LAUNCH, &t, "");
+    fleet_action *a = fleet_push_task(out, FA_PUT_TASK, &t, "new server");
+    if (!a) return;
+    a->fresh = 1;
+    a = fleet_push_task(out, FA_LAUNCH, &t, "");
     if (!a) return;
     a->offer = idx;
     a->port = o->port;

@@ -97,6 +97,7 @@ typedef enum fleet_phase {
 typedef struct fleet_action {
     fleet_action_kind kind;
     tt_task task;              /* the record (PUT), or whose task (DELETE, ACK, KILL, LAUNCH, MESSAGE) */
+    int fresh;                 /* PUT_TASK: a new task ID, no record yet (stored by create) */
     char why[160];             /* for the log line of the runner */
     int offer;                 /* LAUNCH: index of the offer in the event */
     int port;                  /* LAUNCH: the matched port */

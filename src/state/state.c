@@ -431,22 +431,25 @@ int state_clear_framework_id(state *s, char *err, size_t errlen) {
     return put_node(s, "state/framework_id", "", 0, err, errlen);
 }
 
-int state_put_task(state *s, const state_task *t, char *err, size_t errlen) {
-    char rel[STATE_ID_MAX + 16];
+char *state_task_record(const state_task *t, char *err, size_t errlen) {
     if (!state_valid_id(t->id)) {
         snprintf(err, errlen, "task ID \"%s\" is not a valid znode name ([A-Za-z0-9._:-]+)", t->id);
-        return MCM_ERR;
+        return NULL;
     }
     char why[200];
     if (state_task_check(t, why, sizeof(why)) != MCM_OK) {
         snprintf(err, errlen, "task %s: not stored: %s", t->id, why);
-        return MCM_ERR;
+        return NULL;
     }
     char *json = state_task_to_json(t);
-    if (!json) {
-        snprintf(err, errlen, "out of memory");
-        return MCM_ERR;
-    }
+    if (!json) snprintf(err, errlen, "out of memory");
+    return json;
+}
+
+int state_put_task(state *s, const state_task *t, char *err, size_t errlen) {
+    char rel[STATE_ID_MAX + 16];
+    char *json = state_task_record(t, err, errlen);
+    if (!json) return MCM_ERR;
     snprintf(rel, sizeof(rel), "state/tasks/%s", t->id);
     int ret = put_node(s, rel, json, strlen(json), err, errlen);
     free(json);

@@ -111,6 +111,8 @@ int state_valid_id(const char *id);
 int state_valid_hostname(const char *h);
 /* The rules every stored record obeys (written or read); the error names the field. */
 int state_task_check(const state_task *t, char *err, size_t errlen);
+/* A valid record's JSON (malloc'd, caller frees), or NULL with err. */
+char *state_task_record(const state_task *t, char *err, size_t errlen);
 
 /* --- decoders of the small znodes (state_codec.c), exposed for fuzz/ --------- */
 /* state/version: 1-16 decimal digits, at most STATE_VERSION_MAX. */

@@ -7,7 +7,12 @@
  * deleted in batches, one of which was already deleted by hand (its multi
  * falls back to one by one) -- exactly the other 100 remain; a follower's
  * batch is fenced and deletes nothing; an invalid ID stops the batch with
- * an error and what was deleted before it is counted. */
+ * an error and what was deleted before it is counted. The batched store
+ * (state_put_tasks): 800 new records created in two multis while one of
+ * them was already made by hand, then all rewritten while one was deleted by
+ * hand (each refused multi redone one by one): every record ends as the
+ * last write said; a follower's store is fenced; an invalid record ends the
+ * stored prefix before its multi. */
 #include "elect.h"
 #include "harness.h"
 #include "mcm.h"
@@ -99,12 +104,76 @@ START_TEST(test_state_batch_follower_is_fenced_and_bad_id_stops) {
 }
 END_TEST
 
+#define N_PUT 800
+
+static state_task put_tasks[N_PUT];
+static int fresh[N_PUT];
+
+/* The records as state_load sees them: each one's port is base + i. */
+static void ck_ports(node *a, int base) {
+    state_snapshot s = load(a);
+    ck_assert_int_eq(s.ntasks, N_PUT);
+    for (int i = 0; i < N_PUT; i++) {
+        const state_task *t = find_task(&s, put_tasks[i].id);
+        ck_assert_msg(t != NULL, "%s not stored", put_tasks[i].id);
+        ck_assert_int_eq(t->port, base + i);
+    }
+    state_snapshot_clear(&s);
+}
+
+START_TEST(test_state_batch_puts_create_and_rewrite_with_records_changed_by_hand) {
+    th_zk *zk = th_zk_start();
+    node *a = node_new(zk, "a", NULL), *b = node_new(zk, "b", NULL);
+    char err[512];
+    ck_assert_int_eq(state_set_framework_id(a->s, "2c9c0d5c-7f0a-4f6e-a8b1-3c1f1e9d2a10-0001", err, sizeof(err)),
+                     MCM_OK);
+    for (int i = 0; i < N_PUT; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "mcm-put-%04d", i);
+        put_tasks[i] = task(id, 22000 + i, 1);
+        fresh[i] = 1;
+    }
+    state_task early = task("mcm-put-0600", 1, 1);   /* in the second multi, already there */
+    put(a, &early);
+    int stored = -1;
+    ck_assert_int_eq(state_put_tasks(b->s, put_tasks, fresh, N_PUT, &stored, err, sizeof(err)), STATE_FENCED);
+    ck_assert_int_eq(stored, 0);
+    ck_assert_int_eq(state_put_tasks(a->s, put_tasks, fresh, N_PUT, &stored, err, sizeof(err)), MCM_OK);
+    ck_assert_int_eq(stored, N_PUT);
+    ck_ports(a, 22000);
+
+    zhandle_t *zh = zkt_connect(th_zk_hosts(zk), NULL, 5000);
+    ck_assert_int_eq(zoo_delete(zh, "/mcm/state/tasks/mcm-put-0100", -1), ZOK);   /* gone by hand */
+    zookeeper_close(zh);
+    for (int i = 0; i < N_PUT; i++) put_tasks[i].port = 23000 + i;
+    ck_assert_int_eq(state_put_tasks(a->s, put_tasks, NULL, N_PUT, &stored, err, sizeof(err)), MCM_OK);
+    ck_assert_int_eq(stored, N_PUT);
+    ck_ports(a, 23000);
+
+    snprintf(put_tasks[700].id, sizeof(put_tasks[700].id), "../escape");
+    for (int i = 0; i < N_PUT; i++) put_tasks[i].port = 24000 + i;
+    ck_assert_int_eq(state_put_tasks(a->s, put_tasks, NULL, N_PUT, &stored, err, sizeof(err)), MCM_ERR);
+    ck_assert_msg(strstr(err, "not a valid znode name"), "err: %s", err);
+    ck_assert_msg(stored > 0 && stored <= 700, "stored %d: not the prefix before the bad record's multi", stored);
+    state_snapshot s = load(a);
+    for (int i = 0; i < N_PUT; i++) {
+        const state_task *t = i == 700 ? NULL : find_task(&s, put_tasks[i].id);
+        if (t) ck_assert_int_eq(t->port, (i < stored ? 24000 : 23000) + i);
+    }
+    state_snapshot_clear(&s);
+    node_free(b);
+    node_free(a);
+    th_zk_free(zk);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("state_batch");
     TCase *tc = tcase_create("batch");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_state_batch_loads_and_deletes_1200_records);
     tcase_add_test(tc, test_state_batch_follower_is_fenced_and_bad_id_stops);
+    tcase_add_test(tc, test_state_batch_puts_create_and_rewrite_with_records_changed_by_hand);
     suite_add_tcase(s, tc);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);
