@@ -90,15 +90,22 @@ static json_t *list_json(char *const *l, int n) {
     return a;
 }
 
-char *mig_cmd_encode(const mig_cmd *c) {
+char *mig_ring_json(char *const *ring, int n) {
+    if (n < 1 || n > MIG_MSG_RING_MAX) return NULL;
+    json_t *a = list_json(ring, n);
+    char *s = a ? json_dumps(a, JSON_COMPACT) : NULL;
+    json_decref(a);
+    return s;
+}
+
+/* The command without its ring, as a JSON object (NULL: out of bounds). */
+static json_t *cmd_doc(const mig_cmd *c) {
     if (c->id < 1 || c->nring < 1 || c->nring > MIG_MSG_RING_MAX || !valid_addr(c->self) ||
         phase_parse(mig_cmd_phase_name(c->phase)) < 0)
         return NULL;
-    json_t *ring = list_json(c->ring, c->nring);
-    if (!ring) return NULL;
-    json_t *doc = json_pack("{s:i, s:s, s:I, s:s, s:o, s:s, s:I, s:I}", "v", MIG_MSG_VERSION, "type", "migrate",
-                            "id", (json_int_t)c->id, "phase", mig_cmd_phase_name(c->phase), "ring", ring,
-                            "self", c->self, "rate", (json_int_t)c->rate, "budget_ms", (json_int_t)c->budget_ms);
+    json_t *doc = json_pack("{s:i, s:s, s:I, s:s, s:s, s:I, s:I}", "v", MIG_MSG_VERSION, "type", "migrate",
+                            "id", (json_int_t)c->id, "phase", mig_cmd_phase_name(c->phase), "self", c->self,
+                            "rate", (json_int_t)c->rate, "budget_ms", (json_int_t)c->budget_ms);
     if (doc && c->phase == MIG_CMD_PURGE && (c->nfrom || c->nto || c->nlost)) {
         json_t *from = list_json(c->from, c->nfrom), *to = list_json(c->to, c->nto);
         json_t *lost = list_json(c->lost, c->nlost);
@@ -111,8 +118,31 @@ char *mig_cmd_encode(const mig_cmd *c) {
         json_object_set_new(doc, "to", to);
         json_object_set_new(doc, "lost", lost);
     }
-    char *s = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    return doc;
+}
+
+/* The object's text with ,"ring":<ring_json> spliced in before its last
+ * brace: a valid object, since cmd_doc always has members. */
+char *mig_cmd_encode_ring(const mig_cmd *c, const char *ring_json) {
+    json_t *doc = ring_json ? cmd_doc(c) : NULL;
+    char *head = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
+    size_t hl = head ? strlen(head) : 0, rl = ring_json ? strlen(ring_json) : 0;
+    char *s = hl >= 2 ? malloc(hl + rl + sizeof(",\"ring\":")) : NULL;
+    if (s) {
+        memcpy(s, head, hl - 1);
+        memcpy(s + hl - 1, ",\"ring\":", 8);
+        memcpy(s + hl + 7, ring_json, rl);
+        memcpy(s + hl + 7 + rl, "}", 2);
+    }
+    free(head);
+    return s;
+}
+
+char *mig_cmd_encode(const mig_cmd *c) {
+    char *ring = mig_ring_json(c->ring, c->nring);
+    char *s = ring ? mig_cmd_encode_ring(c, ring) : NULL;
+    free(ring);
     return s;
 }
 

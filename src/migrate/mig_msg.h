@@ -80,6 +80,13 @@ typedef struct mig_cmd {
 /* Encodes into a malloc'd NUL-terminated string (caller frees); NULL if the
  * command is out of bounds or out of memory. */
 char *mig_cmd_encode(const mig_cmd *c);
+/* The same in two steps, for one ring sent to every server of a transition:
+ * the ring's JSON array once (NULL if a name is not host:port or the size is
+ * out of bounds; caller frees), then each command around it (c->ring itself
+ * is not read: c->nring must still say its size). Encoding the ring once per
+ * message made a phase at N = 1,000 cost 0.4 s of the scheduler's core. */
+char *mig_ring_json(char *const *ring, int n);
+char *mig_cmd_encode_ring(const mig_cmd *c, const char *ring_json);
 int mig_cmd_decode(const void *buf, size_t len, mig_cmd *out, char *err, size_t errlen);
 void mig_cmd_clear(mig_cmd *c);              /* frees the ring; NULL-safe */
 /* Index of self in the ring, -1 if not on it. */

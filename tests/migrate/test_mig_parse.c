@@ -324,6 +324,28 @@ START_TEST(test_mig_msg_command_round_trip_and_refusals) {
     ck_assert_uint_eq(d.rate, 1000);
     ck_assert_int_eq(d.budget_ms, 5000);
     mig_cmd_clear(&d);
+    /* the ring encoded once, each command around it: the same command */
+    char *rj = mig_ring_json(ring, 3);
+    ck_assert_ptr_nonnull(rj);
+    c.phase = MIG_CMD_PURGE;
+    c.from = ring, c.nfrom = 2, c.lost = ring + 2, c.nlost = 1;
+    char *t = mig_cmd_encode_ring(&c, rj);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_msg(mig_cmd_decode(t, strlen(t), &d, err, sizeof(err)) == MCM_OK, "%s: %s", err, t);
+    ck_assert_int_eq(d.nring, 3);
+    ck_assert_str_eq(d.ring[0], "10.0.0.1:31000");
+    ck_assert_str_eq(d.ring[2], "[::1]:31001");
+    ck_assert_int_eq(d.phase, MIG_CMD_PURGE);
+    ck_assert_int_eq(d.nfrom, 2);
+    ck_assert_str_eq(d.lost[0], "[::1]:31001");
+    ck_assert_int_eq(mig_cmd_self_index(&d), 1);
+    mig_cmd_clear(&d);
+    free(t);
+    char *badring[] = {"10.0.0.1:31000", "no port"};
+    ck_assert_ptr_null(mig_ring_json(badring, 2));
+    ck_assert_ptr_null(mig_ring_json(ring, 0));
+    ck_assert_ptr_null(mig_cmd_encode_ring(&c, NULL));
+    free(rj);
     free(s);
     const char *bad[] = {
         "", "[]", "{\"type\":\"migrate\"}", "not json",
