@@ -20,6 +20,7 @@
  * steps down before it handles anything else. */
 #define LOG_COMPONENT "core"
 #include "core_int.h"
+#include "folread.h"
 #include "pausewatch.h"
 #include "log.h"
 #include "mcm.h"
@@ -37,6 +38,10 @@ static const char *const role_names[] = {"follower", "starting", "reconciling", 
 
 const char *core_role_name(core_role r) { return role_names[r]; }
 
+/* A replica that stops leading reads the records again only after this
+ * (folread.h: its successor is reading them; a shutdown should not wait). */
+#define FOLLOW_DELAY_MS 5000
+
 void core_set_role(core *c, core_role r) {
     if (c->role == r) return;
     log_notice("leadership state %s -> %s", role_names[c->role], role_names[r]);
@@ -46,6 +51,7 @@ void core_set_role(core *c, core_role r) {
     }
     c->role = r;
     atomic_store(&c->acting, r != ROLE_FOLLOWER);
+    fr_follow(c->fr, r == ROLE_FOLLOWER, FOLLOW_DELAY_MS);
     log_set_role(r == ROLE_FOLLOWER ? "follower" : "leader");
     metrics_set(c->mm.is_leader, NULL, r != ROLE_FOLLOWER);
     for (int i = 0; i < 4; i++) {
@@ -97,7 +103,6 @@ int core_may_act(core *c) {
 void core_step_down(core *c, const char *why) {
     if (c->role == ROLE_FOLLOWER) return;
     log_notice("stepping down: %s", why);
-    c->next_follower_tasks_ms = util_now_ms() + 5000;   /* no ZooKeeper reads before the stop below */
     state_snapshot_clear(&c->warm);
     core_set_role(c, ROLE_FOLLOWER);
     mesos_sched_stop(c->ms);          /* closes the subscription; no call after this */
@@ -257,6 +262,7 @@ static void handle(core *c, cq_msg *m) {
         m->data = NULL;
         break;
     case MSG_CALL_DONE: core_on_call_done(c, m->data); break;   /* the message frees the job */
+    case MSG_FOLLOWER_COPY: core_on_follower_copy(c, m->data); break;   /* and the copy */
     case MSG_SIGNAL:
         log_notice("signal %d: shutting down gracefully (resigning first)", (int)m->num);
         c->stopping = 1;
@@ -274,7 +280,8 @@ static void note_slow(const char *what, int type, int64_t since) {
     static const char *const names[] = {[MSG_ZK_EVENT] = "ZooKeeper event", [MSG_ELECT_WAKE] = "election wake-up",
                                         [MSG_MESOS_EVENT] = "Mesos event", [MSG_MESOS_DOWN] = "Mesos disconnection",
                                         [MSG_OP] = "operator call", [MSG_SIGNAL] = "signal",
-                                        [MSG_CALL_DONE] = "Mesos call's answer"};
+                                        [MSG_CALL_DONE] = "Mesos call's answer",
+                                        [MSG_FOLLOWER_COPY] = "follower's copy of the records"};
     int64_t ms = util_now_ms() - since;
     if (ms < CORE_SLOW_MS) return;
     const char *name = type > 0 && (size_t)type < MCM_ARRAY_LEN(names) && names[type] ? names[type] : what;

@@ -72,6 +72,7 @@ enum {
     MSG_OP,                 /* data: core_op* (see core_ops.c) */
     MSG_SIGNAL,             /* num: signo */
     MSG_CALL_DONE,          /* data: callq_job* with its outcome; num: its term */
+    MSG_FOLLOWER_COPY,      /* data: fr_copy* (folread.h), the records a follower read */
 };
 
 /* Grouped by the file that writes each field (others only read it). */
@@ -107,6 +108,7 @@ struct core {
     int64_t rejoin_delay_ms;    /* backoff of failed joins */
     int64_t handling_since_ms;  /* when the current message's handling began */
     struct pausewatch *pw;      /* the stop watch (pausewatch.h) while core_run runs; NULL: none */
+    struct folread *fr;         /* the follower's reader of the records (folread.h); owned */
     int stopping;
     int64_t term_elected_ms;    /* wall clock; 0 = not yet (term_* also set by core_lead.c, core_run.c) */
 
@@ -125,11 +127,9 @@ struct core {
     int64_t next_audit_ms;      /* next check of the stored list against the table */
     int64_t next_snapshot_ms;
     int64_t next_tick_ms;         /* core_run: the next tick after a message (CORE_TICK_MS) */
-    int64_t next_follower_tasks_ms;   /* follower: next look at the task records */
-    state_snapshot warm;              /* follower: the records last read (warm.marked: with their
-                                       * mark), shown on /v1/tasks and taken over by a new term
-                                       * if still current (state_load_warm); owned here */
-    int64_t follower_full_ms;         /* follower: next read whatever the mark says */
+    state_snapshot warm;              /* follower: the records its reader read last (warm.marked:
+                                       * with their mark), shown on /v1/tasks and taken over by a
+                                       * new term if still current (state_load_warm); owned here */
 
     /* core_scale.c: autoscaling */
     policy *pol;
@@ -216,6 +216,10 @@ void core_start_reconciling(core *c);
 void core_publish_servers(core *c);
 void core_publish_tick(core *c, int64_t now);
 void core_publish_snapshot(core *c);
+struct fr_copy;
+/* MSG_FOLLOWER_COPY: a follower shows and keeps the records read (it takes
+ * cp->snap; a copy reaching a leader is ignored). */
+void core_on_follower_copy(core *c, struct fr_copy *cp);
 /* The 1 s refresh: as core_publish_snapshot, but a leader's /v1/tasks is left
  * to core_publish_tasks_due. */
 void core_publish_periodic(core *c);

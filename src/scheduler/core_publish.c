@@ -11,6 +11,7 @@
  * Thread: core. The http_set_* setters copy, so nothing here is shared. */
 #define LOG_COMPONENT "publish"
 #include "core_int.h"
+#include "folread.h"
 #include "log.h"
 #include "mcm.h"
 #include "util.h"
@@ -146,66 +147,46 @@ static json_t *task_json(const tt_task *t) {
 }
 
 /* A follower has no task table: it shows the records the leader stored in
- * ZooKeeper (states, no figures). Every FOLLOWER_TASKS_MS it reads the
- * mark (state_read_mark: two stats), and all the records only when the mark
- * moved (any state write, any record created or deleted) or
- * FOLLOWER_FULL_MS have passed: a steady fleet of 10,000 records costs two
- * reads per 5 s, not 10,000. It keeps what it read (c->warm): if it is
- * elected while the mark still holds, its term starts from those records
- * instead of reading them all again (core_lead.c). */
-#define FOLLOWER_TASKS_MS 5000
-#define FOLLOWER_FULL_MS 60000
-
-static void publish_follower_tasks(core *c) {
-    char err[256];
-    int64_t now = util_now_ms();
-    state_mark m;
-    if (now < c->next_follower_tasks_ms || !zks_connected(c->zk)) return;
-    c->next_follower_tasks_ms = now + FOLLOWER_TASKS_MS;
-    int moved = !c->warm.marked || state_read_mark(c->st, &m, err, sizeof(err)) != MCM_OK ||
-                !state_mark_same(&m, &c->warm.mark);
-    if (!moved && now < c->follower_full_ms) return;
-    state_snapshot snap;   /* state_load takes its own mark before the records */
-    if (state_load(c->st, &snap, err, sizeof(err)) != MCM_OK) {
-        log_verbose("follower task view not refreshed: %s", err);
-        return;
-    }
-    log_verbose("follower copy of the state: %d task records read in %lld ms (%s)", snap.ntasks,
-                (long long)(util_now_ms() - now), moved ? "the mark moved" : "the minute's full read");
-    c->follower_full_ms = now + FOLLOWER_FULL_MS;
-    json_t *arr = json_array();
-    for (int i = 0; i < snap.ntasks; i++) {
-        char *js = state_task_to_json(&snap.tasks[i]);
-        json_t *t = js ? json_loads(js, 0, NULL) : NULL;
-        if (t) json_array_append_new(arr, t);
-        free(js);
-    }
+ * ZooKeeper (states, no figures), as its reader (folread.h) last read them
+ * off the core: a steady fleet of 10,000 records costs two reads per 5 s,
+ * not 10,000. It keeps what was read (c->warm): if it is elected while the
+ * mark still holds, its term starts from those records instead of reading
+ * them all again (core_lead.c). A copy that arrives after the replica was
+ * elected is dropped: the new term has its own table. */
+void core_on_follower_copy(core *c, fr_copy *cp) {
+    if (c->role != ROLE_FOLLOWER) return;
+    log_verbose("follower copy of the state: %d task records read in %lld ms (%s)", cp->snap.ntasks,
+                (long long)cp->read_ms, cp->full ? "the minute's full read" : "the mark moved");
     char *leader = elect_leader_identity(c->el);
     json_t *lj = leader ? json_loads(leader, 0, NULL) : NULL;
-    json_t *doc = json_pack("{s:s, s:s, s:O?, s:o}", "role", "follower", "source", "zookeeper", "leader",
-                            lj ? json_object_get(lj, "http") : NULL, "tasks", arr);
-    char *s = doc ? json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
-    if (s) http_set_tasks_json(c->http, s);
-    free(s);
-    json_decref(doc);
+    json_t *http = lj ? json_object_get(lj, "http") : NULL;
+    char *lh = http ? json_dumps(http, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+    static const char fmt[] = "{\"role\":\"follower\",\"source\":\"zookeeper\",\"leader\":%s,\"tasks\":%s}";
+    size_t len = sizeof(fmt) + (lh ? strlen(lh) : 4) + strlen(cp->tasks_json);
+    char *doc = malloc(len);
+    if (doc) {
+        snprintf(doc, len, fmt, lh ? lh : "null", cp->tasks_json);   /* the records' text as read: no reparse */
+        http_set_tasks_json(c->http, doc);
+    }
+    free(doc);
+    free(lh);
     json_decref(lj);
-    core_view_follower(c, &snap);
     free(leader);
+    core_view_follower(c, &cp->snap);
     state_snapshot_clear(&c->warm);
-    c->warm = snap;   /* owned by c now */
+    c->warm = cp->snap;   /* owned by c now */
+    memset(&cp->snap, 0, sizeof(cp->snap));
 }
 
 static void publish_tasks(core *c) {
     core_demand_done(c, &c->tasks_d, util_now_ms());
     if (c->role == ROLE_FOLLOWER) {
-        publish_follower_tasks(c);
-        /* As fresh as a follower's list gets (it checks the leader's stamp
-         * every few seconds): requests are not made to wait for it. */
+        /* As fresh as a follower's list gets (its reader checks the leader's
+         * stamp every few seconds): requests are not made to wait for it. */
         http_view_current(c->http, HTTP_VIEW_TASKS);
         return;
     }
-    c->next_follower_tasks_ms = 0;
-    state_snapshot_clear(&c->warm);   /* a leader that steps down reads everything at once */
+    state_snapshot_clear(&c->warm);   /* a leader keeps no copy; its reader reads at once on step-down */
     json_t *arr = json_array();
     tt *tasks = fleet_table(c->fl);
     for (int i = 0; i < tt_count(tasks); i++) json_array_append_new(arr, task_json(tt_at(tasks, i)));

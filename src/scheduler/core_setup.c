@@ -9,6 +9,7 @@
  * Thread: main. Callbacks registered here post to the mailbox (core.c). */
 #define LOG_COMPONENT "setup"
 #include "core_int.h"
+#include "folread.h"
 #include "log.h"
 #include "mcm.h"
 #include "util.h"
@@ -141,6 +142,16 @@ static int start_http(core *c, const char *token, char *err, size_t errlen) {
     return metrics_mcm_register(m, &c->mm);
 }
 
+static void free_copy(void *cp) { fr_copy_free(cp); }
+
+/* Reader thread: one copy waits at a time (a newer one is refused, and the
+ * reader reads again at its next look). */
+static int on_follower_copy_cb(void *ctx, fr_copy *cp) {
+    core *c = ctx;
+    int rc = cq_post_droppable(c->q, MSG_FOLLOWER_COPY, cp, free_copy, 0);
+    return rc != CQ_DROPPED && rc != MCM_ERR;
+}
+
 static int start_zk(core *c, const char *auth, char *err, size_t errlen) {
     char zerr[512];
     zks_config zc = {c->cfg->zk.hosts, c->cfg->zk.path, c->cfg->zk_session_timeout_ms, auth, c, on_zk_event_cb};
@@ -158,7 +169,13 @@ static int start_zk(core *c, const char *auth, char *err, size_t errlen) {
         return MCM_ERR;
     }
     state_set_instances_max(c->st, (int)c->cfg->instances_max);   /* a stored desired count above it is capped */
-    return state_init(c->st, err, errlen);
+    if (state_init(c->st, err, errlen) != MCM_OK) return MCM_ERR;
+    if (!(c->fr = fr_new(&zc, (int)c->cfg->instances_max, on_follower_copy_cb, c))) {
+        snprintf(err, errlen, "cannot start the follower's reader");
+        return MCM_ERR;
+    }
+    fr_follow(c->fr, c->role == ROLE_FOLLOWER, 0);
+    return MCM_OK;
 }
 
 static void free_job(void *j) { callq_job_free(j); }
@@ -256,6 +273,7 @@ fail:
 
 void core_free(core *c) {
     if (!c) return;
+    fr_free(c->fr);   /* first: its callback posts to c->q */
     watch_free(c->srvwatch);
     ecd_free(c->disc);
     callq_free(c->calls);   /* before the client its worker calls */

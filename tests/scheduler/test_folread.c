@@ -1,0 +1,119 @@
+/* test_folread.c -- the follower's reader thread (folread.h) against a real
+ * ZooKeeper, with a real leader (elect + state) writing the records.
+ *
+ * Covered: following delivers a full copy at once, with its records as
+ * JSON; a record the leader writes shows in a copy within one look; a look
+ * whose mark has not moved delivers nothing; a copy the receiver refused is
+ * read again at the next look though the mark holds; not following, nothing
+ * arrives; following again after a pause reads at once after its delay. */
+#include "folread.h"
+#include "harness.h"
+#include "log.h"
+#include "mcm.h"
+#include "stnode.h"
+#include "util.h"
+
+#include <check.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct got {
+    pthread_mutex_t mu;
+    int copies, refuse;
+    int ntasks;
+    char json[4096];
+} got;
+
+static int on_copy(void *ud, fr_copy *cp) {
+    got *g = ud;
+    pthread_mutex_lock(&g->mu);
+    g->copies++;
+    g->ntasks = cp->snap.ntasks;
+    snprintf(g->json, sizeof(g->json), "%s", cp->tasks_json);
+    int accepted = !g->refuse;
+    pthread_mutex_unlock(&g->mu);
+    fr_copy_free(cp);
+    return accepted;
+}
+
+static int copies(got *g) {
+    pthread_mutex_lock(&g->mu);
+    int n = g->copies;
+    pthread_mutex_unlock(&g->mu);
+    return n;
+}
+
+/* Waits up to ms for more than `than` copies; the count seen. */
+static int wait_copies(got *g, int than, int ms) {
+    int64_t end = util_now_ms() + ms;
+    while (copies(g) <= than && util_now_ms() < end) util_sleep_ms(20);
+    return copies(g);
+}
+
+START_TEST(test_folread_copies_when_the_mark_moves_and_only_while_following) {
+    log_set_level(LOG_VERBOSE);   /* a refused read says why */
+    th_zk *zk = th_zk_start();
+    node *a = node_new(zk, "a", NULL);
+    char err[256];
+    ck_assert_int_eq(state_set_framework_id(a->s, "2c9c0d5c-7f0a-4f6e-a8b1-3c1f1e9d2a10-0001", err, sizeof(err)),
+                     MCM_OK);
+    state_task t1 = task("mcm-fr-1", 21001, 1);
+    put(a, &t1);
+    got g = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    zks_config zc = {.hosts = th_zk_hosts(zk), .root = "/mcm", .session_timeout_ms = 4000};
+    folread *r = fr_new(&zc, 100, on_copy, &g);
+    ck_assert_ptr_nonnull(r);
+    util_sleep_ms(300);
+    ck_assert_int_eq(copies(&g), 0);                         /* not following yet */
+    fr_follow(r, 1, 0);
+    ck_assert_int_eq(wait_copies(&g, 0, 3000), 1);
+    ck_assert_int_eq(g.ntasks, 1);
+    ck_assert_msg(g.json[0] == '[' && strstr(g.json, "\"mcm-fr-1\""), "tasks: %s", g.json);
+
+    state_task t2 = task("mcm-fr-2", 21002, 1);
+    put(a, &t2);                                             /* the mark moves */
+    ck_assert_int_eq(wait_copies(&g, 1, FR_LOOK_MS + 2000), 2);
+    ck_assert_int_eq(g.ntasks, 2);
+    ck_assert_int_eq(wait_copies(&g, 2, FR_LOOK_MS + 1000), 2);   /* a look, mark unchanged: nothing */
+
+    pthread_mutex_lock(&g.mu);
+    g.refuse = 1;
+    pthread_mutex_unlock(&g.mu);
+    state_task t3 = task("mcm-fr-3", 21003, 1);
+    put(a, &t3);
+    ck_assert_int_eq(wait_copies(&g, 2, FR_LOOK_MS + 2000), 3);   /* refused ... */
+    pthread_mutex_lock(&g.mu);
+    g.refuse = 0;
+    pthread_mutex_unlock(&g.mu);
+    ck_assert_int_eq(wait_copies(&g, 3, FR_LOOK_MS + 2000), 4);   /* ... so read again, mark unmoved */
+    ck_assert_int_eq(g.ntasks, 3);
+
+    fr_follow(r, 0, 0);
+    state_task t4 = task("mcm-fr-4", 21004, 1);
+    put(a, &t4);
+    ck_assert_int_eq(wait_copies(&g, 4, FR_LOOK_MS + 1000), 4);   /* not following: nothing */
+    int64_t t0 = util_now_ms();
+    fr_follow(r, 1, 1000);
+    ck_assert_int_eq(wait_copies(&g, 4, 4000), 5);
+    ck_assert_msg(util_now_ms() - t0 >= 900, "read before its delay");
+    ck_assert_int_eq(g.ntasks, 4);
+    fr_free(r);
+    node_free(a);
+    th_zk_free(zk);
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("folread");
+    TCase *tc = tcase_create("folread");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_folread_copies_when_the_mark_moves_and_only_while_following);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
