@@ -581,11 +581,54 @@ START_TEST(test_trn_record_round_trips_every_phase) {
 }
 END_TEST
 
+/* Every command of one pass names the same ring (one copy in the list, not
+ * one per server): at N = 1,000 a copy each was 300 MB and seconds of the
+ * scheduler's core, and the scheduler encodes a shared ring once. */
+START_TEST(test_trn_one_ring_per_pass) {
+    enum { N = 200 };
+    static trn_server from[N], to[N + 1];
+    char id[32];
+    for (int i = 0; i <= N; i++) {
+        snprintf(id, sizeof(id), "t%d", i);
+        to[i] = srv(id, 2000 + i);
+        if (i < N) from[i] = to[i];
+    }
+    trn_actions a;
+    trn_actions_init(&a);
+    char err[256];
+    trn *t = trn_new(&cfg);
+    ck_assert_int_eq(trn_begin(t, 7, from, N, to, N + 1, T0, &a, err, sizeof(err)), MCM_OK);
+    const char *const *ring = NULL;
+    int sends = 0;
+    for (int i = 0; i < a.n; i++) {
+        if (a.v[i].kind != TRN_A_SEND) continue;
+        sends++;
+        ck_assert_int_eq(a.v[i].cmd.nring, N + 1);
+        if (!ring) ring = a.v[i].cmd.ring;
+        ck_assert_msg(a.v[i].cmd.ring == ring, "command %d has a ring of its own", i);
+    }
+    ck_assert_int_eq(sends, N);
+    ck_assert_int_le(a.nblocks, 8);
+    trn_actions_clear(&a);
+    trn_tick(t, T0 + cfg.resend_ms, &a);          /* the resend pass: the same rule */
+    ring = NULL;
+    for (int i = 0; i < a.n; i++)
+        if (a.v[i].kind == TRN_A_SEND) {
+            if (!ring) ring = a.v[i].cmd.ring;
+            ck_assert_ptr_eq(a.v[i].cmd.ring, ring);
+        }
+    ck_assert_ptr_nonnull(ring);
+    trn_actions_clear(&a);
+    trn_free(t);
+}
+END_TEST
+
 static Suite *suite(void) {
     Suite *s = suite_create("transition");
     TCase *tc = tcase_create("machine");
     tcase_add_checked_fixture(tc, setup, NULL);
     tcase_add_test(tc, test_trn_scale_up_persists_then_copies_from_every_old_server);
+    tcase_add_test(tc, test_trn_one_ring_per_pass);
     tcase_add_test(tc, test_trn_publishes_only_when_every_source_is_done);
     tcase_add_test(tc, test_trn_copy_with_errors_settles_before_publishing);
     tcase_add_test(tc, test_trn_catchup_rounds_then_cleanup_then_done);
