@@ -2,14 +2,17 @@
  *
  * The stream (SUBSCRIBE, events, watchdog, reconnects) lives in
  * mesos_stream.c on its own thread; this file holds what the owner thread
- * runs: new/start/stop/free, and the calls. Calls go over one keep-alive
- * libcurl easy handle, one at a time (call_mu), to the endpoint of the live
- * subscription with its Mesos-Stream-Id. A 307 is followed by hand
+ * runs: new/start/stop/free, and the calls. Calls go over MESOS_CALL_CONNS
+ * keep-alive libcurl easy handles, one call at a time on each (the first one
+ * free is taken), to the endpoint of the live subscription with its
+ * Mesos-Stream-Id; the order of calls that depend on each other is the
+ * caller's (callq.h: one worker per lane, one call at a time). A 307 is followed by hand
  * (MESOS_HTTP_MAX_HOPS) keeping every header; 202 is success, anything else
  * becomes "<status> <body>" in err.
  *
- * Threads: everything here on the owner thread, except the getters
- * (subscribed, framework_id, master_url), which any thread may call.
+ * Threads: new/start/stop/free on the owner thread; the calls on up to
+ * MESOS_CALL_CONNS threads at once; the getters (subscribed, framework_id,
+ * master_url) on any thread.
  * Invariants: (1) a call is only sent while `subscribed` (copied under mu
  * with the stream id and endpoint); (2) after stop() no call is sent until the
  * next start(); (3) the secret lives only inside `auth`, never in logs. */
@@ -99,12 +102,13 @@ mesos_sched *mesos_sched_new(const mesos_sched_config *cfg, const mesos_sched_ca
     mesos_sched *s = calloc(1, sizeof(*s));
     if (!s) goto oom;
     pthread_mutex_init(&s->mu, NULL);
-    pthread_mutex_init(&s->call_mu, NULL);
+    for (int i = 0; i < MESOS_CALL_CONNS; i++) pthread_mutex_init(&s->conns[i].mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     if (cb) s->cb = *cb;
     set_numbers(s, cfg);
     if (copy_strings(s, cfg) != MCM_OK || copy_master(s, cfg->master) != MCM_OK) goto oom;
-    if (!(s->call = curl_easy_init())) goto oom;
+    for (int i = 0; i < MESOS_CALL_CONNS; i++)
+        if (!(s->conns[i].h = curl_easy_init())) goto oom;
     return s;
 oom:
     snprintf(err, errlen, "mesos: out of memory");
@@ -155,7 +159,8 @@ void mesos_sched_stop(mesos_sched *s) {
 void mesos_sched_free(mesos_sched *s) {
     if (!s) return;
     mesos_sched_stop(s);
-    if (s->call) curl_easy_cleanup(s->call);
+    for (int i = 0; i < MESOS_CALL_CONNS; i++)
+        if (s->conns[i].h) curl_easy_cleanup(s->conns[i].h);
     if (s->auth) memset(s->auth, 0, strlen(s->auth));
     free(s->auth);
     free(s->user);
@@ -169,7 +174,7 @@ void mesos_sched_free(mesos_sched *s) {
     for (int i = 0; s->endpoints && i < s->nurls; i++) free(s->endpoints[i]);
     free(s->endpoints);
     pthread_cond_destroy(&s->cv);
-    pthread_mutex_destroy(&s->call_mu);
+    for (int i = 0; i < MESOS_CALL_CONNS; i++) pthread_mutex_destroy(&s->conns[i].mu);
     pthread_mutex_destroy(&s->mu);
     free(s);
 }
@@ -230,9 +235,8 @@ static struct curl_slist *call_headers(mesos_sched *s, const char *stream_id) {
 }
 
 /* One POST; returns the HTTP status (0 on transport error, with err set). */
-static long post_once(mesos_sched *s, const char *url, struct curl_slist *hdrs, const uint8_t *body,
+static long post_once(CURL *e, const char *url, struct curl_slist *hdrs, const uint8_t *body,
                       size_t blen, int64_t timeout_ms, call_reply *r, char *err, size_t errlen) {
-    CURL *e = s->call;
     char cerr[CURL_ERROR_SIZE] = "";
     long status = 0;
     memset(r, 0, sizeof(*r));
@@ -272,7 +276,7 @@ int mesos_sched_trusted(mesos_sched *s, const char *url) {
 }
 
 /* POSTs a packed Call, following 307s by hand; MCM_OK on 202. */
-static int post_call(mesos_sched *s, const char *endpoint, const char *stream_id, const uint8_t *body,
+static int post_call(mesos_sched *s, CURL *e, const char *endpoint, const char *stream_id, const uint8_t *body,
                      size_t blen, char *err, size_t errlen) {
     struct curl_slist *hdrs = call_headers(s, stream_id);
     if (!hdrs) {
@@ -284,7 +288,7 @@ static int post_call(mesos_sched *s, const char *endpoint, const char *stream_id
     int64_t deadline = util_now_ms() + s->call_timeout_ms;
     int rc = MCM_ERR;
     for (int hop = 0; url; hop++) {
-        long status = post_once(s, url, hdrs, body, blen, deadline - util_now_ms(), &r, err, errlen);
+        long status = post_once(e, url, hdrs, body, blen, deadline - util_now_ms(), &r, err, errlen);
         if (status == 202) {
             rc = MCM_OK;
         } else if (status == 307 && hop < MESOS_HTTP_MAX_HOPS && r.location[0]) {
@@ -312,6 +316,15 @@ static int post_call(mesos_sched *s, const char *endpoint, const char *stream_id
     return rc;
 }
 
+/* The first free connection, locked; if every one is busy, waits for the
+ * first (more callers than connections only queue). */
+static int take_conn(mesos_sched *s) {
+    for (int i = 0; i < MESOS_CALL_CONNS; i++)
+        if (pthread_mutex_trylock(&s->conns[i].mu) == 0) return i;
+    pthread_mutex_lock(&s->conns[0].mu);
+    return 0;
+}
+
 /* Sends a packed Call on the live subscription; frees body. */
 static int send_packed(mesos_sched *s, uint8_t *body, size_t blen, char *err, size_t errlen) {
     char endpoint[sizeof(s->endpoint)], sid[sizeof(s->stream_id)];
@@ -331,9 +344,9 @@ static int send_packed(mesos_sched *s, uint8_t *body, size_t blen, char *err, si
     if (!live) {
         snprintf(err, errlen, "not subscribed");
     } else {
-        pthread_mutex_lock(&s->call_mu);
-        rc = post_call(s, endpoint, sid, body, blen, err, errlen);
-        pthread_mutex_unlock(&s->call_mu);
+        int c = take_conn(s);
+        rc = post_call(s, s->conns[c].h, endpoint, sid, body, blen, err, errlen);
+        pthread_mutex_unlock(&s->conns[c].mu);
     }
     free(body);
     return rc;

@@ -3,8 +3,8 @@
  * Not for other modules.
  *
  * Lock rules: `mu` guards the fields marked "under mu" and is held only for
- * copies (never across curl or a callback). `call_mu` serializes calls on the
- * keep-alive handle. Lock order: call_mu before mu. `stopping` is atomic so the
+ * copies (never across curl or a callback). Each `conns[i].mu` serializes the
+ * calls on its keep-alive handle. Lock order: a conn's mu before mu. `stopping` is atomic so the
  * stream loop can test it without the lock. */
 #ifndef MCM_MESOS_SCHED_INT_H
 #define MCM_MESOS_SCHED_INT_H
@@ -18,6 +18,9 @@
 #include <stdatomic.h>
 
 #define MESOS_STREAM_ID_MAX 128
+/* Keep-alive connections for calls: as many calls in flight at once (the
+ * scheduler's call workers, callq.h, are as many). */
+#define MESOS_CALL_CONNS 4
 #define MESOS_DEFAULT_HEARTBEAT_S 15.0
 
 struct mesos_sched {
@@ -38,8 +41,10 @@ struct mesos_sched {
     pthread_t thread;
     int running;
     mdet *det;                   /* zk:// only, between start and stop */
-    pthread_mutex_t call_mu;
-    CURL *call;                  /* keep-alive handle for calls, under call_mu */
+    struct {
+        pthread_mutex_t mu;
+        CURL *h;                 /* keep-alive handle for calls, under mu */
+    } conns[MESOS_CALL_CONNS];
 
     atomic_int stopping;         /* set by stop(), cleared by start() */
     atomic_int failed_over;      /* ERROR "Framework failed over" seen: never re-subscribe */

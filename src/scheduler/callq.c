@@ -1,9 +1,10 @@
-/* callq.c -- the Mesos call worker (see callq.h).
+/* callq.c -- the Mesos call workers (see callq.h).
  *
- * Shape: a mailbox (queue.h) the worker thread alone takes from; a job is a
+ * Shape: per lane, a mailbox (queue.h) its worker thread alone takes from;
+ * a job's lane is a hash of its task ID (lane 0 without one); a job is a
  * deep copy of one fleet action (plus the packed TaskInfo of a LAUNCH, since
  * the offer it was built from is freed once the core has handled the event).
- * A STOP message ends the loop; callq_free joins the thread.
+ * A STOP message ends a lane's loop; callq_free joins every thread.
  *
  * Thread: the worker runs call(), the only place where the scheduler client's
  * blocking calls are made. Invariant: a job whose term is no longer the
@@ -13,6 +14,7 @@
 #include "log.h"
 #include "mcm.h"
 #include "queue.h"
+#include "util.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -21,11 +23,16 @@
 
 enum { JOB = 1, STOP };
 
-struct callq {
-    mesos_sched *ms;
+typedef struct lane {
+    struct callq *cq;
     cq *q;
     pthread_t thread;
     int started;
+} lane;
+
+struct callq {
+    mesos_sched *ms;
+    lane lanes[CALLQ_LANES];
     atomic_llong *term;
     atomic_int pending;
     callq_done_fn done;
@@ -129,9 +136,10 @@ static int call(mesos_sched *ms, const callq_job *j, char *err, size_t len) {
 }
 
 static void *worker(void *arg) {
-    callq *q = arg;
+    lane *ln = arg;
+    callq *q = ln->cq;
     for (;;) {
-        cq_msg *m = cq_take(q->q, -1);
+        cq_msg *m = cq_take(ln->q, -1);
         if (!m) continue;
         if (m->type == STOP) {
             cq_msg_free(m);
@@ -159,20 +167,35 @@ callq *callq_new(mesos_sched *ms, atomic_llong *term, callq_done_fn done, void *
     q->term = term;
     q->done = done;
     q->ctx = ctx;
-    q->q = cq_create();
-    if (!q->q || pthread_create(&q->thread, NULL, worker, q) != 0) {
-        callq_free(q);
-        return NULL;
+    for (int i = 0; i < CALLQ_LANES; i++) {
+        lane *ln = &q->lanes[i];
+        ln->cq = q;
+        ln->q = cq_create();
+        if (!ln->q || pthread_create(&ln->thread, NULL, worker, ln) != 0) {
+            callq_free(q);
+            return NULL;
+        }
+        ln->started = 1;
     }
-    q->started = 1;
     return q;
 }
 
 void callq_free(callq *q) {
     if (!q) return;
-    if (q->started && cq_post(q->q, STOP, NULL, NULL, 0) == MCM_OK) pthread_join(q->thread, NULL);
-    cq_free(q->q);   /* jobs left: freed unsent */
+    for (int i = 0; i < CALLQ_LANES; i++) {
+        lane *ln = &q->lanes[i];
+        if (ln->started && cq_post(ln->q, STOP, NULL, NULL, 0) == MCM_OK) pthread_join(ln->thread, NULL);
+        cq_free(ln->q);   /* jobs left: freed unsent */
+    }
     free(q);
+}
+
+/* The job's lane: every call about one task in one lane (FNV-1a of its ID),
+ * the calls about no task in lane 0. */
+static lane *lane_of(callq *q, const callq_job *j) {
+    const char *id = j->teardown || j->inverse ? "" : j->a.task.id;
+    if (!id[0]) return &q->lanes[0];
+    return &q->lanes[util_fnv1a(UTIL_FNV1A_INIT, id, strlen(id)) % CALLQ_LANES];
 }
 
 int callq_submit(callq *q, callq_job *j) {
@@ -182,7 +205,7 @@ int callq_submit(callq *q, callq_job *j) {
         return MCM_ERR;
     }
     atomic_fetch_add(&q->pending, 1);
-    if (cq_post(q->q, JOB, j, job_free_data, 0) == MCM_OK) return MCM_OK;
+    if (cq_post(lane_of(q, j)->q, JOB, j, job_free_data, 0) == MCM_OK) return MCM_OK;
     atomic_fetch_sub(&q->pending, 1);   /* out of memory: cq_post freed the job */
     log_error("out of memory queueing a %s call", fleet_action_name(j->a.kind));
     return MCM_ERR;

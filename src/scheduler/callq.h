@@ -1,4 +1,5 @@
-/* callq.h -- Mesos calls off the core thread: one worker, in submission order.
+/* callq.h -- Mesos calls off the core thread: a few workers, each in
+ * submission order.
  *
  * Why: a call blocks until the master answers (up to the client's call
  * timeout, 5 s). On the core thread a slow master would hold it past the
@@ -10,9 +11,15 @@
  * Mesos, whatever the bound: the pause detector and the call timeout no
  * longer need to agree.
  *
- * Order: one worker runs the jobs one at a time, in the order submitted, so
- * the calls reach the master in the order the runner ran the list (the
- * client sends them one at a time over one connection anyway). A job
+ * Order: CALLQ_LANES workers, each with its own connection to the master
+ * (mesos_sched.h), run their jobs one at a time in the order submitted. The
+ * calls about one task (its LAUNCH, ACKNOWLEDGEs, KILL, MESSAGEs) always go
+ * to the same lane, chosen by the task ID, so they reach the master in the
+ * order the runner ran them: a KILL never overtakes its LAUNCH. Calls about
+ * no task (DECLINE, REVIVE, SUPPRESS, RECONCILE, TEARDOWN, inverse offers)
+ * share lane 0, so they keep their order among themselves. One worker was
+ * the launch burst's limit at N = 1,000: acknowledgements were refused at
+ * the bound below while it sent one call at a time (bench/scale). A job
  * submitted in one leadership term is never sent in another: the worker
  * compares the job's term with the core's current term just before sending,
  * and reports a job of an ended term as not run.
@@ -32,6 +39,7 @@
 #include <stdint.h>
 
 #define CALLQ_MAX_PENDING 1000   /* beyond this, submit refuses (the master is far behind) */
+#define CALLQ_LANES 4            /* workers; mesos_sched.h has as many connections */
 
 typedef struct callq_job {
     fleet_action a;              /* the call; its arrays are the job's */

@@ -1,7 +1,8 @@
-/* test_callq.c -- the Mesos call worker's contract (callq.h): every job's
- * outcome comes back exactly once, in submission order; a job of an ended
- * term is reported as not run; beyond CALLQ_MAX_PENDING a job is refused at
- * once, through the same callback.
+/* test_callq.c -- the Mesos call workers' contract (callq.h): every job's
+ * outcome comes back exactly once, the jobs of one task in submission order;
+ * a job of an ended term is reported as not run; beyond CALLQ_MAX_PENDING a
+ * job is refused at once, through the same callback; a lane held up does not
+ * hold the others.
  *
  * The client is real but never started (no master is needed): every call it
  * is asked to make fails fast with "not subscribed", which is the outcome a
@@ -13,6 +14,7 @@
 #include <check.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -21,9 +23,10 @@
 typedef struct seen {
     pthread_mutex_t mu;
     int n;
-    char ids[CALLQ_MAX_PENDING + NJOBS + 1][TT_ID_MAX];
-    char errs[CALLQ_MAX_PENDING + NJOBS + 1][64];
-    int ok[CALLQ_MAX_PENDING + NJOBS + 1];
+    char ids[CALLQ_MAX_PENDING + NJOBS + 17][TT_ID_MAX];
+    char errs[CALLQ_MAX_PENDING + NJOBS + 17][64];
+    char whys[CALLQ_MAX_PENDING + NJOBS + 17][16];
+    int ok[CALLQ_MAX_PENDING + NJOBS + 17];
 } seen;
 
 static seen got;
@@ -33,7 +36,7 @@ static int gate_open = 1;
 
 static void done(void *ctx, callq_job *j) {
     seen *s = ctx;
-    if (!strcmp(j->a.task.id, "block")) {   /* holds the worker until the test opens the gate */
+    if (!strcmp(j->a.why, "block")) {   /* holds its lane's worker until the test opens the gate */
         pthread_mutex_lock(&gate_mu);
         while (!gate_open) pthread_cond_wait(&gate_cv, &gate_mu);
         pthread_mutex_unlock(&gate_mu);
@@ -41,6 +44,7 @@ static void done(void *ctx, callq_job *j) {
     pthread_mutex_lock(&s->mu);
     snprintf(s->ids[s->n], TT_ID_MAX, "%s", j->a.task.id);
     snprintf(s->errs[s->n], sizeof(s->errs[0]), "%.60s", j->err);
+    snprintf(s->whys[s->n], sizeof(s->whys[0]), "%.15s", j->a.why);
     s->ok[s->n] = j->ok;
     s->n++;
     pthread_mutex_unlock(&s->mu);
@@ -71,13 +75,17 @@ static mesos_sched *client(opt_master *m) {
     return ms;
 }
 
-static callq_job *kill_job(const char *id, int64_t term) {
+/* A KILL of task `id`; why: its sequence number, or "block". */
+static callq_job *kill_job_why(const char *id, int64_t term, const char *why) {
     fleet_action a;
     memset(&a, 0, sizeof(a));
     a.kind = FA_KILL;
     snprintf(a.task.id, sizeof(a.task.id), "%s", id);
+    snprintf(a.why, sizeof(a.why), "%s", why);
     return callq_job_new(&a, term);
 }
+
+static callq_job *kill_job(const char *id, int64_t term) { return kill_job_why(id, term, ""); }
 
 START_TEST(test_callq_outcomes_in_order_and_ended_terms_not_sent) {
     opt_master m;
@@ -87,19 +95,24 @@ START_TEST(test_callq_outcomes_in_order_and_ended_terms_not_sent) {
     pthread_mutex_init(&got.mu, NULL);
     callq *q = callq_new(ms, &term, done, &got);
     ck_assert_ptr_nonnull(q);
-    char id[32];
-    for (int i = 0; i < NJOBS; i++) {
-        snprintf(id, sizeof(id), "t%02d", i);
-        ck_assert_int_eq(callq_submit(q, kill_job(id, i < NJOBS / 2 ? 1 : 2)), MCM_OK);
+    char id[32], seq[16];
+    for (int i = 0; i < NJOBS; i++) {                /* 5 tasks, 10 jobs each, interleaved */
+        snprintf(id, sizeof(id), "t%d", i % 5);
+        snprintf(seq, sizeof(seq), "%02d", i);
+        ck_assert_int_eq(callq_submit(q, kill_job_why(id, i < NJOBS / 2 ? 1 : 2, seq)), MCM_OK);
     }
     ck_assert_int_eq(wait_count(&got, NJOBS), NJOBS);
+    int last[5] = {-1, -1, -1, -1, -1}, each[5] = {0};
     for (int i = 0; i < NJOBS; i++) {
-        snprintf(id, sizeof(id), "t%02d", i);
-        ck_assert_str_eq(got.ids[i], id);          /* in submission order */
+        int task = got.ids[i][1] - '0', n = atoi(got.whys[i]);
+        ck_assert_msg(n > last[task], "task %d: job %d came back after job %d", task, n, last[task]);
+        last[task] = n;                            /* one task's jobs in submission order */
+        each[task]++;
         ck_assert_int_eq(got.ok[i], 0);
-        if (i < NJOBS / 2) ck_assert_str_eq(got.errs[i], "not subscribed");   /* sent: the client answered */
-        else ck_assert_msg(strncmp(got.errs[i], "not run", 7) == 0, "job %d: %s", i, got.errs[i]);   /* term 2 != 1 */
+        if (n < NJOBS / 2) ck_assert_str_eq(got.errs[i], "not subscribed");   /* sent: the client answered */
+        else ck_assert_msg(strncmp(got.errs[i], "not run", 7) == 0, "job %d: %s", n, got.errs[i]);   /* term 2 != 1 */
     }
+    for (int t = 0; t < 5; t++) ck_assert_int_eq(each[t], NJOBS / 5);
     ck_assert_int_eq(callq_pending(q), 0);
     callq_free(q);
     mesos_sched_free(ms);
@@ -118,18 +131,28 @@ START_TEST(test_callq_full_queue_refuses_through_the_callback) {
     pthread_mutex_init(&got.mu, NULL);
     callq *q = callq_new(ms, &term, done, &got);
     gate_open = 0;
-    ck_assert_int_eq(callq_submit(q, kill_job("block", 1)), MCM_OK);
-    while (callq_pending(q) > 0) usleep(1000);   /* the worker holds "block": the queue is empty */
+    ck_assert_int_eq(callq_submit(q, kill_job_why("x", 1, "block")), MCM_OK);
+    while (callq_pending(q) > 0) usleep(1000);   /* x's worker holds "block": the queue is empty */
+    for (int i = 0; i < 16; i++) {               /* tasks in the other lanes are not held up */
+        char id[16];
+        snprintf(id, sizeof(id), "y%d", i);
+        ck_assert_int_eq(callq_submit(q, kill_job(id, 1)), MCM_OK);
+    }
+    for (int k = 0; k < 100 && count(&got) == 0; k++) usleep(5000);
+    usleep(100000);
+    int stuck = callq_pending(q);                /* those hashed to x's lane wait behind it */
+    ck_assert_msg(count(&got) > 0 && count(&got) + stuck == 16, "%d answered, %d waiting", count(&got), stuck);
+    int before = count(&got);
     int refused = 0;
     for (int i = 0; i < CALLQ_MAX_PENDING + NJOBS; i++) refused += callq_submit(q, kill_job("x", 1)) != MCM_OK;
-    ck_assert_int_eq(refused, NJOBS);
-    ck_assert_int_eq(count(&got), NJOBS);          /* the refusals came back at once */
-    for (int i = 0; i < NJOBS; i++) ck_assert_msg(strstr(got.errs[i], "already waiting"), "%s", got.errs[i]);
+    ck_assert_int_eq(refused, NJOBS + stuck);
+    ck_assert_int_eq(count(&got), before + NJOBS + stuck);   /* the refusals came back at once */
+    for (int i = before; i < before + NJOBS + stuck; i++) ck_assert_msg(strstr(got.errs[i], "already waiting"), "%s", got.errs[i]);
     pthread_mutex_lock(&gate_mu);
     gate_open = 1;
     pthread_cond_broadcast(&gate_cv);
     pthread_mutex_unlock(&gate_mu);
-    ck_assert_int_eq(wait_count(&got, CALLQ_MAX_PENDING + NJOBS + 1), CALLQ_MAX_PENDING + NJOBS + 1);   /* each once */
+    ck_assert_int_eq(wait_count(&got, CALLQ_MAX_PENDING + NJOBS + 17), CALLQ_MAX_PENDING + NJOBS + 17);   /* each once */
     callq_free(q);
     mesos_sched_free(ms);
     opt_master_free(&m);
