@@ -11,6 +11,7 @@
  * Threads: any producer, one consumer. Invariants: tail is NULL iff head is;
  * len is the number of messages in the list. */
 #include "queue.h"
+#include "util.h"
 #include "mcm.h"
 
 #include <errno.h>
@@ -29,13 +30,9 @@ struct cq {
 
 cq *cq_create(void) {
     cq *q = calloc(1, sizeof(*q));
-    pthread_condattr_t attr;
     if (!q) return NULL;
     pthread_mutex_init(&q->mu, NULL);
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&q->cv, &attr);
-    pthread_condattr_destroy(&attr);
+    util_cond_init_monotonic(&q->cv);
     return q;
 }
 

@@ -103,3 +103,11 @@ uint64_t util_fnv1a(uint64_t h, const void *p, size_t n) {
     for (const unsigned char *c = p; n--; c++) h = (h ^ *c) * 1099511628211ULL;
     return h;
 }
+
+void util_cond_init_monotonic(pthread_cond_t *cv) {
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(cv, &ca);
+    pthread_condattr_destroy(&ca);
+}

@@ -4,9 +4,13 @@
 #define MCM_UTIL_H
 
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 
 int64_t util_now_ms(void);        /* monotonic clock, for timeouts and intervals */
+/* A condition variable whose timed waits use CLOCK_MONOTONIC (util_now_ms's
+ * clock), so a wall-clock step neither shortens nor stretches them. */
+void util_cond_init_monotonic(pthread_cond_t *cv);
 int64_t util_wall_ms(void);       /* wall clock, for timestamps shown to people */
 void util_sleep_ms(int64_t ms);
 /* FNV-1a, 64 bits, over n bytes, continuing from h (start with

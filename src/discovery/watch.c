@@ -292,11 +292,7 @@ watch *watch_create(const watch_opts *o, char *err, size_t errlen) {
     watch *w = calloc(1, sizeof(*w));
     if (!w) goto oom;
     pthread_mutex_init(&w->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&w->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    util_cond_init_monotonic(&w->cv);
     w->down_since = util_now_ms();
     w->hosts = strdup(o->hosts);
     w->path = strdup(o->path);

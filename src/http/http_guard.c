@@ -96,11 +96,7 @@ http_guard *http_guard_new(int64_t header_ms) {
     if (!g) return NULL;
     g->header_ms = header_ms;
     pthread_mutex_init(&g->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&g->cond, &ca);
-    pthread_condattr_destroy(&ca);
+    util_cond_init_monotonic(&g->cond);
     if (pthread_create(&g->thread, NULL, guard_main, g) != 0) {
         http_guard_free(g);
         return NULL;

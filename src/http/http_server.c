@@ -414,11 +414,7 @@ static int init_fields(http_server *h, const http_config *cfg, const http_hooks 
     if (hooks) h->hooks = *hooks;
     h->start_ms = util_now_ms();
     pthread_mutex_init(&h->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&h->cond, &ca);
-    pthread_condattr_destroy(&ca);
+    util_cond_init_monotonic(&h->cond);
     pthread_cond_init(&h->idle, NULL);
     if (cfg->admin_token) {
         if (!(h->token = strdup(cfg->admin_token))) return MCM_ERR;

@@ -195,11 +195,7 @@ mesos_exec *mesos_exec_new(const mesos_exec_config *cfg, const mesos_exec_callba
     if (!e) goto oom;
     pthread_mutex_init(&e->mu, NULL);
     pthread_mutex_init(&e->call_mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&e->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    util_cond_init_monotonic(&e->cv);
     e->cb = *cb;
     if (copy_config(&e->cfg, cfg) != MCM_OK || !(e->hdrs = make_headers(&e->cfg)) ||
         !(e->call = curl_easy_init()) || !(e->multi = curl_multi_init()))

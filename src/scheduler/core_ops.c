@@ -65,11 +65,7 @@ static http_hook_result op_run(core *c, op_kind kind, int n, const char *arg, ch
     op->instances = n;
     snprintf(op->arg, sizeof(op->arg), "%s", arg ? arg : "");
     pthread_mutex_init(&op->mu, NULL);
-    pthread_condattr_t ca;   /* a monotonic wait: a step of the wall clock cannot cut it short or stretch it */
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&op->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    util_cond_init_monotonic(&op->cv);   /* a step of the wall clock cannot cut the wait short or stretch it */
     op->refs = 2;
     if (cq_post(c->q, MSG_OP, op, op_free_data, 0) != MCM_OK) {
         op_unref(op);
