@@ -13,7 +13,10 @@
  * What it reads and when: while following, every FR_LOOK_MS it reads the
  * mark (state_read_mark: two stats) and all the records only when the mark
  * moved or FR_FULL_MS passed since the last full read; at once when
- * following starts. Not following: nothing.
+ * following starts. While the mark keeps moving from look to look (churn:
+ * a launch burst, a ring transition), the reads back off from every 5 s to
+ * every FR_FULL_MS, and come back to every look once two looks agree. Not
+ * following: nothing.
  *
  * Threads: fr_new, fr_follow and fr_free on any one thread (the core); the
  * callback on the reader's thread, which it must not block for long.

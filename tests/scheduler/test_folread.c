@@ -5,7 +5,8 @@
  * JSON; a record the leader writes shows in a copy within one look; a look
  * whose mark has not moved delivers nothing; a copy the receiver refused is
  * read again at the next look though the mark holds; not following, nothing
- * arrives; following again after a pause reads at once after its delay. */
+ * arrives; following again after a pause reads at once after its delay;
+ * under churn the reads back off, and resume at once when it stops. */
 #include "folread.h"
 #include "harness.h"
 #include "log.h"
@@ -99,6 +100,29 @@ START_TEST(test_folread_copies_when_the_mark_moves_and_only_while_following) {
     ck_assert_int_eq(wait_copies(&g, 4, 4000), 5);
     ck_assert_msg(util_now_ms() - t0 >= 900, "read before its delay");
     ck_assert_int_eq(g.ntasks, 4);
+
+    /* Churn: a record written every second for 24 s. Reading on every look
+     * would be 4-5 copies; backing off (5, 10, 20 s) gives at most 3. */
+    int c0 = copies(&g);
+    for (int i = 0; i < 24; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "mcm-churn-%02d", i);
+        state_task t = task(id, 22000 + i, 1);
+        put(a, &t);
+        util_sleep_ms(1000);
+    }
+    int during = copies(&g) - c0;
+    ck_assert_msg(during >= 1 && during <= 3, "%d copies during 24 s of churn", during);
+    /* Quiet again: two looks agree, and the next look reads at once. */
+    int64_t end = util_now_ms() + 3 * FR_LOOK_MS;
+    while (util_now_ms() < end) {
+        pthread_mutex_lock(&g.mu);
+        int n = g.ntasks;
+        pthread_mutex_unlock(&g.mu);
+        if (n == 28) break;
+        util_sleep_ms(100);
+    }
+    ck_assert_int_eq(g.ntasks, 28);
     fr_free(r);
     node_free(a);
     th_zk_free(zk);
