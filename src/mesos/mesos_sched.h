@@ -58,6 +58,10 @@
 #include "mesos/v1/scheduler/scheduler.pb-c.h"
 #include "opt.h"
 
+/* Keep-alive connections for calls: this many calls may be in flight at
+ * once, from as many threads (the scheduler's call lanes, callq.h). */
+#define MESOS_CALL_CONNS 4
+
 typedef struct mesos_sched mesos_sched;
 
 typedef struct mesos_sched_callbacks {

@@ -18,9 +18,6 @@
 #include <stdatomic.h>
 
 #define MESOS_STREAM_ID_MAX 128
-/* Keep-alive connections for calls: as many calls in flight at once (the
- * scheduler's call workers, callq.h, are as many). */
-#define MESOS_CALL_CONNS 4
 #define MESOS_DEFAULT_HEARTBEAT_S 15.0
 
 struct mesos_sched {

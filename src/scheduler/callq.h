@@ -39,7 +39,7 @@
 #include <stdint.h>
 
 #define CALLQ_MAX_PENDING 1000   /* beyond this, submit refuses (the master is far behind) */
-#define CALLQ_LANES 4            /* workers; mesos_sched.h has as many connections */
+#define CALLQ_LANES MESOS_CALL_CONNS   /* workers: one per connection of the client (mesos_sched.h) */
 
 typedef struct callq_job {
     fleet_action a;              /* the call; its arrays are the job's */

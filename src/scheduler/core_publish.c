@@ -186,7 +186,7 @@ static void publish_tasks(core *c) {
         http_view_current(c->http, HTTP_VIEW_TASKS);
         return;
     }
-    state_snapshot_clear(&c->warm);   /* a leader keeps no copy; its reader reads at once on step-down */
+    state_snapshot_clear(&c->warm);   /* a leader keeps no copy; its reader reads again after a step-down */
     json_t *arr = json_array();
     tt *tasks = fleet_table(c->fl);
     for (int i = 0; i < tt_count(tasks); i++) json_array_append_new(arr, task_json(tt_at(tasks, i)));

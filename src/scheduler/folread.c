@@ -111,14 +111,14 @@ static int ready(folread *r) {
     return r->st && zks_connected(r->z);
 }
 
-/* Whether to read the records now. Under churn (the mark moves between
+/* Whether to read the records now; moved: the mark is not the last copy's
+ * (or could not be read). Under churn (the mark moves between
  * looks) reading them all every 5 s only loads ZooKeeper, since a copy that
  * is never current cannot serve a takeover, and at N = 1,000 two followers
  * doing so made a new leader's own read take 14 s instead of 1.5 s: the
  * reads then back off, 5 s doubling to FR_FULL_MS, and return to every look
  * once two looks in a row see the same mark. */
-static int read_due(folread *r, const state_mark *m, int have_mark, int64_t now) {
-    int moved = !r->marked || !have_mark || !state_mark_same(m, &r->mark);
+static int read_due(folread *r, const state_mark *m, int have_mark, int moved, int64_t now) {
     int quiet = have_mark && r->looked && state_mark_same(m, &r->last_look);
     r->looked = have_mark;
     if (have_mark) r->last_look = *m;
@@ -142,7 +142,7 @@ static void look(folread *r, int64_t now) {
     if (!ready(r)) return;
     int have_mark = state_read_mark(r->st, &m, err, sizeof(err)) == MCM_OK;
     int moved = !r->marked || !have_mark || !state_mark_same(&m, &r->mark);
-    if (!read_due(r, &m, have_mark, now)) return;
+    if (!read_due(r, &m, have_mark, moved, now)) return;
     fr_copy *c = calloc(1, sizeof(*c));
     if (!c) return;
     if (state_load(r->st, &c->snap, err, sizeof(err)) != MCM_OK) {   /* takes its own mark first */
