@@ -138,8 +138,15 @@ START_TEST(test_callq_full_queue_refuses_through_the_callback) {
         snprintf(id, sizeof(id), "y%d", i);
         ck_assert_int_eq(callq_submit(q, kill_job(id, 1)), MCM_OK);
     }
-    for (int k = 0; k < 100 && count(&got) == 0; k++) usleep(5000);
-    usleep(100000);
+    /* until the free lanes have drained: the jobs left waiting stay the same
+     * for 100 ms, and each y job is either answered or waiting (a worker
+     * counts a job done just before its answer is recorded) */
+    for (int k = 0, prev = -1; k < 100; k++) {
+        int p = callq_pending(q);
+        if (p == prev && count(&got) + p == 16) break;
+        prev = p;
+        usleep(100000);
+    }
     int stuck = callq_pending(q);                /* those hashed to x's lane wait behind it */
     ck_assert_msg(count(&got) > 0 && count(&got) + stuck == 16, "%d answered, %d waiting", count(&got), stuck);
     int before = count(&got);
