@@ -10,8 +10,9 @@
  *   stop                       -> exit
  *   not on                     -> wait for fr_follow
  *   before next look           -> wait until then (or a switch)
- *   due                        -> look(): mark same and full read not due,
- *                                 or backing off under churn (read_due):
+ *   due                        -> look(): mark same (or moved by writes the
+ *                                 task log shows touched no record) and full
+ *                                 read not due, or backing off under churn (read_due):
  *                                 nothing; else state_load, the JSON array,
  *                                 the callback; next look in FR_LOOK_MS
  * fr_follow(1) after (0) forgets the last mark, so following starts with a
@@ -142,6 +143,8 @@ static void look(folread *r, int64_t now) {
     if (!ready(r)) return;
     int have_mark = state_read_mark(r->st, &m, err, sizeof(err)) == MCM_OK;
     int moved = !r->marked || !have_mark || !state_mark_same(&m, &r->mark);
+    if (moved && r->marked && have_mark && state_records_unchanged(r->st, &r->mark, &m))
+        r->mark = m, moved = 0;   /* only other writes: the copy (and the core's) still holds */
     if (!read_due(r, &m, have_mark, moved, now)) return;
     fr_copy *c = calloc(1, sizeof(*c));
     if (!c) return;

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "mcm.h"
 #include "state_int.h"
+#include "util.h"
 
 #define STATE_WHY_MAX 256            /* why one record was skipped */
 #define STATE_SKIPS_LOGGED 5         /* malformed task records named one by one per new set */
@@ -70,7 +71,7 @@ static void excerpt(const char *data, int len, char *out, size_t cap) {
 int state_init(state *s, char *err, size_t errlen) {
     static const char *const dirs[] = {"state/tasks", "serverset"};
     static const char *const files[][2] = {
-        {"state/version", "0"}, {"state/framework_id", ""}, {"state/desired", ""}};
+        {"state/version", "0"}, {"state/framework_id", ""}, {"state/desired", ""}, {"state/tasklog", ""}};
     char path[STATE_PATH_MAX];
     if (state_connected(s, err, errlen) != MCM_OK) return MCM_ERR;
     for (size_t i = 0; i < MCM_ARRAY_LEN(dirs); i++) {
@@ -239,9 +240,7 @@ static int skips_to_snapshot(const skips *k, state_snapshot *out) {
     return MCM_OK;
 }
 
-/* One task znode as read: 1 if it decoded into *t, 0 if skipped (reason in
- * why, "" when simply gone), -1 on ZooKeeper trouble. */
-static int decode_task(const char *path, const char *name, const state_blob *b, state_task *t, char *why,
+int state_decode_task(const char *path, const char *name, const state_blob *b, state_task *t, char *why,
                        size_t whylen, char *err, size_t errlen) {
     why[0] = '\0';
     if (b->rc == ZNONODE) return 0;
@@ -279,12 +278,13 @@ static int load_tasks(state *s, state_snapshot *out, char *err, size_t errlen) {
     int ret = MCM_OK, oom = !paths || !blobs || !(out->tasks = calloc((size_t)sv.count + 1, sizeof(*out->tasks)));
     if (!oom) oom = state_fetch(s->z, paths, sv.count, STATE_TASK_MAX, blobs) != MCM_OK;
     for (int i = 0; !oom && ret == MCM_OK && i < sv.count; i++) {
-        int r = decode_task(paths[i], sv.data[i], &blobs[i], &out->tasks[out->ntasks], why, sizeof(why), err, errlen);
+        int r = state_decode_task(paths[i], sv.data[i], &blobs[i], &out->tasks[out->ntasks], why, sizeof(why), err, errlen);
         if (r < 0) ret = MCM_ERR;                          /* err says why */
         else if (r > 0) out->ntasks++;
         else if (why[0]) oom = skips_add(&k, sv.data[i], why) != MCM_OK;
     }
     if (!oom && ret == MCM_OK) {
+        out->nchildren = out->ntasks + k.n;
         skips_report(s, dir, &k);
         oom = skips_to_snapshot(&k, out) != MCM_OK;
     }
@@ -323,39 +323,59 @@ int state_connected(state *s, char *err, size_t errlen) {
     return MCM_ERR;
 }
 
-/* One zxid of a znode's stat (0 if it does not exist yet). */
-static int stat_zxid(state *s, const char *rel, int pzxid, int64_t *out, char *err, size_t errlen) {
+/* A znode's stat (all zero if it does not exist yet). */
+static int stat_of(state *s, const char *rel, struct Stat *st, char *err, size_t errlen) {
     char path[STATE_PATH_MAX];
-    struct Stat st;
     path_of(s, rel, path);
-    int rc = zoo_exists(zks_handle(s->z), path, 0, &st);
-    *out = rc == ZOK ? (pzxid ? st.pzxid : st.mzxid) : 0;
+    int rc = zoo_exists(zks_handle(s->z), path, 0, st);
+    if (rc != ZOK) memset(st, 0, sizeof(*st));
     if (rc == ZOK || rc == ZNONODE) return MCM_OK;
     snprintf(err, errlen, "stat %s: %s", path, zks_strerror(rc));
     return MCM_ERR;
 }
 
 int state_read_mark(state *s, state_mark *m, char *err, size_t errlen) {
+    struct Stat v, t;
     if (state_connected(s, err, errlen) != MCM_OK) return MCM_ERR;
-    if (stat_zxid(s, "state/version", 0, &m->version_mzxid, err, errlen) != MCM_OK) return MCM_ERR;
-    return stat_zxid(s, "state/tasks", 1, &m->tasks_pzxid, err, errlen);
+    if (stat_of(s, "state/version", &v, err, errlen) != MCM_OK || stat_of(s, "state/tasks", &t, err, errlen) != MCM_OK)
+        return MCM_ERR;
+    *m = (state_mark){v.mzxid, t.pzxid, v.version, t.numChildren};
+    return MCM_OK;
 }
 
 int state_mark_same(const state_mark *a, const state_mark *b) {
     return a->version_mzxid == b->version_mzxid && a->tasks_pzxid == b->tasks_pzxid;
 }
 
+/* warm brought up to the mark `now` from the task log, if it can be. */
+static void catch_up_warm(state *s, state_snapshot *warm, state_mark *now) {
+    char why[256];
+    int fetched = 0;
+    int64_t t0 = util_now_ms();
+    if (!warm || !warm->marked || state_mark_same(&warm->mark, now)) return;
+    if (state_catch_up(s, warm, &fetched, why, sizeof(why)) != MCM_OK) {
+        log_info("the follower's copy of the task records cannot be brought up to date (%s); reading them all", why);
+        return;
+    }
+    log_info("the follower's copy of the task records brought up to date: %d changed record(s) read in %lld ms",
+             fetched, (long long)(util_now_ms() - t0));
+    *now = warm->mark;   /* exact at its new mark, taken after ours */
+}
+
 /* The records (and the skipped names) of warm, if its mark is the one
- * ZooKeeper has now: they are moved, not copied. Else read them all. */
+ * ZooKeeper has now, directly or once caught up from the task log: they are
+ * moved, not copied. Else read them all. */
 static int tasks_warm_or_read(state *s, state_snapshot *out, state_snapshot *warm, int *reused, char *err,
                               size_t errlen) {
     if (state_read_mark(s, &out->mark, err, errlen) != MCM_OK) return MCM_ERR;
+    catch_up_warm(s, warm, &out->mark);
     if (!warm || !warm->marked || !state_mark_same(&warm->mark, &out->mark)) {
         out->marked = 1;
         return load_tasks(s, out, err, errlen);
     }
     out->tasks = warm->tasks, out->ntasks = warm->ntasks;
     out->skipped = warm->skipped, out->nskipped = warm->nskipped;
+    out->nchildren = warm->nchildren;
     warm->tasks = NULL, warm->ntasks = 0, warm->skipped = NULL, warm->nskipped = 0, warm->marked = 0;
     out->marked = 1;
     *reused = 1;

@@ -109,6 +109,8 @@ typedef struct state_task {
 typedef struct state_mark {
     int64_t version_mzxid;
     int64_t tasks_pzxid;
+    int32_t version_dv;         /* state/version's data version (the task log's clock) */
+    int32_t tasks_children;     /* how many znodes state/tasks holds */
 } state_mark;
 
 typedef struct state_snapshot {
@@ -123,6 +125,8 @@ typedef struct state_snapshot {
                                         * decode (valid-ID names only), sorted */
     int marked;                        /* mark is the one taken before tasks were read */
     state_mark mark;
+    int nchildren;                     /* task znodes these records account for (decoded or
+                                        * skipped), to compare with mark.tasks_children */
 } state_snapshot;
 
 typedef struct state state;
@@ -148,6 +152,18 @@ int state_load(state *s, state_snapshot *out, char *err, size_t errlen);
  * of read again (*reused = 1; warm is left without them). 10,000 records
  * take 0.8-3 s to read on the 2-core benchmark host; two stats do not. */
 int state_load_warm(state *s, state_snapshot *out, state_snapshot *warm, int *reused, char *err, size_t errlen);
+/* Brings snap's task records (a marked state_load's) up to date by reading
+ * only those that state/tasklog names as written since its mark (see
+ * state_tasklog.c). MCM_OK: snap holds exactly what ZooKeeper holds at its
+ * new mark, *fetched records read. MCM_ERR (err says why): the log does
+ * not cover the gap, writes went on meanwhile, a record was changed by hand,
+ * or ZooKeeper trouble; snap is then left unmarked, and only a full read
+ * will do. */
+int state_catch_up(state *s, state_snapshot *snap, int *fetched, char *err, size_t errlen);
+/* 1 if no task record changed from the mark `was` to the mark `now`
+ * (state/version moved only for other writes, per state/tasklog); 0 if
+ * one did or that cannot be told. */
+int state_records_unchanged(state *s, const state_mark *was, const state_mark *now);
 /* The mark ZooKeeper has now (zxids 0 for znodes that do not exist yet):
  * two small reads that tell whether a state_load would see other records. */
 int state_read_mark(state *s, state_mark *m, char *err, size_t errlen);

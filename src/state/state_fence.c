@@ -4,7 +4,8 @@
  *
  *   op 0  check   <root>/leader/member_<seq>  version -1   (the fence: exists?)
  *   op 1  set     <root>/state/version  "N+1"  version V    (ordering)
- *   op 2… the write itself (set/create/delete of state, servers, serverset)
+ *   op 2  set     <root>/state/tasklog  the task log with this write's IDs
+ *   op 3… the write itself (set/create/delete of state, servers, serverset)
  *
  * and ZooKeeper applies all of it or none. Op 0 fails once our member znode
  * is gone -- our session expired or we resigned -- so a deposed leader can
@@ -12,6 +13,11 @@
  * orders writes: V is the znode's data version as we last saw it; if it moved
  * (another leader wrote while our caches were built), we re-read it and try
  * once more, because the fence, not the version, is what keeps writers apart.
+ * Op 2 keeps the task log (state_tasklog.c): which task records the recent
+ * writes touched, taken from the batch's own paths, so no kind of write can
+ * forget it. Whenever the version is (re-)read, the writer takes the stored
+ * log up if it ends at that version, else starts afresh (covering nothing
+ * before), since writes it did not see may lie behind.
  *
  * Why a batch type: zoo_op_t points at its strings, so the batch owns copies
  * of them until the multi is done, and keeps a running size estimate (a multi
@@ -39,7 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RESERVED 2                    /* fence + version ops in front of the batch */
+#define RESERVED 3                    /* fence, version and task log ops in front of the batch */
 
 struct zbatch {
     zoo_op_t *ops;                    /* RESERVED + n */
@@ -52,7 +58,7 @@ struct zbatch {
 zbatch *zbatch_new(void) {
     zbatch *b = calloc(1, sizeof(*b));
     if (!b) return NULL;
-    b->bytes = 256;                   /* multi header, fence and version ops */
+    b->bytes = 256;                   /* multi header, fence and version ops (the log: at exec) */
     return b;
 }
 
@@ -153,6 +159,7 @@ const char *zbatch_created(const zbatch *b, int i) {
 
 void state_caches_drop(state *s) {
     s->have_version = 0;
+    tasklog_clear(&s->log);
     s->have_servers = 0;
     srvlist_free(s->servers);
     s->servers = NULL;
@@ -167,6 +174,62 @@ int state_fence_current(state *s) {
         snprintf(s->fence, sizeof(s->fence), "%s", m);
     }
     return 1;
+}
+
+/* The task log this writer continues: the stored one if it ends at data
+ * version dv (the last writer kept it, so it holds for us too: a new
+ * leader does not cut a third replica's copy off), else one covering
+ * nothing before dv. Made if missing (unfenced, like state_init: a layout
+ * from before the log lacks it; an empty log covers nothing). */
+static int load_tasklog(state *s, int32_t dv, char *err, size_t errlen) {
+    char path[STATE_PATH_MAX], *data = NULL;
+    int len = 0;
+    tasklog l;
+    zks_path(s->z, "state/tasklog", path, sizeof(path));
+    int rc = zks_get(s->z, path, STATE_TASKLOG_MAX * 2, &data, &len, NULL);
+    if (rc == ZNONODE) rc = zoo_create(zks_handle(s->z), path, "", 0, zks_acl(s->z), 0, NULL, 0);
+    if (rc != ZOK && rc != ZNODEEXISTS && rc != ZKS_TOO_LARGE) {
+        snprintf(err, errlen, "read %s: %s", path, zks_strerror(rc));
+        return MCM_ERR;
+    }
+    tasklog_reset(&s->log, dv);
+    if (data && tasklog_parse(data, (size_t)len, &l) == MCM_OK) {
+        if (l.to == dv) tasklog_clear(&s->log), s->log = l;
+        else tasklog_clear(&l);
+    }
+    free(data);
+    return MCM_OK;
+}
+
+/* The task IDs the batch's ops name under state/tasks, "<id>,<id>" ("" for
+ * none), malloc'd; NULL when out of memory. */
+static char *batch_ids(state *s, const zbatch *b) {
+    char dir[STATE_PATH_MAX];
+    zks_path(s->z, "state/tasks/", dir, sizeof(dir));
+    size_t dl = strlen(dir), len = 0, cap = 1;
+    for (int i = 0; i < b->n; i++) cap += strlen(b->owned[2 * i]) + 1;
+    char *ids = malloc(cap);
+    if (!ids) return NULL;
+    ids[0] = '\0';
+    for (int i = 0; i < b->n; i++) {
+        const char *p = b->owned[2 * i];
+        if (strncmp(p, dir, dl) || !state_valid_id(p + dl)) continue;
+        len += (size_t)snprintf(ids + len, cap - len, "%s%s", len ? "," : "", p + dl);
+    }
+    return ids;
+}
+
+/* The log after this write, within what the multi can still carry; its
+ * text in *text. */
+static int next_log(state *s, const zbatch *b, tasklog *after, char **text, size_t *len) {
+    char *ids = batch_ids(s, b);
+    size_t room = STATE_PACKET_BUDGET > b->bytes + 512 ? STATE_PACKET_BUDGET - b->bytes - 512 : 0;
+    if (room > STATE_TASKLOG_MAX) room = STATE_TASKLOG_MAX;
+    int rc = ids ? tasklog_append(&s->log, s->version_stat + 1, ids, room, after) : MCM_ERR;
+    free(ids);
+    if (rc == MCM_OK && !(*text = tasklog_text(after, len))) rc = MCM_ERR;
+    if (rc != MCM_OK) tasklog_clear(after);
+    return rc;
 }
 
 static int read_version(state *s, char *err, size_t errlen) {
@@ -187,6 +250,7 @@ static int read_version(state *s, char *err, size_t errlen) {
         v = st.version;
     }
     free(data);
+    if (load_tasklog(s, st.version, err, errlen) != MCM_OK) return MCM_ERR;
     s->version = v;
     s->version_stat = st.version;
     s->have_version = 1;
@@ -223,6 +287,10 @@ static int failed(state *s, int rc, const zoo_op_result_t *res, int n, int *fail
         snprintf(err, errlen, "fenced: our member znode %s is gone (%s); another replica may lead",
                  s->fence, zks_strerror(res[0].err));
         *ret = STATE_FENCED;
+    } else if (c == 2) {   /* the task log gone (deleted by hand): made again at the next write */
+        s->have_version = 0;
+        snprintf(err, errlen, "state/tasklog: %s", zks_strerror(res[2].err));
+        *ret = MCM_ERR;
     } else if (c == 1 && res[1].err == ZBADVERSION) {
         s->have_version = 0;
         snprintf(err, errlen, "state/version moved twice under us (a concurrent writer?)");
@@ -268,26 +336,42 @@ int state_fenced_exec(state *s, zbatch *b, int *failed_op, int *failed_rc, char 
     }
     int n = b->n + RESERVED, ret = MCM_ERR;
     zoo_op_result_t *res = calloc((size_t)n, sizeof(*res));
-    char vpath[STATE_PATH_MAX], vbuf[32];
+    char vpath[STATE_PATH_MAX], lpath[STATE_PATH_MAX], vbuf[32];
     zks_path(s->z, "state/version", vpath, sizeof(vpath));
+    zks_path(s->z, "state/tasklog", lpath, sizeof(lpath));
     if (!res) {
         snprintf(err, errlen, "out of memory");
         return MCM_ERR;
     }
     for (int attempt = 0; attempt < 2; attempt++) {
+        tasklog after;
+        char *ltext = NULL;
+        size_t llen = 0;
         if (!s->have_version && read_version(s, err, errlen) != MCM_OK) break;
+        if (next_log(s, b, &after, &ltext, &llen) != MCM_OK) {
+            snprintf(err, errlen, "out of memory");
+            break;
+        }
         snprintf(vbuf, sizeof(vbuf), "%lld", (long long)next_version(s));
         zoo_check_op_init(&b->ops[0], s->fence, -1);
         zoo_set_op_init(&b->ops[1], vpath, vbuf, (int)strlen(vbuf), s->version_stat, NULL);
+        zoo_set_op_init(&b->ops[2], lpath, ltext, (int)llen, -1, NULL);
         memset(res, 0, sizeof(*res) * (size_t)n);
-        if ((ret = ready(s, err, errlen)) != MCM_OK) break;
-        int rc = zks_multi(zks_handle(s->z), n, b->ops, res);
+        int rc = (ret = ready(s, err, errlen)) == MCM_OK ? zks_multi(zks_handle(s->z), n, b->ops, res) : ZOK;
+        free(ltext);
+        if (ret != MCM_OK) {
+            tasklog_clear(&after);
+            break;
+        }
         if (rc == ZOK) {
             s->version++;
             s->version_stat++;
+            tasklog_clear(&s->log);
+            s->log = after;
             ret = MCM_OK;
             break;
         }
+        tasklog_clear(&after);
         if (!failed(s, rc, res, n, failed_op, failed_rc, &ret, err, errlen)) break;
         log_info("state/version moved under us (another leader wrote since our last look); re-reading");
     }

@@ -6,6 +6,8 @@
  * state_task.c     the task record's JSON codec and its field rules
  * state_codec.c    decoders of state/version, state/framework_id, state/desired
  * state_fetch.c    many znodes read at once (pipelined), for the task records
+ * state_tasklog.c  the task log's codec: which records the last writes touched
+ * state_catchup.c  a copy of the records brought up to date from that log
  *
  * Threads: owner thread only, like state.h. */
 #ifndef MCM_STATE_INT_H
@@ -24,6 +26,31 @@
 #define STATE_TASK_MAX (64 * 1024)              /* largest task znode we read */
 #define STATE_DOC_MAX (STATE_PACKET_BUDGET)     /* servers, desired */
 
+/* The task log (state_tasklog.c): covers the writes whose state/version
+ * data version dv is in (from, to]; lines "<dv> <id>,<id>\n" or "<dv> *\n",
+ * oldest first, for those of them that touched task records. */
+#define STATE_TASKLOG_MAX (32 * 1024)
+#define STATE_TASKLOG_ENTRY_MAX (8 * 1024)
+typedef struct tasklog {
+    int32_t from, to;
+    char *lines;                /* malloc'd, NUL-terminated; NULL when none */
+    size_t len;
+} tasklog;
+void tasklog_clear(tasklog *l);
+void tasklog_reset(tasklog *l, int32_t dv);          /* covers nothing after dv */
+/* l followed by one write that gives state/version data version dv and
+ * touched ids ("<id>,<id>", "" for none, NULL for too many to name), the
+ * oldest lines dropped until the text is at most max bytes. out is new
+ * (tasklog_clear it); MCM_ERR only when out of memory. */
+int tasklog_append(const tasklog *l, int32_t dv, const char *ids, size_t max, tasklog *out);
+char *tasklog_text(const tasklog *l, size_t *len);   /* the znode's data, malloc'd */
+/* Strict: MCM_ERR for anything tasklog_text would not write. */
+int tasklog_parse(const char *data, size_t len, tasklog *out);
+/* 1 if l names every record touched after data version dv (dv in
+ * [from, to], no "*" after it): *ids is then "<id>,<id>" ("" for none,
+ * malloc'd, may repeat an ID). 0 if it cannot tell. */
+int tasklog_since(const tasklog *l, int32_t dv, char **ids);
+
 /* One serverset member as stored. */
 typedef struct ss_member {
     char *name;                 /* "member_0000000012" */
@@ -41,6 +68,7 @@ struct state {
     int have_version;
     int64_t version;            /* state/version's value */
     int32_t version_stat;       /* its znode data version (the optimistic check) */
+    tasklog log;                /* valid with have_version: what state/tasklog holds */
     int have_servers;
     int servers_exists;         /* the servers znode exists */
     int32_t servers_stat;       /* its data version */
@@ -94,6 +122,11 @@ int state_fenced_exec(state *s, zbatch *b, int *failed_op, int *failed_rc, char 
 /* Drops every cache when the fence changed; 1 if the caller may write at all. */
 int state_fence_current(state *s);
 void state_caches_drop(state *s);
+
+/* One task znode as read (state.c): 1 if it decoded into *t, 0 if skipped
+ * (reason in why, "" when simply gone), -1 on ZooKeeper trouble. */
+int state_decode_task(const char *path, const char *name, const state_blob *b, state_task *t, char *why,
+                      size_t whylen, char *err, size_t errlen);
 
 /* MCM_OK if the session is connected, else MCM_ERR with a reason (state.c). */
 int state_connected(state *s, char *err, size_t errlen);
