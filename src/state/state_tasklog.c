@@ -95,13 +95,14 @@ char *tasklog_text(const tasklog *l, size_t *len) {
     return t;
 }
 
-/* A non-negative decimal of at most 10 digits that fits int32 at s; the
- * number of characters taken, 0 if none. */
+/* A non-negative decimal of at most 10 digits, without leading zeros (as
+ * mcm prints it), that fits int32 at s; the number of characters taken, 0
+ * if none. */
 static size_t parse_dv(const char *s, const char *end, int32_t *out) {
     size_t i = 0;
     int64_t v = 0;
     while (s + i < end && s[i] >= '0' && s[i] <= '9' && i < 10) v = v * 10 + (s[i++] - '0');
-    if (!i || v > INT32_MAX || (s + i < end && s[i] >= '0' && s[i] <= '9')) return 0;
+    if (!i || v > INT32_MAX || (s + i < end && s[i] >= '0' && s[i] <= '9') || (i > 1 && s[0] == '0')) return 0;
     *out = (int32_t)v;
     return i;
 }
@@ -138,6 +139,7 @@ int tasklog_parse(const char *data, size_t len, tasklog *out) {
     int32_t from, to, prev;
     size_t n;
     memset(out, 0, sizeof(*out));
+    if (memchr(data, '\0', len)) return MCM_ERR;    /* the lines are read as a C string later */
     if (len < sizeof(magic) - 1 || memcmp(p, magic, sizeof(magic) - 1)) return MCM_ERR;
     p += sizeof(magic) - 1;
     if (!(n = parse_dv(p, end, &from)) || end - (p + n) < 4 || memcmp(p + n, " to=", 4)) return MCM_ERR;

@@ -93,9 +93,11 @@ START_TEST(test_tasklog_codec) {
         "mcm-tasklog 1 from=1 to=3\n2 a\n2 b\n", "mcm-tasklog 1 from=1 to=3\n4 a\n", "mcm-tasklog 1 from=1 to=3\n1 a\n",
         "mcm-tasklog 1 from=1 to=3\n2 a,\n", "mcm-tasklog 1 from=1 to=3\n2 ,a\n", "mcm-tasklog 1 from=1 to=3\n2 a/b\n",
         "mcm-tasklog 1 from=1 to=3\n2 ..\n", "mcm-tasklog 1 from=1 to=3\n2 a", "mcm-tasklog 1 from=1 to=3\n2\n",
-        "mcm-tasklog 1 from=1 to=99999999999\n", "mcm-tasklog 1 from=-1 to=3\n", "mcm-tasklog 1 from=1 to=3\n2 *x\n"};
+        "mcm-tasklog 1 from=1 to=99999999999\n", "mcm-tasklog 1 from=-1 to=3\n", "mcm-tasklog 1 from=1 to=3\n2 *x\n", "mcm-tasklog 1 from=01 to=3\n"};
     for (size_t i = 0; i < MCM_ARRAY_LEN(bad); i++)
         ck_assert_msg(tasklog_parse(bad[i], strlen(bad[i]), &p) == MCM_ERR, "accepted: %s", bad[i]);
+    static const char nul[] = "mcm-tasklog 1 from=1 to=3\n2 mcm-1\0mcm-2\n";   /* a NUL inside an ID */
+    ck_assert_int_eq(tasklog_parse(nul, sizeof(nul) - 1, &p), MCM_ERR);
     tasklog_clear(&p);
     tasklog_clear(&a), tasklog_clear(&b), tasklog_clear(&c), tasklog_clear(&l);
 }
