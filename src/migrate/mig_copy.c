@@ -165,10 +165,11 @@ static size_t batch_end(const mig *m, const mig_list *l, size_t from) {
     return i;
 }
 
-static void update_remaining(mig *m, const mig_list *l, size_t from) {
+/* The bytes of entries [from, n): one sum, at the start of the pass. */
+static uint64_t bytes_from(const mig_list *l, size_t from) {
     uint64_t bytes = 0;
     for (size_t i = from; i < l->n; i++) bytes += l->e[i].size;
-    mig_set_remaining(m, l->n - from, bytes);
+    return bytes;
 }
 
 static int pick_pending(const mig_entry *e) { return e->state == ST_PENDING; }
@@ -177,6 +178,7 @@ static int pick_pending(const mig_entry *e) { return e->state == ST_PENDING; }
 static int copy_pass(mig *m, mig_conn *src, char *err, size_t errlen) {
     mig_list *l = &m->rec;
     size_t idx[MIG_BATCH_KEYS];
+    uint64_t left = bytes_from(l, 0);      /* kept as a running sum: a pass is O(n), not O(n^2 / batch) */
     for (size_t from = 0; from < l->n;) {
         if (mig_is_cancelled(m)) { snprintf(err, errlen, "cancelled"); return MCM_ERR; }
         if (mig_out_of_time(m)) {
@@ -186,11 +188,11 @@ static int copy_pass(mig *m, mig_conn *src, char *err, size_t errlen) {
         }
         size_t to = batch_end(m, l, from), n = 0;
         uint64_t bytes = 0;
-        for (size_t i = from; i < to; i++) idx[n++] = i;
+        for (size_t i = from; i < to; i++) idx[n++] = i, left -= l->e[i].size;
         int rc = mig_read_and_queue(m, l, src, idx, n, 0, &bytes, err, errlen);
         mig_write_replies(m, l, 0);
         from = to;
-        update_remaining(m, l, from);
+        mig_set_remaining(m, l->n - from, left);
         if (rc != MCM_OK) return MCM_ERR;
         if (mig_pace(m, bytes) != 0 && mig_is_cancelled(m)) { snprintf(err, errlen, "cancelled"); return MCM_ERR; }
     }
@@ -208,7 +210,7 @@ int mig_copy(mig *m, char *err, size_t errlen) {
         pthread_mutex_lock(&m->lock);
         m->prog.keys_total = m->rec.n;
         pthread_mutex_unlock(&m->lock);
-        update_remaining(m, &m->rec, 0);
+        mig_set_remaining(m, m->rec.n, bytes_from(&m->rec, 0));
         m->have_copy = 1;
         log_info("copy of %s: %zu of %llu keys move to other servers", m->source, m->rec.n,
                  (unsigned long long)m->prog.keys_seen);

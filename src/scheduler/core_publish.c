@@ -155,8 +155,12 @@ static json_t *task_json(const tt_task *t) {
  * elected is dropped: the new term has its own table. */
 void core_on_follower_copy(core *c, fr_copy *cp) {
     if (c->role != ROLE_FOLLOWER) return;
-    log_verbose("follower copy of the state: %d task records read in %lld ms (%s)", cp->snap.ntasks,
-                (long long)cp->read_ms, cp->full ? "the minute's full read" : "the mark moved");
+    if (cp->caught_up)
+        log_verbose("follower copy of the state: %d task records, brought up to date from the task log by reading "
+                    "%d in %lld ms", cp->snap.ntasks, cp->fetched, (long long)cp->read_ms);
+    else
+        log_verbose("follower copy of the state: %d task records read in %lld ms (%s)", cp->snap.ntasks,
+                    (long long)cp->read_ms, cp->full ? "the minute's full read" : "the mark moved");
     char *leader = elect_leader_identity(c->el);
     json_t *lj = leader ? json_loads(leader, 0, NULL) : NULL;
     json_t *http = lj ? json_object_get(lj, "http") : NULL;

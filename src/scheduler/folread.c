@@ -8,15 +8,21 @@
  *
  * Thread loop:
  *   stop                       -> exit
- *   not on                     -> wait for fr_follow
+ *   not on                     -> drop the thread's copy; wait for fr_follow
  *   before next look           -> wait until then (or a switch)
- *   due                        -> look(): mark same (or moved by writes the
- *                                 task log shows touched no record) and full
- *                                 read not due, or backing off under churn (read_due):
- *                                 nothing; else state_load, the JSON array,
- *                                 the callback; next look in FR_LOOK_MS
- * fr_follow(1) after (0) forgets the last mark, so following starts with a
- * full read at once. */
+ *   due                        -> look(): mark same and the full read not due:
+ *                                 nothing. Mark moved: the thread's own copy
+ *                                 brought up to date from the task log
+ *                                 (state_catch_up: only the records written
+ *                                 since) and, if a record changed, handed on.
+ *                                 The log cannot tell (trimmed, a "*", a hand
+ *                                 edit), no copy yet, or the minute's full
+ *                                 read due: state_load, subject to the churn
+ *                                 back-off (read_due); next look in FR_LOOK_MS
+ * The thread keeps its copy (to catch it up) and hands the callback a deep
+ * copy of it, so a follower holds the records twice: about 3 KB a record.
+ * fr_follow(1) after (0) forgets the copy, so following starts with a full
+ * read at once. */
 #define LOG_COMPONENT "publish"
 #include "folread.h"
 #include "log.h"
@@ -48,8 +54,9 @@ struct folread {
     zks *z;
     state *st;
     uint64_t seen_gen;
-    state_mark mark;           /* the last copy's */
-    int marked;
+    state_snapshot snap;       /* the thread's copy; valid while have_snap */
+    int have_snap;
+    int posted;                /* the callback took the copy as it is now */
     int64_t full_at_ms;
     state_mark last_look;      /* the mark at the previous look */
     int looked;
@@ -134,36 +141,68 @@ static int read_due(folread *r, const state_mark *m, int have_mark, int moved, i
     return 1;
 }
 
+/* Hands the callback a deep copy of the thread's copy. */
+static void post(folread *r, int64_t started, int full, int fetched) {
+    fr_copy *c = calloc(1, sizeof(*c));
+    if (!c || state_snapshot_dup(&r->snap, &c->snap) != MCM_OK || !(c->tasks_json = tasks_array(&c->snap))) {
+        log_error("out of memory copying the follower's task records");
+        fr_copy_free(c);
+        r->posted = 0;
+        return;
+    }
+    c->read_ms = util_now_ms() - started;   /* with the session's opening, if this look opened it */
+    c->full = full;
+    c->caught_up = fetched >= 0;
+    c->fetched = fetched;
+    r->posted = r->cb(r->ud, c);
+}
+
+static void drop_snap(folread *r) {
+    state_snapshot_clear(&r->snap);
+    r->have_snap = r->posted = 0;
+}
+
+/* The thread's copy brought up to date from the task log; 1 if it now
+ * matches ZooKeeper (and was handed on if a record changed). */
+static int catch_up(folread *r, int moved, int64_t now) {
+    char err[256];
+    int fetched = 0;
+    if (moved && state_catch_up(r->st, &r->snap, &fetched, err, sizeof(err)) != MCM_OK) {
+        log_verbose("follower copy not brought up to date (%s): reading every record", err);
+        drop_snap(r);
+        return 0;
+    }
+    r->gap_ms = FR_LOOK_MS, r->read_ok_ms = 0;   /* followed by the log: no churn of full reads */
+    if (fetched || !r->posted) post(r, now, 0, fetched);
+    return 1;
+}
+
 /* One look, the one due at `now` (its schedule, not the time ready() took
- * to open a session): the records when the mark moved (read_due) or the
- * full read is due. */
+ * to open a session): the records brought up to date from the task log
+ * when the mark moved, or all of them read when the log cannot tell or the
+ * full read is due (read_due). */
 static void look(folread *r, int64_t now) {
     char err[256];
     state_mark m;
     if (!ready(r)) return;
     int have_mark = state_read_mark(r->st, &m, err, sizeof(err)) == MCM_OK;
-    int moved = !r->marked || !have_mark || !state_mark_same(&m, &r->mark);
-    if (moved && r->marked && have_mark && state_records_unchanged(r->st, &r->mark, &m))
-        r->mark = m, moved = 0;   /* only other writes: the copy (and the core's) still holds */
+    int moved = !r->have_snap || !have_mark || !state_mark_same(&m, &r->snap.mark);
+    if (have_mark && r->have_snap && now < r->full_at_ms && (moved || !r->posted)) {
+        if (catch_up(r, moved, now)) {
+            r->looked = 1, r->last_look = m;
+            return;
+        }
+    }
     if (!read_due(r, &m, have_mark, moved, now)) return;
-    fr_copy *c = calloc(1, sizeof(*c));
-    if (!c) return;
-    if (state_load(r->st, &c->snap, err, sizeof(err)) != MCM_OK) {   /* takes its own mark first */
+    drop_snap(r);
+    if (state_load(r->st, &r->snap, err, sizeof(err)) != MCM_OK) {   /* takes its own mark first */
         log_verbose("follower task view not refreshed: %s", err);
-        fr_copy_free(c);
+        state_snapshot_clear(&r->snap);
         return;
     }
-    c->read_ms = util_now_ms() - now;   /* with the session's opening, if this look opened it */
-    c->full = !moved;
-    r->mark = c->snap.mark;
-    r->marked = c->snap.marked;
+    r->have_snap = r->snap.marked;
     r->full_at_ms = now + FR_FULL_MS;
-    if (!(c->tasks_json = tasks_array(&c->snap))) {
-        log_error("out of memory rendering the follower's task view");
-        fr_copy_free(c);
-        return;
-    }
-    if (!r->cb(r->ud, c)) r->marked = 0;
+    post(r, now, !moved, -1);
 }
 
 static void wait_until(folread *r, int64_t at_ms) {
@@ -182,12 +221,15 @@ static void *thread_main(void *arg) {
     pthread_mutex_lock(&r->mu);
     while (!r->stop) {
         int64_t now = util_now_ms();
+        if (!r->on && r->have_snap) drop_snap(r);   /* a leader keeps no copy */
         if (!r->on || now < r->next_ms) {
             wait_until(r, r->on ? r->next_ms : now + 1000);
             continue;
         }
-        if (r->gen != r->seen_gen)   /* following again: start afresh */
-            r->marked = 0, r->looked = 0, r->read_ok_ms = 0, r->gap_ms = FR_LOOK_MS, r->seen_gen = r->gen;
+        if (r->gen != r->seen_gen) {   /* following again: start afresh */
+            drop_snap(r);
+            r->looked = 0, r->read_ok_ms = 0, r->gap_ms = FR_LOOK_MS, r->seen_gen = r->gen;
+        }
         r->next_ms = now + FR_LOOK_MS;
         pthread_mutex_unlock(&r->mu);
         look(r, now);
@@ -238,6 +280,7 @@ void fr_free(folread *r) {
     pthread_cond_signal(&r->cv);
     pthread_mutex_unlock(&r->mu);
     pthread_join(r->thread, NULL);
+    state_snapshot_clear(&r->snap);
     state_free(r->st);
     zks_free(r->z);
     pthread_cond_destroy(&r->cv);

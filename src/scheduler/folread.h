@@ -11,12 +11,16 @@
  * hands each copy to a callback.
  *
  * What it reads and when: while following, every FR_LOOK_MS it reads the
- * mark (state_read_mark: two stats) and all the records only when the mark
- * moved or FR_FULL_MS passed since the last full read; at once when
- * following starts. While the mark keeps moving from look to look (churn:
- * a launch burst, a ring transition), the reads back off from every 5 s to
- * every FR_FULL_MS, and come back to every look once two looks agree. Not
- * following: nothing.
+ * mark (state_read_mark: two stats); when the mark moved, the task log and
+ * the records it names as written since the last look (state_catch_up), so
+ * the copy stays current under a launch burst or a ring transition for the
+ * cost of what changed; all the records when the log cannot tell (a hand
+ * edit, a write of thousands, a log trimmed past the copy), when
+ * FR_FULL_MS passed since the last full read, and at once when following
+ * starts. While full reads are needed from look to look (churn the log
+ * cannot follow), they back off from every 5 s to every FR_FULL_MS, and
+ * come back to every look once two looks agree. Not following: nothing,
+ * and no copy kept.
  *
  * Threads: fr_new, fr_follow and fr_free on any one thread (the core); the
  * callback on the reader's thread, which it must not block for long.
@@ -37,6 +41,8 @@ typedef struct fr_copy {
     char *tasks_json;      /* the records as a JSON array, /v1/tasks' "tasks" (owned) */
     int64_t read_ms;       /* how long the read took */
     int full;              /* 1: the minute's full read; 0: the mark moved */
+    int caught_up;         /* 1: brought up to date from the task log, not read in full */
+    int fetched;           /* ...by reading this many records again */
 } fr_copy;
 
 void fr_copy_free(fr_copy *c);   /* NULL-safe */

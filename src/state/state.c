@@ -53,6 +53,21 @@ void state_snapshot_clear(state_snapshot *snap) {
     snap->desired = -1;
 }
 
+int state_snapshot_dup(const state_snapshot *src, state_snapshot *dst) {
+    *dst = *src;
+    dst->autoscale_json = NULL, dst->tasks = NULL, dst->skipped = NULL;
+    size_t tb = sizeof(*src->tasks) * (size_t)src->ntasks, sb = sizeof(*src->skipped) * (size_t)src->nskipped;
+    int ok = (!src->autoscale_json || (dst->autoscale_json = strdup(src->autoscale_json))) &&
+             (!tb || (dst->tasks = malloc(tb))) && (!sb || (dst->skipped = malloc(sb)));
+    if (!ok) {
+        state_snapshot_clear(dst);
+        return MCM_ERR;
+    }
+    if (tb) memcpy(dst->tasks, src->tasks, tb);
+    if (sb) memcpy(dst->skipped, src->skipped, sb);
+    return MCM_OK;
+}
+
 static void path_of(state *s, const char *rel, char *buf) {
     zks_path(s->z, rel, buf, STATE_PATH_MAX);
 }

@@ -137,6 +137,9 @@ void state_free(state *s);                    /* NULL-safe */
  * SRVLIST_MAX_SERVERS). Call once after state_new. */
 void state_set_instances_max(state *s, int max);
 void state_snapshot_clear(state_snapshot *snap);
+/* A deep copy of src into dst (dst's old contents are not freed). MCM_ERR:
+ * out of memory, dst cleared. */
+int state_snapshot_dup(const state_snapshot *src, state_snapshot *dst);
 
 /* Creates the layout's parent znodes if missing (unfenced, idempotent). */
 int state_init(state *s, char *err, size_t errlen);
@@ -160,10 +163,6 @@ int state_load_warm(state *s, state_snapshot *out, state_snapshot *warm, int *re
  * or ZooKeeper trouble; snap is then left unmarked, and only a full read
  * will do. */
 int state_catch_up(state *s, state_snapshot *snap, int *fetched, char *err, size_t errlen);
-/* 1 if no task record changed from the mark `was` to the mark `now`
- * (state/version moved only for other writes, per state/tasklog); 0 if
- * one did or that cannot be told. */
-int state_records_unchanged(state *s, const state_mark *was, const state_mark *now);
 /* The mark ZooKeeper has now (zxids 0 for znodes that do not exist yet):
  * two small reads that tell whether a state_load would see other records. */
 int state_read_mark(state *s, state_mark *m, char *err, size_t errlen);

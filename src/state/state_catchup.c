@@ -49,9 +49,16 @@ static int changed_ids(state *s, const state_mark *since, char ***paths, char **
     if (read_log(s, &l, err, errlen) != MCM_OK) return MCM_ERR;
     *to = l.to;
     int covered = tasklog_since(&l, since->version_dv, &ids);
+    int32_t from = l.from;
     tasklog_clear(&l);
+    if (!covered && (since->version_dv < from || since->version_dv > *to)) {
+        snprintf(err, errlen, "the task log (state versions %d to %d) does not cover the copy's state version %d",
+                 from, *to, since->version_dv);
+        return MCM_ERR;
+    }
     if (!covered) {
-        snprintf(err, errlen, "the task log does not reach back to the copy's state version %d", since->version_dv);
+        snprintf(err, errlen, "a write since the copy's state version %d touched more records than the task log "
+                 "names", since->version_dv);
         return MCM_ERR;
     }
     struct String_vector sv = {0};
@@ -165,15 +172,4 @@ int state_catch_up(state *s, state_snapshot *snap, int *fetched, char *err, size
     snap->marked = 1;
     *fetched = n;
     return MCM_OK;
-}
-
-int state_records_unchanged(state *s, const state_mark *was, const state_mark *now) {
-    char err[256], **paths = NULL, **names = NULL;
-    int n = 0;
-    int32_t to = 0;
-    if (was->tasks_pzxid != now->tasks_pzxid || was->tasks_children != now->tasks_children) return 0;
-    if (changed_ids(s, was, &paths, &names, &n, &to, err, sizeof(err)) != MCM_OK) return 0;
-    free(paths);
-    free(names);
-    return n == 0 && to == now->version_dv;
 }

@@ -6,13 +6,18 @@
  * whose mark has not moved delivers nothing; a copy the receiver refused is
  * read again at the next look though the mark holds; not following, nothing
  * arrives; following again after a pause reads at once after its delay;
- * under churn the reads back off, and resume at once when it stops. */
+ * the leader's writes are followed through the task log (the copy brought
+ * up to date by reading only the records written, at every look, however
+ * long the writes go on); records made by hand (which the log cannot tell)
+ * are read in full, and under such churn those reads back off, and resume
+ * at once when it stops. */
 #include "folread.h"
 #include "harness.h"
 #include "log.h"
 #include "mcm.h"
 #include "stnode.h"
 #include "util.h"
+#include "zkt.h"
 
 #include <check.h>
 #include <pthread.h>
@@ -23,7 +28,7 @@
 typedef struct got {
     pthread_mutex_t mu;
     int copies, refuse;
-    int ntasks;
+    int ntasks, caught_up, fetched, caught_copies;
     char json[4096];
 } got;
 
@@ -32,6 +37,9 @@ static int on_copy(void *ud, fr_copy *cp) {
     pthread_mutex_lock(&g->mu);
     g->copies++;
     g->ntasks = cp->snap.ntasks;
+    g->caught_up = cp->caught_up;
+    g->fetched = cp->fetched;
+    g->caught_copies += cp->caught_up;
     snprintf(g->json, sizeof(g->json), "%s", cp->tasks_json);
     int accepted = !g->refuse;
     pthread_mutex_unlock(&g->mu);
@@ -77,6 +85,9 @@ START_TEST(test_folread_copies_when_the_mark_moves_and_only_while_following) {
     put(a, &t2);                                             /* the mark moves */
     ck_assert_int_eq(wait_copies(&g, 1, FR_LOOK_MS + 2000), 2);
     ck_assert_int_eq(g.ntasks, 2);
+    ck_assert_int_eq(g.caught_up, 1);                         /* from the task log ... */
+    ck_assert_int_eq(g.fetched, 1);                           /* ... by reading the one record */
+    ck_assert_int_eq(state_set_desired(a->s, 5, NULL, err, sizeof(err)), MCM_OK);   /* names no record */
     ck_assert_int_eq(wait_copies(&g, 2, FR_LOOK_MS + 1000), 2);   /* a look, mark unchanged: nothing */
 
     pthread_mutex_lock(&g.mu);
@@ -101,14 +112,35 @@ START_TEST(test_folread_copies_when_the_mark_moves_and_only_while_following) {
     ck_assert_msg(util_now_ms() - t0 >= 900, "read before its delay");
     ck_assert_int_eq(g.ntasks, 4);
 
-    /* Churn: a record written every second for 24 s. Reading on every look
-     * would be 4-5 copies; backing off (5, 10, 20 s) gives at most 3. */
-    int c0 = copies(&g);
-    for (int i = 0; i < 24; i++) {
+    /* The leader writing a record every second for 12 s: followed at every
+     * look, each copy brought up to date from the log. */
+    int c0 = copies(&g), k0 = g.caught_copies;
+    for (int i = 0; i < 12; i++) {
         char id[32];
-        snprintf(id, sizeof(id), "mcm-churn-%02d", i);
+        snprintf(id, sizeof(id), "mcm-lead-%02d", i);
         state_task t = task(id, 22000 + i, 1);
         put(a, &t);
+        util_sleep_ms(1000);
+    }
+    ck_assert_int_eq(wait_copies(&g, c0 + 1, FR_LOOK_MS + 2000) > c0 + 1, 1);
+    pthread_mutex_lock(&g.mu);
+    int followed = g.copies - c0, caught = g.caught_copies - k0;
+    pthread_mutex_unlock(&g.mu);
+    ck_assert_msg(followed >= 2 && caught == followed, "%d copies, %d caught up", followed, caught);
+
+    /* Churn the log cannot follow: a record made by hand every second for
+     * 24 s. Reading on every look would be 4-5 copies; backing off (5, 10,
+     * 20 s) gives at most 3. */
+    zhandle_t *zh = zkt_connect(th_zk_hosts(zk), NULL, 5000);
+    c0 = copies(&g);
+    for (int i = 0; i < 24; i++) {
+        char id[32], path[96];
+        snprintf(id, sizeof(id), "mcm-hand-%02d", i);
+        state_task t = task(id, 23000 + i, 1);
+        char *js = state_task_to_json(&t);
+        snprintf(path, sizeof(path), "/mcm/state/tasks/%s", id);
+        ck_assert_int_eq(zoo_create(zh, path, js, (int)strlen(js), &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0), ZOK);
+        free(js);
         util_sleep_ms(1000);
     }
     int during = copies(&g) - c0;
@@ -119,10 +151,11 @@ START_TEST(test_folread_copies_when_the_mark_moves_and_only_while_following) {
         pthread_mutex_lock(&g.mu);
         int n = g.ntasks;
         pthread_mutex_unlock(&g.mu);
-        if (n == 28) break;
+        if (n == 40) break;
         util_sleep_ms(100);
     }
-    ck_assert_int_eq(g.ntasks, 28);
+    ck_assert_int_eq(g.ntasks, 40);
+    zookeeper_close(zh);
     fr_free(r);
     node_free(a);
     th_zk_free(zk);
@@ -132,7 +165,7 @@ END_TEST
 int main(void) {
     Suite *s = suite_create("folread");
     TCase *tc = tcase_create("folread");
-    tcase_set_timeout(tc, 120);
+    tcase_set_timeout(tc, 140);
     tcase_add_test(tc, test_folread_copies_when_the_mark_moves_and_only_while_following);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
