@@ -111,19 +111,26 @@ static void http_part(scale_inst *s, int fo, const scale_opts *o) {
 
 static void failover_part(scale_inst *s, const scale_opts *o) {
     /* cold: signalled as soon as the records are planted, before any follower
-     * has read them; the others SCALE_SETTLE_MS later, as in an installation
-     * whose records were written over time (followers keep a copy, core_publish.c) */
-    const struct { int sig; const char *name; int settle_ms; } runs[] = {
-        {SIGTERM, "term_cold", 0}, {SIGTERM, "term", SCALE_SETTLE_MS}, {SIGKILL, "kill", SCALE_SETTLE_MS}};
+     * has read them; warm: once every follower's copy holds them, as in an
+     * installation whose records were written over time (followers keep a
+     * copy, folread.c) */
+    const struct { int sig; const char *name; int warm; } runs[] = {
+        {SIGTERM, "term_cold", 0}, {SIGTERM, "term", 1}, {SIGKILL, "kill", 1}};
     for (size_t k = 0; k < sizeof(runs) / sizeof(runs[0]); k++) {
         scale_failover_figures f;
-        scale_failover(s, o, runs[k].sig, runs[k].settle_ms, &f);
+        scale_failover(s, o, runs[k].sig, runs[k].warm, &f);
+        char how[128];
+        if (!runs[k].warm) snprintf(how, sizeof(how), "signalled as soon as they were written");
+        else if (f.copies_ms < 0) snprintf(how, sizeof(how), "followers' copies NOT current after %d s",
+                                           SCALE_COPIES_WAIT_MS / 1000);
+        else snprintf(how, sizeof(how), "followers' copies current %lld ms after planting, signalled %d ms later",
+                      (long long)f.copies_ms, SCALE_SETTLE_MS);
         printf("%s of the leader with %d task records stored (%s): SUBSCRIBED after %lld ms, reconciled and leading "
-               "after %lld ms; %d records left then\n", runs[k].sig == SIGTERM ? "SIGTERM" : "SIGKILL", f.stored,
-               runs[k].settle_ms ? "followers have read them" : "signalled as soon as they were written",
+               "after %lld ms; %d records left then\n", runs[k].sig == SIGTERM ? "SIGTERM" : "SIGKILL", f.stored, how,
                (long long)f.subscribed_ms, (long long)f.reconciled_ms, f.left);
         put(" n%d_%s_stored=%d n%d_%s_subscribed_ms=%lld n%d_%s_reconciled_ms=%lld", o->n, runs[k].name, f.stored,
             o->n, runs[k].name, (long long)f.subscribed_ms, o->n, runs[k].name, (long long)f.reconciled_ms);
+        if (runs[k].warm) put(" n%d_%s_copies_ms=%lld", o->n, runs[k].name, (long long)f.copies_ms);
     }
 }
 

@@ -118,11 +118,15 @@ typedef struct scale_failover_figures {
     int64_t subscribed_ms;    /* signal -> new leader SUBSCRIBED */
     int64_t reconciled_ms;    /* signal -> new leader reconciled (leading) */
     int left;                 /* records left once it leads */
+    int64_t copies_ms;        /* warm: planting -> every follower's copy holds the records (-1: not in time) */
 } scale_failover_figures;
 /* Tops state/tasks up to o->tasks records (finished tasks, src/state's
- * encoder), waits settle_ms, stops the leader with sig and times the new
- * leader. */
-#define SCALE_SETTLE_MS 7000   /* > a follower's 5 s look at the state mark */
-void scale_failover(scale_inst *s, const scale_opts *o, int sig, int settle_ms, scale_failover_figures *f);
+ * encoder), stops the leader with sig and times the new leader. warm: the
+ * signal waits until every follower's copy (/v1/status "copy") holds them
+ * all, as in an installation whose records were written over time, then
+ * SCALE_SETTLE_MS more; else it comes at once (no follower has read them). */
+#define SCALE_SETTLE_MS 2000
+#define SCALE_COPIES_WAIT_MS 120000
+void scale_failover(scale_inst *s, const scale_opts *o, int sig, int warm, scale_failover_figures *f);
 
 #endif

@@ -6,9 +6,10 @@
  * term (/v1/status "term": subscribed_ms, reconciled_ms), minus the moment
  * of the signal: the time to load the state, subscribe, reconcile every
  * stored task and lead. Signalled at once after planting, no follower has
- * read the records yet (cold); after settle_ms, a follower's copy of them is
- * current and its term starts from it (state_load_warm). The N live servers' records are mcm's own; the
- * others are planted: finished tasks (TASK_FINISHED, TASK_KILLED,
+ * read the records yet (cold); warm, once every follower's /v1/status says
+ * its copy holds them all (and SCALE_SETTLE_MS more), so the new term starts
+ * from that copy (state_load_warm), brought up to date from the task log.
+ * The N live servers' records are mcm's own; the others are planted: finished tasks (TASK_FINISHED, TASK_KILLED,
  * TASK_FAILED in turn) on the installation's agents, encoded by src/state's
  * own encoder (state_task_to_json), so they are byte for byte what a leader
  * writes. A leader deletes the record of a task that ended, so after a
@@ -118,15 +119,41 @@ static void term_of(scale_inst *s, int i, int64_t *sub, int64_t *rec) {
     json_decref(j);
 }
 
-void scale_failover(scale_inst *s, const scale_opts *o, int sig, int settle_ms, scale_failover_figures *f) {
+/* Records in replica i's follower copy (/v1/status "copy"); -1: not a follower. */
+static int copy_records(scale_inst *s, int i) {
+    json_t *j = scale_get_json(scale_port(s, i), "/v1/status");
+    json_t *c = j ? json_object_get(j, "copy") : NULL;
+    int n = c ? (int)json_integer_value(json_object_get(c, "records")) : -1;
+    json_decref(j);
+    return n;
+}
+
+/* Until every follower's copy holds `stored` records: the ms it took, -1 past the wait. */
+static int64_t wait_copies(scale_inst *s, int leader, int stored) {
+    int64_t m0 = scale_mono_ms();
+    while (scale_mono_ms() - m0 < SCALE_COPIES_WAIT_MS) {
+        int all = 1;
+        for (int i = 0; i < SCALE_REPLICAS && all; i++)
+            if (i != leader && scale_alive(s, i) && copy_records(s, i) != stored) all = 0;
+        if (all) return scale_mono_ms() - m0;
+        usleep(200000);
+    }
+    return -1;
+}
+
+void scale_failover(scale_inst *s, const scale_opts *o, int sig, int warm, scale_failover_figures *f) {
     char dir[256];
     snprintf(dir, sizeof(dir), "%s/state/tasks", scale_zk_root(s));
     zhandle_t *zh = connect_zk(s);
     plant(zh, dir, o->tasks, o->n);
     f->stored = count_tasks(zh, dir);
-    if (settle_ms) usleep((useconds_t)settle_ms * 1000);
     int old = scale_wait_leader(s, 60000, -1);
     ck_assert_msg(old >= 0, "no leader before the failover");
+    f->copies_ms = 0;
+    if (warm) {
+        f->copies_ms = wait_copies(s, old, f->stored);
+        usleep(SCALE_SETTLE_MS * 1000);
+    }
     int64_t t0 = scale_wall_ms(), m0 = scale_mono_ms();
     scale_signal(s, old, sig);
     f->subscribed_ms = f->reconciled_ms = -1;

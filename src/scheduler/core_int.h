@@ -130,6 +130,7 @@ struct core {
     state_snapshot warm;              /* follower: the records its reader read last (warm.marked:
                                        * with their mark), shown on /v1/tasks and taken over by a
                                        * new term if still current (state_load_warm); owned here */
+    int64_t warm_at_ms;               /* wall clock the reader handed `warm` over (0: none) */
 
     /* core_scale.c: autoscaling */
     policy *pol;

@@ -146,6 +146,7 @@ void core_start_leading(core *c) {
     char err[512];
     state_snapshot snap, warm = c->warm;   /* taken before the role change: a leader keeps no copy */
     memset(&c->warm, 0, sizeof(c->warm));
+    c->warm_at_ms = 0;
     core_set_role(c, ROLE_STARTING);
     const char *to[] = {"leader"};
     metrics_inc(c->mm.leadership_changes, to);
@@ -173,7 +174,7 @@ void core_start_leading(core *c) {
         return;
     }
     log_info("state: %d task records %s in %lld ms, %d of ended tasks deleted in %lld ms", nstored,
-             reused ? "taken from the follower's copy (unchanged since read)" : "read", (long long)(t_loaded - t0),
+             reused ? "taken from the follower's copy" : "read", (long long)(t_loaded - t0),
              nstored - snap.ntasks, (long long)(util_now_ms() - t_loaded));
     load_tasks(c, &snap, desired);
     if (fleet_set_quarantine(c->fl, (const char (*)[TT_ID_MAX])snap.skipped, snap.nskipped) != MCM_OK)

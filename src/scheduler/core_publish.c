@@ -179,6 +179,7 @@ void core_on_follower_copy(core *c, fr_copy *cp) {
     core_view_follower(c, &cp->snap);
     state_snapshot_clear(&c->warm);
     c->warm = cp->snap;   /* owned by c now */
+    c->warm_at_ms = util_wall_ms();
     memset(&cp->snap, 0, sizeof(cp->snap));
 }
 
@@ -298,6 +299,9 @@ static void snapshot(core *c, int periodic) {
                                                    "subscribed_ms", (json_int_t)c->term_subscribed_ms,
                                                    "reconciled_ms", (json_int_t)c->term_reconciled_ms));
     if (doc && c->role != ROLE_FOLLOWER) json_object_set_new(doc, "transition", transition_json(c));
+    if (doc && c->role == ROLE_FOLLOWER)   /* what a takeover would start from (core_lead.c) */
+        json_object_set_new(doc, "copy", json_pack("{s:i, s:i, s:I}", "records", c->warm.ntasks, "state_version",
+                                                   c->warm.mark.version_dv, "handed_ms", (json_int_t)c->warm_at_ms));
     char *s = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     if (s) http_set_status_json(c->http, s);
     free(s);

@@ -102,15 +102,36 @@ START_TEST(test_failover_1_sigkill) {
 }
 END_TEST
 
+/* Replica i's follower copy as /v1/status shows it: its record count, -1 if none shown. */
+static int copy_records(it_cluster *c, int i) {
+    json_t *j = it_get_json(it_replica_port(c, i), "/v1/status");
+    json_t *cp = j ? json_object_get(j, "copy") : NULL;
+    int n = cp ? (int)json_integer_value(json_object_get(cp, "records")) : -1;
+    json_decref(j);
+    return n;
+}
+
 START_TEST(test_failover_2_sigterm_resigns_at_once) {
     before b;
     setup(&b);
+    /* Both followers show a copy of the three servers' records (what a
+     * takeover starts from), and the leader shows none. */
+    int64_t until = mono_ms() + 15000;
+    for (int i = 0; i < 3; i++)
+        while (i != b.leader && copy_records(b.c, i) != 3 && mono_ms() < until) usleep(100000);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(copy_records(b.c, i), i == b.leader ? -1 : 3);
     int64_t t0 = mono_ms();
     it_replica_signal(b.c, b.leader, SIGTERM);
     ck_assert_msg(it_replica_wait_exit(b.c, b.leader, 10000), "leader did not exit on SIGTERM");
     int64_t took = check_takeover(&b, t0);
     /* Resignation deletes the member znode: no waiting for the session timeout. */
     ck_assert_msg(took < SESSION_MS, "takeover took %lld ms, not less than the session timeout", (long long)took);
+    /* ...and the new term started from its follower's copy, not a full read */
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "grep -q -E \"task records (taken from|brought up to date)\" %s/scheduler-*.log",
+             it_dir(b.c));
+    ck_assert_msg(system(cmd) == 0, "the new leader read every record (logs in %s)", it_dir(b.c));
     teardown(&b);
 }
 END_TEST
