@@ -1,6 +1,7 @@
 /* queue.c -- mutex + condition variable FIFO (see queue.h).
  * Shape: a singly linked list with head and tail; producers append under the
- * mutex and signal; the single consumer waits on CLOCK_MONOTONIC deadlines.
+ * mutex and signal (a lazy post does not); the single consumer waits on
+ * CLOCK_MONOTONIC deadlines.
  * The bound (queue.h, BOUND) applies only to droppable posts, so what must
  * not be lost is never refused, and a flood of what may be lost (heartbeats)
  * cannot grow the queue: at most one droppable message per type waits, and
@@ -59,6 +60,7 @@ static void drop_data(void *data, void (*free_data)(void *)) {
 }
 
 enum { CQ_KEEP, CQ_COALESCE, CQ_BOUND };   /* cq_msg.droppable */
+#define CQ_LAZY 0x10                         /* post(): queue without waking the consumer */
 
 /* 1 if a coalescing message of this type waits (q->mu held). */
 static int waiting(const cq *q, int type) {
@@ -67,7 +69,8 @@ static int waiting(const cq *q, int type) {
     return 0;
 }
 
-static int post(cq *q, int type, void *data, void (*free_data)(void *), int64_t num, int droppable) {
+static int post(cq *q, int type, void *data, void (*free_data)(void *), int64_t num, int how) {
+    int droppable = how & ~CQ_LAZY;
     cq_msg *m = calloc(1, sizeof(*m));
     if (!m) {
         drop_data(data, free_data);
@@ -90,7 +93,7 @@ static int post(cq *q, int type, void *data, void (*free_data)(void *), int64_t 
     else q->head = m;
     q->tail = m;
     q->len++;
-    pthread_cond_signal(&q->cv);
+    if (!(how & CQ_LAZY)) pthread_cond_signal(&q->cv);
     pthread_mutex_unlock(&q->mu);
     return MCM_OK;
 }
@@ -105,6 +108,10 @@ int cq_post_droppable(cq *q, int type, void *data, void (*free_data)(void *), in
 
 int cq_post_bounded(cq *q, int type, void *data, void (*free_data)(void *), int64_t num) {
     return post(q, type, data, free_data, num, CQ_BOUND);
+}
+
+int cq_post_lazy(cq *q, int type, void *data, void (*free_data)(void *), int64_t num) {
+    return post(q, type, data, free_data, num, CQ_BOUND | CQ_LAZY);
 }
 
 void cq_set_limit(cq *q, int limit) {

@@ -38,7 +38,8 @@ static void on_mesos_event_cb(void *ctx, Mesos__V1__Scheduler__Event *ev) {
         cq_post(c->q, MSG_MESOS_EVENT, ev, free_event, atomic_load(&c->term));
         return;
     }
-    if (cq_post_bounded(c->q, MSG_MESOS_EVENT, ev, free_event, atomic_load(&c->term)) != CQ_DROPPED) return;
+    /* Lazy: taken at the core's next wake-up, at most 100 ms away (core_run) */
+    if (cq_post_lazy(c->q, MSG_MESOS_EVENT, ev, free_event, atomic_load(&c->term)) != CQ_DROPPED) return;
     long d = cq_dropped(c->q);
     if ((d & (d - 1)) == 0)   /* the 1st, 2nd, 4th, 8th... drop: a flood is seen, the log is not flooded */
         log_warn("core mailbox holds %d messages or more: executor message dropped (%ld so far)",

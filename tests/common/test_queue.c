@@ -1,4 +1,5 @@
-/* test_queue.c -- the core's mailbox: order, timeouts, many producers. */
+/* test_queue.c -- the core's mailbox: order, timeouts, many producers, and
+ * lazy posts (queued without waking the consumer). */
 #include "queue.h"
 #include "mcm.h"
 #include "util.h"
@@ -96,6 +97,68 @@ START_TEST(test_queue_bounded_posts_stop_at_the_limit_only) {
 }
 END_TEST
 
+typedef struct lazy_arg {
+    cq *q;
+    int delay_ms;
+} lazy_arg;
+
+static void *post_lazy_later(void *arg) {
+    lazy_arg *a = arg;
+    util_sleep_ms(a->delay_ms);
+    cq_post_lazy(a->q, 1, NULL, NULL, 7);
+    return NULL;
+}
+
+static void *post_later(void *arg) {
+    lazy_arg *a = arg;
+    util_sleep_ms(a->delay_ms);
+    cq_post(a->q, 2, NULL, NULL, 8);
+    return NULL;
+}
+
+/* A lazy post does not end a wait: it is taken when the wait times out,
+ * or with the next ordinary post, in order; the bound still applies. */
+START_TEST(test_queue_lazy_posts_wait_for_the_next_wake_up) {
+    cq *q = cq_create();
+    pthread_t t;
+    lazy_arg a = {q, 50};
+    pthread_create(&t, NULL, post_lazy_later, &a);
+    int64_t t0 = util_now_ms();
+    cq_msg *m = cq_take(q, 400);
+    int64_t took = util_now_ms() - t0;
+    pthread_join(t, NULL);
+    ck_assert_ptr_nonnull(m);                       /* found at the timeout ... */
+    ck_assert_int_eq(m->num, 7);
+    ck_assert_msg(took >= 390, "woken after %lld ms by a lazy post", (long long)took);
+    cq_msg_free(m);
+
+    cq_post_lazy(q, 1, NULL, NULL, 1);              /* ... or with the next ordinary post */
+    a.delay_ms = 50;
+    pthread_t u;
+    cq_msg_free(cq_take(q, 0));
+    pthread_create(&t, NULL, post_lazy_later, &a);
+    lazy_arg b = {q, 100};
+    pthread_create(&u, NULL, post_later, &b);
+    t0 = util_now_ms();
+    m = cq_take(q, 2000);
+    took = util_now_ms() - t0;
+    pthread_join(t, NULL);
+    pthread_join(u, NULL);
+    ck_assert_msg(took < 1000, "the ordinary post did not wake the consumer (%lld ms)", (long long)took);
+    ck_assert_int_eq(m->num, 7);                    /* the lazy one first: FIFO */
+    cq_msg_free(m);
+    m = cq_take(q, 0);
+    ck_assert_int_eq(m->num, 8);
+    cq_msg_free(m);
+
+    cq_set_limit(q, 2);
+    ck_assert_int_eq(cq_post_lazy(q, 1, NULL, NULL, 1), MCM_OK);
+    ck_assert_int_eq(cq_post_lazy(q, 1, NULL, NULL, 2), MCM_OK);
+    ck_assert_int_eq(cq_post_lazy(q, 1, NULL, NULL, 3), CQ_DROPPED);
+    cq_free(q);
+}
+END_TEST
+
 START_TEST(test_queue_many_producers_keep_per_producer_order) {
     cq *q = cq_create();
     pthread_t t[PRODUCERS];
@@ -123,6 +186,7 @@ int main(void) {
     tcase_add_test(tc, test_queue_flood_of_droppable_is_bounded);
     tcase_add_test(tc, test_queue_bounded_posts_stop_at_the_limit_only);
     tcase_add_test(tc, test_queue_many_producers_keep_per_producer_order);
+    tcase_add_test(tc, test_queue_lazy_posts_wait_for_the_next_wake_up);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
