@@ -108,7 +108,10 @@ int mig_undo(mig *m, char *err, size_t errlen);
  * Ends like mig_catchup: copies left unverified are deleted. A source that
  * refuses `watch` is followed by passes alone. */
 typedef int (*mig_yield_fn)(void *arg);
-int mig_follow(mig *m, mig_yield_fn yield, void *arg, char *err, size_t errlen);
+/* passed(arg), if given, is called once, after the first whole pass: every
+ * write a client made on S before that pass began is then on the new owner
+ * (or its copy deleted there), and later ones are hinted. */
+int mig_follow(mig *m, mig_yield_fn yield, void (*passed)(void *arg), void *arg, char *err, size_t errlen);
 
 /* 1 after a copy phase ran (catch-up has a record), 0 after undo or none. */
 int mig_has_copy(const mig *m);

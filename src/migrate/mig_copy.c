@@ -2,7 +2,8 @@
  * new owners (see mig.h; the invariant and who keeps it: mig.c).
  *
  * Shape: one pass over the record sorted by last access (newest first), in
- * batches of at most MIG_BATCH_KEYS keys and about MIG_BATCH_BYTES bytes.
+ * batches of at most MIG_BATCH_KEYS keys and about MIG_BATCH_BYTES bytes
+ * (under a rate: MIG_PACED_BATCH_KEYS and MIG_PACED_SLICE_MS of the rate).
  * A batch is two pipelines: mg on S for every key, then one ms per key on
  * its owner (each owner's requests in one pipeline), then all replies. The
  * limiter is charged after each batch with the bytes it moved and the next
@@ -154,10 +155,11 @@ void mig_write_replies(mig *m, mig_list *l, int guarded) {
 
 /* The next batch from `from`: bounded in keys and in estimated bytes. */
 static size_t batch_end(const mig *m, const mig_list *l, size_t from) {
-    uint64_t max = MIG_BATCH_BYTES, bytes = 0;
-    if (m->rate && m->rate / 10 < max) max = m->rate / 10 ? m->rate / 10 : 1;
+    uint64_t max = MIG_BATCH_BYTES, bytes = 0, slice = m->rate * MIG_PACED_SLICE_MS / 1000;
+    size_t keys = m->rate ? MIG_PACED_BATCH_KEYS : MIG_BATCH_KEYS;
+    if (m->rate && slice < max) max = slice ? slice : 1;
     size_t i = from;
-    while (i < l->n && i - from < MIG_BATCH_KEYS) {
+    while (i < l->n && i - from < keys) {
         if (i > from && bytes + l->e[i].size > max) break;
         bytes += l->e[i].size;
         i++;

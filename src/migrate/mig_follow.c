@@ -175,12 +175,12 @@ static int64_t pause_after(const mig_watch *w, int64_t pass_ms) {
     return pass_ms > MIG_FOLLOW_PAUSE_MS ? pass_ms : MIG_FOLLOW_PAUSE_MS;
 }
 
-static int follow_loop(follow *f, mig_watch **w, mig_conn *src, size_t *cursor, mig_yield_fn yield, void *arg,
-                       char *err, size_t errlen) {
+static int follow_loop(follow *f, mig_watch **w, mig_conn *src, size_t *cursor, mig_yield_fn yield,
+                       void (*passed)(void *arg), void *arg, char *err, size_t errlen) {
     for (;;) {
         int64_t t0 = util_now_ms();
         if (mig_catchup_pass(f->m, src, cursor, err, errlen) != MCM_OK) return MCM_ERR;
-        f->passes++;
+        if (f->passes++ == 0 && passed) passed(arg);
         if (must_stop(f->m, yield, arg)) return MCM_OK;
         int64_t now = util_now_ms();
         int r = wait_hints(f, w, src, now + pause_after(*w, now - t0), yield, arg, err, errlen);
@@ -189,7 +189,7 @@ static int follow_loop(follow *f, mig_watch **w, mig_conn *src, size_t *cursor, 
     }
 }
 
-int mig_follow(mig *m, mig_yield_fn yield, void *arg, char *err, size_t errlen) {
+int mig_follow(mig *m, mig_yield_fn yield, void (*passed)(void *arg), void *arg, char *err, size_t errlen) {
     if (mig_catchup_begin(m, err, errlen) != MCM_OK) return MCM_ERR;
     follow f = {.m = m};
     size_t cursor = 0;
@@ -206,7 +206,7 @@ int mig_follow(mig *m, mig_yield_fn yield, void *arg, char *err, size_t errlen) 
             mig_watch_free(w);
             w = NULL;
         }
-        rc = follow_loop(&f, &w, src, &cursor, yield, arg, err, errlen);
+        rc = follow_loop(&f, &w, src, &cursor, yield, passed, arg, err, errlen);
     }
     log_info("catch-up of %s: followed for %lld ms: %llu passes, %llu keys hinted", m->source,
              (long long)(util_now_ms() - m->phase_start), (unsigned long long)f.passes,

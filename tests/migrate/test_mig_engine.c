@@ -569,13 +569,24 @@ typedef struct fbg {
     atomic_int stop;
     int rc;
     char err[256];
+    const char *check_owner, *check_key, *check_want;   /* looked at when the first pass is over */
+    int passed, check_ok;
 } fbg;
 
 static int fbg_yield(void *arg) { return atomic_load(&((fbg *)arg)->stop); }
 
+static void fbg_passed(void *arg) {
+    fbg *b = arg;
+    b->passed++;
+    if (!b->check_key) return;
+    got g = get(b->check_owner, b->check_key, 8);
+    b->check_ok = g.hit && !strcmp(g.value, b->check_want);
+    free(g.value);
+}
+
 static void *bg_follow(void *arg) {
     fbg *b = arg;
-    b->rc = mig_follow(b->m, fbg_yield, b, b->err, sizeof(b->err));
+    b->rc = mig_follow(b->m, fbg_yield, fbg_passed, b, b->err, sizeof(b->err));
     return NULL;
 }
 
@@ -607,11 +618,16 @@ static int64_t until_served(const char *owner, const char *k, const char *want) 
 START_TEST(test_mig_engine_follow_rechecks_what_clients_touch_at_once) {
     fleet f;
     fleet_start(&f, 3);
-    char keys[4][MIG_KEY_MAX + 1];
-    ck_assert_int_eq(moving_keys(&f, "f", 4, keys, 8), 4);
-    for (int i = 0; i < 4; i++) put(f.addr[0], keys[i], 8, "orig", 4, 0, 7);
-    fbg b = {.m = engine(&f, 0, 0, 3, 0, 30000)};
+    char keys[5][MIG_KEY_MAX + 1];
+    ck_assert_int_eq(moving_keys(&f, "f", 5, keys, 8), 5);
+    for (int i = 0; i < 5; i++) put(f.addr[0], keys[i], 8, "orig", 4, 0, 7);
+    fbg b = {.m = engine(&f, 0, 0, 3, 0, 30000), .check_owner = f.addr[2], .check_key = keys[4],
+             .check_want = "after-copy"};
     run(b.m, mig_copy);
+    /* A client writes a copied key on S between the copy and the follow:
+     * by the end of the first pass (when the executor lets the copy's done
+     * go, and so the scheduler publish R') the new owner has that value. */
+    put(f.addr[0], keys[4], 8, "after-copy", 10, 0, 7);
     pthread_t t;
     pthread_create(&t, NULL, bg_follow, &b);
     util_sleep_ms(700);
@@ -655,6 +671,8 @@ START_TEST(test_mig_engine_follow_rechecks_what_clients_touch_at_once) {
     pthread_join(t, NULL);
     ck_assert_msg(b.rc == MCM_OK, "%s", b.err);
     ck_assert_int_lt(util_now_ms() - t0, 500);
+    ck_assert_int_eq(b.passed, 1);                         /* once, after the first pass ... */
+    ck_assert_msg(b.check_ok, "the first pass ended with mcm's older copy on the new owner");
     g = get(f.addr[2], keys[3], 8);
     ck_assert_msg(g.hit && !strcmp(g.value, "orig"), "an unchanged copy was dropped");
     free(g.value);
