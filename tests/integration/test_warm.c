@@ -16,6 +16,13 @@
  * is stored only on its owner under the published ring (each server asked
  * for every key directly).
  *
+ * A second installation copies 20,000 keys slowly (--migrate-rate 4KiB:
+ * about 6 s per source; its catch-up pass then takes two batches, seconds
+ * apart) and a client overwrites every key through the old list, round
+ * after round, until the first source ends its copy: the moment the new list is published, every key already reads
+ * the overwritten value through it (each source checks its copied keys once
+ * more before it reports the copy done).
+ *
  * Every wait is bounded; every failure names the log directory. */
 #include "cluster.h"
 #include "harness.h"
@@ -29,6 +36,9 @@
 #include <unistd.h>
 
 #define KEYS 3000
+#define SLOW_KEYS 20000   /* the slow copy: more than one catch-up batch (512 keys) per source */
+
+static int nkeys = KEYS;   /* the keys of the test running */
 #define WAIT_MS 120000
 #define MIN_HIT 0.99
 
@@ -52,7 +62,7 @@ static void put(wc_client *k, int i, int version) {
 /* Reads every key once: hits, and reads of a version other than want[i]. */
 static void read_all(wc_client *k, const int *want, int *hits, int *stale) {
     *hits = *stale = 0;
-    for (int i = 0; i < KEYS; i++) {
+    for (int i = 0; i < nkeys; i++) {
         char key[32], exp[64];
         size_t len;
         uint32_t flags;
@@ -70,7 +80,7 @@ static void read_all(wc_client *k, const int *want, int *hits, int *stale) {
 /* --- the invariant ------------------------------------------------------------------ */
 
 /* THE INVARIANT: no key on a server that does not own it (warm_client.h). */
-static int misplaced(json_t *doc) { return wc_misplaced(doc, KEYS, key_of, "test_warm"); }
+static int misplaced(json_t *doc) { return wc_misplaced(doc, nkeys, key_of, "test_warm"); }
 
 /* --- the installation ------------------------------------------------------------------- */
 
@@ -107,7 +117,7 @@ static void check_ring(const char *step, json_t *doc, const int *want) {
     int hits, stale;
     read_all(&k, want, &hits, &stale);
     wc_close(&k);
-    double hr = (double)hits / KEYS;
+    double hr = (double)hits / nkeys;
     fprintf(stderr, "test_warm: %s: first pass hit ratio %.4f, stale reads %d\n", step, hr, stale);
     ck_assert_msg(hr >= MIN_HIT, "%s: hit ratio %.4f < %.2f (logs in %s)", step, hr, MIN_HIT, it_dir(c));
     ck_assert_msg(stale == 0, "%s: %d stale reads (logs in %s)", step, stale, it_dir(c));
@@ -173,11 +183,66 @@ START_TEST(test_warm_step_up_step_down_and_replacement_keep_the_cache) {
 }
 END_TEST
 
+/* Whether an executor logged the end of a copy ("copy of <S>: N keys (B bytes) copied"). */
+static int copy_ended(void) {
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "grep -rqsE 'copy of [^ ]+: [0-9]+ keys \\(' %s", it_dir(c));
+    return system(cmd) == 0;
+}
+
+START_TEST(test_warm_writes_during_the_copy_are_there_at_publication) {
+    it_opts o = {.agents = 6, .instances = 4,
+                 .extra = {"--drain-time", "3s", "--migrate-rate", "4KiB", "--no-autoscale", NULL}};
+    c = it_start(&o);
+    leader = it_wait_leader(c, 60000, -1);
+    ck_assert_int_ge(leader, 0);
+    follower = (leader + 1) % 3;
+    json_t *doc = wait_list(4);
+    wait_idle();
+    static int want[SLOW_KEYS];
+    nkeys = SLOW_KEYS;
+    wc_client k;
+    wc_open(&k, doc);
+    for (int i = 0; i < nkeys; i++) put(&k, i, want[i] = 1);
+
+    ck_assert_int_eq(it_post(it_replica_port(c, leader), "/v1/scale", "{\"instances\":5}", NULL), 200);
+    char *p = NULL;
+    for (int waited = 0; waited < WAIT_MS; waited += 20) {
+        free(p);
+        p = phase_of(it_replica_port(c, leader));
+        if (!strcmp(p, "copy")) break;
+        usleep(20 * 1000);
+    }
+    ck_assert_msg(!strcmp(p, "copy"), "no copy phase seen (logs in %s)", it_dir(c));
+    free(p);
+    /* Through the old list, round after round, until the first source ends
+     * its copy: every source then holds copied keys overwritten since, in
+     * every catch-up batch (late keys are copied late). */
+    int rounds = 0, writes = 0;
+    for (int v = 2; !copy_ended() && v < 1000; v++, rounds++)
+        for (int i = 0; i < nkeys && (i % 500 || !copy_ended()); i++, writes++) put(&k, i, want[i] = v);
+    wc_close(&k);
+    json_decref(doc);
+    fprintf(stderr, "test_warm: %d writes in %d rounds during the copy\n", writes, rounds);
+    p = phase_of(it_replica_port(c, leader));
+    ck_assert_msg(!strcmp(p, "copy") && writes > nkeys, "%d writes, phase %s: the copy was too fast for the test "
+                  "to show anything (logs in %s)", writes, p, it_dir(c));
+    free(p);
+    doc = wait_list(5);
+    check_ring("4 -> 5, every key overwritten during the copy", doc, want);
+    wait_idle();
+    ck_assert_int_eq(misplaced(doc), 0);
+    json_decref(doc);
+    it_stop(c);
+}
+END_TEST
+
 static Suite *suite(void) {
     Suite *s = suite_create("warm");
     TCase *tc = tcase_create("warm");
     tcase_set_timeout(tc, 900);
     tcase_add_test(tc, test_warm_step_up_step_down_and_replacement_keep_the_cache);
+    tcase_add_test(tc, test_warm_writes_during_the_copy_are_there_at_publication);
     suite_add_tcase(s, tc);
     return s;
 }
