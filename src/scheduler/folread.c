@@ -14,7 +14,8 @@
  *                                 nothing. Mark moved: the thread's own copy
  *                                 brought up to date from the task log
  *                                 (state_catch_up: only the records written
- *                                 since) and, if a record changed, handed on.
+ *                                 since), the small znodes read again, and
+ *                                 the copy handed on.
  *                                 The log cannot tell (trimmed, a "*", a hand
  *                                 edit), no copy yet, or the minute's full
  *                                 read due: state_load, subject to the churn
@@ -162,18 +163,30 @@ static void drop_snap(folread *r) {
     r->have_snap = r->posted = 0;
 }
 
-/* The thread's copy brought up to date from the task log; 1 if it now
- * matches ZooKeeper (and was handed on if a record changed). */
+/* The thread's copy brought up to date from the task log, and the small
+ * znodes (framework ID, desired count and autoscaling history, version)
+ * read again, since any write moves the mark; 1 if it now matches
+ * ZooKeeper (and was handed on: the mark moved, or the last copy was not
+ * taken). */
 static int catch_up(folread *r, int moved, int64_t now) {
     char err[256];
-    int fetched = 0;
-    if (moved && state_catch_up(r->st, &r->snap, &fetched, err, sizeof(err)) != MCM_OK) {
-        log_verbose("follower copy not brought up to date (%s): reading every record", err);
-        drop_snap(r);
-        return 0;
+    int fetched = 0, reused = 0;
+    if (moved) {
+        state_snapshot fresh;
+        if (state_catch_up(r->st, &r->snap, &fetched, err, sizeof(err)) != MCM_OK ||
+            state_load_warm(r->st, &fresh, &r->snap, &reused, err, sizeof(err)) != MCM_OK) {
+            log_verbose("follower copy not brought up to date (%s): reading every record", err);
+            drop_snap(r);
+            return 0;
+        }
+        state_snapshot_clear(&r->snap);   /* its records moved to fresh if reused */
+        r->snap = fresh;
+        r->have_snap = fresh.marked;
+        r->posted = 0;
+        if (!reused) fetched = -1;         /* written meanwhile: state_load_warm read them all */
     }
     r->gap_ms = FR_LOOK_MS, r->read_ok_ms = 0;   /* followed by the log: no churn of full reads */
-    if (fetched || !r->posted) post(r, now, 0, fetched);
+    if (!r->posted) post(r, now, 0, fetched);
     return 1;
 }
 

@@ -28,7 +28,7 @@
 typedef struct got {
     pthread_mutex_t mu;
     int copies, refuse;
-    int ntasks, caught_up, fetched, caught_copies;
+    int ntasks, caught_up, fetched, caught_copies, desired;
     char json[4096];
 } got;
 
@@ -37,6 +37,7 @@ static int on_copy(void *ud, fr_copy *cp) {
     pthread_mutex_lock(&g->mu);
     g->copies++;
     g->ntasks = cp->snap.ntasks;
+    g->desired = cp->snap.desired;
     g->caught_up = cp->caught_up;
     g->fetched = cp->fetched;
     g->caught_copies += cp->caught_up;
@@ -87,28 +88,34 @@ START_TEST(test_folread_copies_when_the_mark_moves_and_only_while_following) {
     ck_assert_int_eq(g.ntasks, 2);
     ck_assert_int_eq(g.caught_up, 1);                         /* from the task log ... */
     ck_assert_int_eq(g.fetched, 1);                           /* ... by reading the one record */
-    ck_assert_int_eq(state_set_desired(a->s, 5, NULL, err, sizeof(err)), MCM_OK);   /* names no record */
-    ck_assert_int_eq(wait_copies(&g, 2, FR_LOOK_MS + 1000), 2);   /* a look, mark unchanged: nothing */
+    /* A write that names no record: handed on with the new desired count
+     * (the follower's /v1/autoscale shows it), no record read again. */
+    ck_assert_int_eq(state_set_desired(a->s, 5, NULL, err, sizeof(err)), MCM_OK);
+    ck_assert_int_eq(wait_copies(&g, 2, FR_LOOK_MS + 2000), 3);
+    ck_assert_int_eq(g.desired, 5);
+    ck_assert_int_eq(g.caught_up, 1);
+    ck_assert_int_eq(g.fetched, 0);
+    ck_assert_int_eq(wait_copies(&g, 3, FR_LOOK_MS + 1000), 3);   /* a look, mark unchanged: nothing */
 
     pthread_mutex_lock(&g.mu);
     g.refuse = 1;
     pthread_mutex_unlock(&g.mu);
     state_task t3 = task("mcm-fr-3", 21003, 1);
     put(a, &t3);
-    ck_assert_int_eq(wait_copies(&g, 2, FR_LOOK_MS + 2000), 3);   /* refused ... */
+    ck_assert_int_eq(wait_copies(&g, 3, FR_LOOK_MS + 2000), 4);   /* refused ... */
     pthread_mutex_lock(&g.mu);
     g.refuse = 0;
     pthread_mutex_unlock(&g.mu);
-    ck_assert_int_eq(wait_copies(&g, 3, FR_LOOK_MS + 2000), 4);   /* ... so read again, mark unmoved */
+    ck_assert_int_eq(wait_copies(&g, 4, FR_LOOK_MS + 2000), 5);   /* ... so handed on again, mark unmoved */
     ck_assert_int_eq(g.ntasks, 3);
 
     fr_follow(r, 0, 0);
     state_task t4 = task("mcm-fr-4", 21004, 1);
     put(a, &t4);
-    ck_assert_int_eq(wait_copies(&g, 4, FR_LOOK_MS + 1000), 4);   /* not following: nothing */
+    ck_assert_int_eq(wait_copies(&g, 5, FR_LOOK_MS + 1000), 5);   /* not following: nothing */
     int64_t t0 = util_now_ms();
     fr_follow(r, 1, 1000);
-    ck_assert_int_eq(wait_copies(&g, 4, 4000), 5);
+    ck_assert_int_eq(wait_copies(&g, 5, 4000), 6);
     ck_assert_msg(util_now_ms() - t0 >= 900, "read before its delay");
     ck_assert_int_eq(g.ntasks, 4);
 
