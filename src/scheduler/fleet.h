@@ -47,7 +47,11 @@
 #define FLEET_RECON_FIRST_DELAY_MS 2000 /* explicit RECONCILE resent after, doubling... */
 #define FLEET_RECON_MAX_DELAY_MS 60000  /* ...up to this */
 #define FLEET_RECON_PATIENCE_MS 60000   /* a reconciliation run ends after this, answered or not */
-#define FLEET_NOT_LEADING_REFUSE_S 5.0  /* offers declined before LEADING come back after this */
+/* Offers declined before LEADING (while the stored tasks are reconciled)
+ * come back after this. Short: reconciling a healthy fleet takes well under
+ * a second (174 ms for 1,000 tasks, bench_scale), and the first offers of
+ * a term arrive during it; with 5 s, those agents launched nothing for 5 s. */
+#define FLEET_NOT_LEADING_REFUSE_S 1.0
 #define FLEET_UUID_MAX 64
 #define FLEET_UNREACHABLE_ASK_MS 10000 /* ask Mesos about an UNREACHABLE task at most this often (at once when its agent offers, else from 10 s on) */
 

@@ -940,7 +940,7 @@ START_TEST(test_fleet_reconciliation_patience_60s) {
     RUN(f, fleet_on_subscribed(f, at(0), &l_), at(0), "PHASE(RECONCILING) RECONCILE(t1,t2)");
     fleet_status s = update("t1", "a1", RUNNING);
     RUN(f, fleet_on_update(f, &s, at(500), &l_), at(500), "ACK(t1)");
-    /* offers before LEADING: declined for 5 s, nothing launched */
+    /* offers before LEADING: declined for FLEET_NOT_LEADING_REFUSE_S, nothing launched */
     fleet_offer o[] = {offer("o0", "a3", "n0")};
     fleet_actions l;
     fleet_actions_init(&l);
