@@ -16,7 +16,12 @@
  * P.mu, and whoever takes it out runs or drops it, so its callback runs at
  * most once and never after a successful cancel; (2) callbacks run with P.mu
  * released; (3) a watched fd is removed from the epoll set before its entry
- * ends, while the caller still keeps it open (sim_park.h). */
+ * ends, while the caller still keeps it open (sim_park.h); (4) `inflight`
+ * counts entries taken by the thread whose callbacks have not returned, and
+ * sim_park_wake_all returns only once it is 0: else a hang-up taken just
+ * before the stop could resume its connection after MHD_stop_daemon began,
+ * which libmicrohttpd answers with a panic ("called while we have suspended
+ * connections"). */
 #include "sim_park.h"
 
 #include "mcm.h"
@@ -48,11 +53,13 @@ static struct {
     park_entry *head;
     uint64_t last_id;
     int epfd, evfd;
+    pthread_cond_t idle;     /* signalled when inflight drops to 0 */
+    int inflight;            /* taken by the thread, callbacks not yet returned */
     int running;             /* the thread runs */
     int stop;                /* sim_park_stop: the thread leaves */
     int closing;             /* sim_park_wake_all ran: adds fail */
     pthread_t thread;
-} P = {.mu = PTHREAD_MUTEX_INITIALIZER, .epfd = -1, .evfd = -1};
+} P = {.mu = PTHREAD_MUTEX_INITIALIZER, .idle = PTHREAD_COND_INITIALIZER, .epfd = -1, .evfd = -1};
 
 static void poke(void) {
     uint64_t one = 1;
@@ -89,6 +96,12 @@ static void take(park_entry *e, sim_park_why why, park_entry **fired) {
     e->why = why;
     e->next = *fired;
     *fired = e;
+}
+
+static int count(const park_entry *l) {
+    int n = 0;
+    for (; l; l = l->next) n++;
+    return n;
 }
 
 static void run_fired(park_entry *fired) {
@@ -131,8 +144,14 @@ static void *park_main(void *unused) {
         if (n < 0) n = 0;                                  /* EINTR */
         pthread_mutex_lock(&P.mu);
         park_entry *fired = collect(ev, n);
+        int k = count(fired);
+        P.inflight += k;
         pthread_mutex_unlock(&P.mu);
         run_fired(fired);
+        pthread_mutex_lock(&P.mu);
+        P.inflight -= k;
+        if (P.inflight == 0) pthread_cond_broadcast(&P.idle);
+        pthread_mutex_unlock(&P.mu);
     }
     return NULL;
 }
@@ -213,4 +232,7 @@ void sim_park_wake_all(void) {
     while (P.head) take(P.head, SIM_PARK_STOP, &fired);
     pthread_mutex_unlock(&P.mu);
     run_fired(fired);
+    pthread_mutex_lock(&P.mu);                             /* invariant (4) */
+    while (P.inflight > 0) pthread_cond_wait(&P.idle, &P.mu);
+    pthread_mutex_unlock(&P.mu);
 }

@@ -47,8 +47,9 @@ void sim_park_stop(void);
 uint64_t sim_park_add(int fd, int64_t deadline_ms, sim_park_fn fn, void *arg);
 /* 1: removed, fn will not run; 0: fn has run or is running (or id unknown). */
 int sim_park_cancel(uint64_t id);
-/* Runs every entry's fn with SIM_PARK_STOP on this thread; sim_park_add
- * fails from then on. */
+/* Runs every entry's fn with SIM_PARK_STOP on this thread, and returns once
+ * every callback the thread had already taken has returned too, so no
+ * connection is left to be resumed; sim_park_add fails from then on. */
 void sim_park_wake_all(void);
 
 #endif
