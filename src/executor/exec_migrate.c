@@ -178,7 +178,7 @@ static int next_waiting(void *arg) {
 static int run_phase(exec_mig *x, mig *m, mig_cmd_phase p, char *err, size_t errlen) {
     switch (p) {
     case MIG_CMD_COPY: return mig_copy(m, err, errlen);
-    case MIG_CMD_CATCHUP: return mig_follow(m, next_waiting, NULL, x, err, errlen);
+    case MIG_CMD_CATCHUP: return mig_follow(m, next_waiting, NULL, x, 0, err, errlen);
     case MIG_CMD_PURGE: return mig_cleanup(m, err, errlen);
     case MIG_CMD_CLEANUP:
         if (mig_has_copy(m) && mig_catchup(m, err, errlen) != MCM_OK) return MCM_ERR;
@@ -226,8 +226,13 @@ static void release_done(void *arg) {
  * owner once it switched, until the pass reached that key (bench_resize at
  * a low --migrate-rate: 18 such reads in 100,000 keys). Safe before the
  * publication: no client writes a moving key on its new owner yet, and
- * every write is guarded by the copy's CAS anyway. The `catchup` commands
- * that follow find it running; the next other command ends it. */
+ * every write is guarded by the copy's CAS anyway. The first pass ends by
+ * the copy's budget (mig_budget_end), when the scheduler publishes R'
+ * whether or not this done has come: what it has not checked by then is
+ * deleted on the new owners first (cold, never stale). The copy itself
+ * stops a tenth of its budget earlier to leave that pass its time. The
+ * `catchup` commands that follow find it running; the next other command
+ * ends it. */
 static void follow_after_copy(exec_mig *x, mig *m, int64_t id) {
     if (x->pending.set || x->stop) return;
     x->running = 1;
@@ -237,7 +242,7 @@ static void follow_after_copy(exec_mig *x, mig *m, int64_t id) {
     pthread_mutex_unlock(&x->lock);
     char err[256] = "";
     log_info("transition %lld: catchup from %s (right after the copy)", (long long)id, x->source);
-    int rc = mig_follow(m, next_waiting, release_done, x, err, sizeof(err));
+    int rc = mig_follow(m, next_waiting, release_done, x, mig_budget_end(m), err, sizeof(err));
     pthread_mutex_lock(&x->lock);
     /* Ended before a whole pass (S lost, cancelled): the copies it could not
      * verify are deleted (mig_catchup_end); the scheduler's resent copy is

@@ -150,7 +150,11 @@ void mig_phase_begin(mig *m, mig_phase p) {
     m->prog.running = 1;
     m->prog.eta_ms = -1;
     m->phase_start = util_now_ms();
-    m->deadline = m->phase_start + m->budget_ms;
+    m->budget_end = m->phase_start + m->budget_ms;
+    /* A copy stops early enough for the first check of what it copied to
+     * run inside the same budget (mig_follow's first_by_ms): checking a key
+     * reads its CAS alone, far cheaper than copying it. */
+    m->deadline = m->budget_end - (p == MIG_PHASE_COPY ? m->budget_ms / MIG_CHECK_SHARE : 0);
     pthread_mutex_unlock(&m->lock);
     mig_rate_init(&m->limiter, m->rate, m->phase_start);
     for (int i = 0; i < m->nservers; i++) m->t[i].dead = 0;
@@ -176,6 +180,8 @@ int mig_phase_end(mig *m, int rc, const char *err) {
 }
 
 int mig_out_of_time(mig *m) { return util_now_ms() >= m->deadline; }
+
+int64_t mig_budget_end(const mig *m) { return m->budget_end; }
 
 void mig_set_remaining(mig *m, uint64_t keys, uint64_t bytes) {
     pthread_mutex_lock(&m->lock);

@@ -9,7 +9,8 @@
  *             owner under R' is another server, hottest first (metadump's
  *             last access), and copy each with its value, client flags and
  *             remaining TTL to that owner, within `rate` bytes/s and
- *             `budget_ms`. Every selected key that was not copied (budget
+ *             nine tenths of `budget_ms` (the rest is for the first check,
+ *             mig_follow's first_by_ms). Every selected key that was not copied (budget
  *             out, gone, too large, target error) is DELETED on its new
  *             owner. Per copied key the record keeps the CAS read on S and
  *             the CAS of the copy written on the target.
@@ -108,10 +109,21 @@ int mig_undo(mig *m, char *err, size_t errlen);
  * Ends like mig_catchup: copies left unverified are deleted. A source that
  * refuses `watch` is followed by passes alone. */
 typedef int (*mig_yield_fn)(void *arg);
-/* passed(arg), if given, is called once, after the first whole pass: every
- * write a client made on S before that pass began is then on the new owner
- * (or its copy deleted there), and later ones are hinted. */
-int mig_follow(mig *m, mig_yield_fn yield, void (*passed)(void *arg), void *arg, char *err, size_t errlen);
+/* passed(arg), if given, is called once, after the first pass: every write
+ * a client made on S before that pass began is then on the new owner (or
+ * its copy deleted there), and later ones are hinted. first_by_ms (monotonic
+ * ms, 0 = none) bounds that first pass: right after a copy, the end of the
+ * copy's budget, past which the scheduler publishes R' whether or not the
+ * copy's done has come. Copies the pass has not checked by then are deleted
+ * on their new owners (where still mcm's) before passed() runs: past the
+ * budget a key is cold, never stale. */
+int mig_follow(mig *m, mig_yield_fn yield, void (*passed)(void *arg), void *arg, int64_t first_by_ms,
+               char *err, size_t errlen);
+/* The end of the current (or last) phase's budget, monotonic ms (util_now_ms).
+ * A copy stops copying MIG_CHECK_SHARE-th of its budget earlier, so that
+ * its first check fits before this. */
+int64_t mig_budget_end(const mig *m);
+#define MIG_CHECK_SHARE 10
 
 /* 1 after a copy phase ran (catch-up has a record), 0 after undo or none. */
 int mig_has_copy(const mig *m);

@@ -72,7 +72,7 @@ int mig_catchup_pass(mig *m, mig_conn *src, size_t *cursor, char *err, size_t er
         size_t n = 0;
         for (; i < l->n && n < MIG_BATCH_KEYS; i++)
             if (l->e[i].state == ST_COPIED) batch[n++] = i;
-        if (n == 0) break;
+        if (n == 0) { *cursor = l->n; break; }      /* none left: the pass is whole */
         uint64_t bytes = 0;
         int rc = mig_catchup_batch(m, src, batch, n, &bytes, err, errlen);
         mig_set_remaining(m, l->n - i, 0);
@@ -99,14 +99,16 @@ int mig_catchup(mig *m, char *err, size_t errlen) {
     return mig_catchup_end(m, cursor, rc, err);
 }
 
+void mig_catchup_drop_unchecked(mig *m, size_t cursor) {
+    for (size_t i = cursor; i < m->rec.n; i++)
+        if (m->rec.e[i].state == ST_COPIED) m->rec.e[i].state = ST_PENDING;
+    mig_invalidate(m, &m->rec, pick_pending, 1);
+}
+
 int mig_catchup_end(mig *m, size_t cursor, int rc, const char *err) {
     /* Whatever was not verified (budget, S lost, errors): mcm's copy goes.
      * Not when cancelled: an abort's undo (or the scheduler's purge) follows. */
-    if (!mig_is_cancelled(m)) {
-        for (size_t i = cursor; i < m->rec.n; i++)
-            if (m->rec.e[i].state == ST_COPIED) m->rec.e[i].state = ST_PENDING;
-        mig_invalidate(m, &m->rec, pick_pending, 1);
-    }
+    if (!mig_is_cancelled(m)) mig_catchup_drop_unchecked(m, cursor);
     mig_set_remaining(m, 0, 0);
     return mig_phase_end(m, rc, err);
 }

@@ -175,11 +175,31 @@ static int64_t pause_after(const mig_watch *w, int64_t pass_ms) {
     return pass_ms > MIG_FOLLOW_PAUSE_MS ? pass_ms : MIG_FOLLOW_PAUSE_MS;
 }
 
+/* The first pass, within by_ms (0: the phase's budget alone): what it could
+ * not check by then is deleted on the new owners, so that when passed()
+ * lets the copy's done go, no copy on a new owner is unverified. */
+static int first_pass(follow *f, mig_conn *src, size_t *cursor, int64_t by_ms, char *err, size_t errlen) {
+    mig *m = f->m;
+    int64_t budget = m->deadline;
+    if (by_ms > 0 && by_ms < budget) m->deadline = by_ms;      /* this thread alone reads it */
+    int rc = mig_catchup_pass(m, src, cursor, err, errlen);
+    m->deadline = budget;
+    if (rc == MCM_OK && *cursor < m->rec.n) {
+        log_notice("catch-up of %s: the copy's budget ended before its check: deleting the %zu copies "
+                   "not checked on their new owners", m->source, m->rec.n - *cursor);
+        mig_catchup_drop_unchecked(m, *cursor);
+        *cursor = m->rec.n;
+    }
+    return rc;
+}
+
 static int follow_loop(follow *f, mig_watch **w, mig_conn *src, size_t *cursor, mig_yield_fn yield,
-                       void (*passed)(void *arg), void *arg, char *err, size_t errlen) {
+                       void (*passed)(void *arg), void *arg, int64_t first_by_ms, char *err, size_t errlen) {
     for (;;) {
         int64_t t0 = util_now_ms();
-        if (mig_catchup_pass(f->m, src, cursor, err, errlen) != MCM_OK) return MCM_ERR;
+        int rc = f->passes == 0 ? first_pass(f, src, cursor, first_by_ms, err, errlen)
+                                : mig_catchup_pass(f->m, src, cursor, err, errlen);
+        if (rc != MCM_OK) return MCM_ERR;
         if (f->passes++ == 0 && passed) passed(arg);
         if (must_stop(f->m, yield, arg)) return MCM_OK;
         int64_t now = util_now_ms();
@@ -189,7 +209,8 @@ static int follow_loop(follow *f, mig_watch **w, mig_conn *src, size_t *cursor, 
     }
 }
 
-int mig_follow(mig *m, mig_yield_fn yield, void (*passed)(void *arg), void *arg, char *err, size_t errlen) {
+int mig_follow(mig *m, mig_yield_fn yield, void (*passed)(void *arg), void *arg, int64_t first_by_ms,
+               char *err, size_t errlen) {
     if (mig_catchup_begin(m, err, errlen) != MCM_OK) return MCM_ERR;
     follow f = {.m = m};
     size_t cursor = 0;
@@ -206,7 +227,7 @@ int mig_follow(mig *m, mig_yield_fn yield, void (*passed)(void *arg), void *arg,
             mig_watch_free(w);
             w = NULL;
         }
-        rc = follow_loop(&f, &w, src, &cursor, yield, passed, arg, err, errlen);
+        rc = follow_loop(&f, &w, src, &cursor, yield, passed, arg, first_by_ms, err, errlen);
     }
     log_info("catch-up of %s: followed for %lld ms: %llu passes, %llu keys hinted", m->source,
              (long long)(util_now_ms() - m->phase_start), (unsigned long long)f.passes,

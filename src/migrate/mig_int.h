@@ -85,6 +85,7 @@ struct mig {
     mig_target *t;               /* per server, this phase's connections */
     mig_rate limiter;
     int64_t phase_start, deadline;
+    int64_t budget_end;                /* phase_start + budget_ms: a copy's deadline is earlier (MIG_CHECK_SHARE) */
 
     pthread_mutex_t lock;
     mig_progress prog;
@@ -143,10 +144,13 @@ int mig_catchup_batch(mig *m, mig_conn *src, const size_t *batch, size_t n, uint
  * engine holds no copy record. */
 int mig_catchup_begin(mig *m, char *err, size_t errlen);
 /* A pass over every COPIED entry; *cursor: entries from there on were not
- * checked (the budget ran out, or S was lost). */
+ * checked (the budget ran out, or S was lost); rec.n when the pass is whole. */
 int mig_catchup_pass(mig *m, mig_conn *src, size_t *cursor, char *err, size_t errlen);
 /* Ends a catch-up phase: the copies not verified (from cursor on, and those
  * left PENDING) are deleted where they are still mcm's, unless cancelled. */
 int mig_catchup_end(mig *m, size_t cursor, int rc, const char *err);
+/* Deletes on their new owners (guarded: only mcm's copies) the COPIED
+ * entries from cursor on and the PENDING ones: the unverified. */
+void mig_catchup_drop_unchecked(mig *m, size_t cursor);
 
 #endif
