@@ -11,7 +11,8 @@
  * fetches its default provider), a ZooKeeper handle (its two client threads;
  * the address is a closed loopback port, so nothing is sent), a libmicrohttpd
  * daemon with mcm's flags (epoll, two pool threads, loopback). After each it
- * reads /proc/self/status (VmRSS, RssAnon, RssFile) and smaps_rollup (Pss).
+ * reads /proc/self/status (VmRSS, RssAnon, RssFile) and smaps_rollup (Pss:
+ * it depends on what other processes map the same libraries at that time).
  *
  * Usage: bench_rss_floor        Last line: name=value pairs (KiB). */
 #include <curl/curl.h>
@@ -22,6 +23,7 @@
 #include <zookeeper/zookeeper.h>
 
 #include <arpa/inet.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,7 +98,8 @@ int main(void) {
 
     json_t *j = json_pack("{s:i}", "n", 1);                  /* jansson and protobuf-c: linked, touched */
     json_decref(j);
-    printf("protobuf-c %s\n", protobuf_c_version());
+    volatile double two = 2.0;                               /* libm, as mcm-scheduler maps it */
+    printf("protobuf-c %s, log(2) %.3f\n", protobuf_c_version(), log(two));
 
     if (d) MHD_stop_daemon(d);
     if (zh) zookeeper_close(zh);
