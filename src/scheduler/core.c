@@ -343,10 +343,17 @@ int core_run(core *c) {
         cq_msg *m = cq_take(c->q, wait_ms);
         check_pause(c, waited_since, util_now_ms());   /* a stop is noticed (and published) first... */
         atomic_store(&c->loop_ms, util_now_ms());      /* ...then HTTP may believe the snapshot again */
+        int got = m != NULL;
         if (m) {
             /* A lost session outranks whatever else is queued. */
             if (!atomic_load(&c->acting) && c->role != ROLE_FOLLOWER)
                 core_step_down(c, "ZooKeeper session lost");
+            int64_t t0 = util_now_ms();
+            int batched = 0;
+            m = core_take_updates(c, m, &batched);   /* status updates queued together: one store */
+            if (batched) note_slow("batch of status updates", -1, t0);
+        }
+        if (m) {
             int64_t t0 = util_now_ms();
             handle(c, m);
             note_slow("message", m->type, t0);
@@ -356,7 +363,7 @@ int core_run(core *c) {
          * messages come every millisecond, and a tick per message made the
          * leader's steady cost O(N^2) a report interval (bench/scale). */
         int64_t now = util_now_ms();
-        if (!m || now >= c->next_tick_ms) {
+        if (!got || now >= c->next_tick_ms) {
             tick(c, now);
             note_slow("tick", 0, now);
             c->next_tick_ms = now + CORE_TICK_MS;

@@ -209,6 +209,15 @@ int core_persist_tasks(core *c, const fleet_action *const *a, int n, int *stored
 /* The table entry for a task record read from ZooKeeper. */
 void core_task_from_record(tt_task *t, const state_task *s);
 void core_on_update(core *c, const Mesos__V1__TaskStatus *st);
+/* The core's loop hands each message it takes here first. If m is a status
+ * update that may be decided with others (fleet_update_batchable), it and
+ * the batchable updates queued right behind it (at most CORE_UPDATE_BATCH)
+ * are decided and run together, their records stored in one multi, and
+ * freed (*taken: how many); the first message taken that is not one of
+ * them is returned, to be handled as usual (NULL: none). Any other m is
+ * returned as it is (*taken 0). */
+#define CORE_UPDATE_BATCH 256
+cq_msg *core_take_updates(core *c, cq_msg *m, int *taken);
 void core_on_offers(core *c, Mesos__V1__Offer **offers, size_t n);
 void core_decide_drain(core *c, const char *id, const char *why);
 void core_tick_fleet(core *c);

@@ -307,7 +307,6 @@ void core_on_mesos_event(core *c, Mesos__V1__Scheduler__Event *ev) {
         if (ev->offers) core_on_offers(c, ev->offers->offers, core_maint_offers(c, ev->offers->offers, ev->offers->n_offers));
         break;
     case MESOS__V1__SCHEDULER__EVENT__TYPE__UPDATE:
-        if (ev->update && ev->update->status) core_maint_update(c, ev->update->status);
         if (ev->update && ev->update->status) core_on_update(c, ev->update->status);
         break;
     case MESOS__V1__SCHEDULER__EVENT__TYPE__INVERSE_OFFERS:

@@ -104,18 +104,68 @@ static void note_health(core *c, const Mesos__V1__TaskStatus *st) {
         log_notice("server %s (%s:%d) is healthy again", t->id, t->hostname, t->port);
 }
 
-void core_on_update(core *c, const Mesos__V1__TaskStatus *st) {
+static fleet_status status_of(const Mesos__V1__TaskStatus *st) {
+    fleet_status fs = {st->task_id->value, st->agent_id ? st->agent_id->value : NULL, (int)st->state, st->message,
+                       st->has_uuid ? st->uuid.data : NULL, st->has_uuid ? st->uuid.len : 0};
+    return fs;
+}
+
+/* What every update does before the fleet decides it. */
+static void heard(core *c, const Mesos__V1__TaskStatus *st) {
+    core_maint_update(c, st);
     note_health(c, st);
     const char *lv[] = {tt_state_name(st->state)};
     metrics_inc(c->mm.status_updates, lv);
     log_verbose("update %s: %s%s%s", st->task_id->value, tt_state_name(st->state), st->message ? ": " : "",
                 st->message ? st->message : "");
-    fleet_status fs = {st->task_id->value, st->agent_id ? st->agent_id->value : NULL, (int)st->state, st->message,
-                       st->has_uuid ? st->uuid.data : NULL, st->has_uuid ? st->uuid.len : 0};
+}
+
+void core_on_update(core *c, const Mesos__V1__TaskStatus *st) {
+    heard(c, st);
+    fleet_status fs = status_of(st);
     fleet_actions l;
     fleet_actions_init(&l);
     fleet_on_update(c->fl, &fs, core_clock(), &l);
     core_run_actions(c, &l, NULL, NULL);
+}
+
+/* m's TaskStatus if m is a status update of this term that may join a batch
+ * for the tasks ids[0..n) (fleet_update_batchable), else NULL. */
+static const Mesos__V1__TaskStatus *batchable(core *c, const cq_msg *m, const char *const *ids, int n) {
+    if (m->type != MSG_MESOS_EVENT || m->num != atomic_load(&c->term) || !m->data) return NULL;
+    const Mesos__V1__Scheduler__Event *ev = m->data;
+    if (ev->type != MESOS__V1__SCHEDULER__EVENT__TYPE__UPDATE || !ev->update || !ev->update->status) return NULL;
+    const Mesos__V1__TaskStatus *st = ev->update->status;
+    if (!st->task_id || !st->task_id->value) return NULL;
+    fleet_status fs = status_of(st);
+    return fleet_update_batchable(c->fl, &fs, ids, n) ? st : NULL;
+}
+
+cq_msg *core_take_updates(core *c, cq_msg *m, int *taken_n) {
+    *taken_n = 0;
+    if (!core_may_act(c) || !batchable(c, m, NULL, 0)) return m;
+    cq_msg *taken[CORE_UPDATE_BATCH], *next = NULL;
+    const char *ids[CORE_UPDATE_BATCH];
+    fleet_status fs[CORE_UPDATE_BATCH];
+    int n = 0;
+    for (cq_msg *x = m; x; x = n < CORE_UPDATE_BATCH ? cq_take(c->q, 0) : NULL) {
+        const Mesos__V1__TaskStatus *st = batchable(c, x, ids, n);
+        if (!st) {
+            next = x;   /* not this batch's: handled as usual, after it */
+            break;
+        }
+        heard(c, st);
+        taken[n] = x;
+        fs[n] = status_of(st);
+        ids[n++] = st->task_id->value;
+    }
+    fleet_actions l;
+    fleet_actions_init(&l);
+    fleet_on_updates(c->fl, fs, n, core_clock(), &l);
+    core_run_actions(c, &l, NULL, NULL);
+    for (int i = 0; i < n; i++) cq_msg_free(taken[i]);   /* fs points into them until here */
+    *taken_n = n;
+    return next;
 }
 
 /* Each offer matched against one server's needs, with a fresh task ID and

@@ -512,6 +512,27 @@ void fleet_on_update(fleet *f, const fleet_status *st, fleet_clock now, fleet_ac
     fleet_push(out, FA_PUBLISH);
 }
 
+void fleet_on_updates(fleet *f, const fleet_status *st, int n, fleet_clock now, fleet_actions *out) {
+    int from = out->n, publish = 0;
+    for (int i = 0; i < n; i++) fleet_on_update(f, &st[i], now, out);
+    int k = from;   /* the PUBLISHes of each update dropped, one kept at the end */
+    for (int i = from; i < out->n; i++) {
+        if (out->v[i].kind == FA_PUBLISH) publish = 1;   /* it owns no memory */
+        else out->v[k++] = out->v[i];
+    }
+    out->n = k;
+    if (publish) fleet_push(out, FA_PUBLISH);
+}
+
+int fleet_update_batchable(const fleet *f, const fleet_status *st, const char *const *ids, int nids) {
+    if (tt_state_is_final(st->state) || st->state == MESOS__V1__TASK_STATE__TASK_UNREACHABLE) return 0;
+    const tt_task *t = tt_find(f->tasks, st->task_id);
+    if (t && t->state == MESOS__V1__TASK_STATE__TASK_UNREACHABLE) return 0;
+    for (int i = 0; i < nids; i++)
+        if (!strcmp(ids[i], st->task_id)) return 0;
+    return 1;
+}
+
 /* --- offers ---------------------------------------------------------------------------- */
 
 /* Launches already decided in this batch on agent_id. */

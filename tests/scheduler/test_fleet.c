@@ -174,6 +174,52 @@ START_TEST(test_fleet_update_stored_before_ack) {
 }
 END_TEST
 
+/* Updates queued together are decided in order, with one PUBLISH at the end,
+ * so the runner stores their records in one multi before the ACKs go. */
+START_TEST(test_fleet_updates_batched_one_publish) {
+    tt_task t[] = {task("t1", "a1", STAGING), task("t2", "a2", STAGING), task("t3", "a3", RUNNING)};
+    fleet *f = leading_fleet(t, 3, 3);
+    fleet_status s[] = {update("t1", "a1", RUNNING), update("t2", "a2", MESOS__V1__TASK_STATE__TASK_STARTING),
+                        update("t3", "a3", RUNNING), update("t9", "a9", RUNNING)};
+    RUN(f, fleet_on_updates(f, s, 4, at(T0 + SEC), &l_), at(T0 + SEC),
+        "PUT_TASK(t1) ACK(t1) PUT_TASK(t2) ACK(t2) ACK(t3) KILL(t9) ACK(t9) PUBLISH");
+    ck_assert_int_eq(fleet_find(f, "t1")->state, RUNNING);
+    ck_assert_int_eq(fleet_find(f, "t2")->state, MESOS__V1__TASK_STATE__TASK_STARTING);
+    /* nothing to publish: no PUBLISH */
+    RUN(f, fleet_on_updates(f, s, 1, at(T0 + 2 * SEC), &l_), at(T0 + 2 * SEC), "ACK(t1)");
+    /* a store that fails keeps its update and every later one unacknowledged */
+    fleet_status r[] = {update("t2", "a2", RUNNING)};
+    fleet_actions l;
+    fleet_actions_init(&l);
+    fleet_on_updates(f, r, 1, at(T0 + 3 * SEC), &l);
+    ck_assert_str_eq(render(&l), "PUT_TASK(t2) ACK(t2) PUBLISH");
+    outcome(f, &l, at(T0 + 3 * SEC), FA_PUT_TASK, "connection loss");
+    ck_assert_int_eq(fleet_find(f, "t2")->state, MESOS__V1__TASK_STATE__TASK_STARTING);
+    fleet_actions_clear(&l);
+    fleet_free(f);
+}
+END_TEST
+
+/* What may join a batch: only an update whose decision reads no record but
+ * its own task's, as stored. */
+START_TEST(test_fleet_update_batchable) {
+    tt_task t[] = {task("t1", "a1", STAGING), task("t2", "a2", UNREACHABLE)};
+    fleet *f = leading_fleet(t, 2, 2);
+    fleet_status run1 = update("t1", "a1", RUNNING), run2 = update("t2", "a2", RUNNING);
+    fleet_status lost1 = update("t1", "a1", UNREACHABLE), fail1 = update("t1", "a1", MESOS__V1__TASK_STATE__TASK_FAILED);
+    fleet_status unknown = update("t7", "a7", RUNNING);
+    const char *in_batch[] = {"t5", "t1"};
+    ck_assert_int_eq(fleet_update_batchable(f, &run1, NULL, 0), 1);
+    ck_assert_int_eq(fleet_update_batchable(f, &unknown, NULL, 0), 1);              /* an orphan: killed alone */
+    ck_assert_int_eq(fleet_update_batchable(f, &run1, in_batch, 2), 0);             /* t1 is in it already */
+    ck_assert_int_eq(fleet_update_batchable(f, &run1, in_batch, 1), 1);
+    ck_assert_int_eq(fleet_update_batchable(f, &fail1, NULL, 0), 0);               /* final: replacements count */
+    ck_assert_int_eq(fleet_update_batchable(f, &lost1, NULL, 0), 0);               /* partitions count the fleet */
+    ck_assert_int_eq(fleet_update_batchable(f, &run2, NULL, 0), 0);                /* back from one, too */
+    fleet_free(f);
+}
+END_TEST
+
 START_TEST(test_fleet_ended_task_deleted_then_replaced) {
     tt_task t[] = {task("t1", "a1", RUNNING), task("t2", "a2", RUNNING)};
     fleet *f = leading_fleet(t, 2, 2);
@@ -1064,6 +1110,8 @@ int main(void) {
     Suite *s = suite_create("fleet");
     TCase *tc = tcase_create("fleet");
     tcase_add_test(tc, test_fleet_update_stored_before_ack);
+    tcase_add_test(tc, test_fleet_updates_batched_one_publish);
+    tcase_add_test(tc, test_fleet_update_batchable);
     tcase_add_test(tc, test_fleet_ended_task_deleted_then_replaced);
     tcase_add_test(tc, test_fleet_launch_stored_first);
     tcase_add_test(tc, test_fleet_launch_refused_forgets_timeout_keeps);
