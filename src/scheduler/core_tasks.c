@@ -143,7 +143,7 @@ static const Mesos__V1__TaskStatus *batchable(core *c, const cq_msg *m, const ch
 
 cq_msg *core_take_updates(core *c, cq_msg *m, int *taken_n) {
     *taken_n = 0;
-    if (!core_may_act(c) || !batchable(c, m, NULL, 0)) return m;
+    if (!core_may_act(c)) return m;
     cq_msg *taken[CORE_UPDATE_BATCH], *next = NULL;
     const char *ids[CORE_UPDATE_BATCH];
     fleet_status fs[CORE_UPDATE_BATCH];
@@ -159,6 +159,7 @@ cq_msg *core_take_updates(core *c, cq_msg *m, int *taken_n) {
         fs[n] = status_of(st);
         ids[n++] = st->task_id->value;
     }
+    if (!n) return m;   /* m itself is not an update to batch (next is m) */
     fleet_actions l;
     fleet_actions_init(&l);
     fleet_on_updates(c->fl, fs, n, core_clock(), &l);

@@ -187,7 +187,7 @@ START_TEST(test_fleet_updates_batched_one_publish) {
     ck_assert_int_eq(fleet_find(f, "t2")->state, MESOS__V1__TASK_STATE__TASK_STARTING);
     /* nothing to publish: no PUBLISH */
     RUN(f, fleet_on_updates(f, s, 1, at(T0 + 2 * SEC), &l_), at(T0 + 2 * SEC), "ACK(t1)");
-    /* a store that fails keeps its update and every later one unacknowledged */
+    /* a store that fails leaves the table as it was: no ACK goes, Mesos resends */
     fleet_status r[] = {update("t2", "a2", RUNNING)};
     fleet_actions l;
     fleet_actions_init(&l);
