@@ -47,6 +47,8 @@ static const struct fam {
     {METRICS_GAUGE, "mcm_ring_transition_bytes_copied", "Bytes copied by the ring transition under way.", NULL, SLOT(trn_bytes_copied)},
     {METRICS_GAUGE, "mcm_ring_transition_keys_left", "Keys the ring transition under way has still to copy.", NULL, SLOT(trn_keys_left)},
     {METRICS_GAUGE, "mcm_ring_transition_eta_seconds", "Estimated time to the end of the copy, -1 if unknown.", NULL, SLOT(trn_eta)},
+    {METRICS_COUNTER, "mcm_executor_messages_total", "Framework messages sent to executors (ring transition commands).", NULL, SLOT(exec_messages)},
+    {METRICS_COUNTER, "mcm_executor_message_bytes_total", "Payload bytes of the framework messages sent to executors.", NULL, SLOT(exec_message_bytes)},
 };
 
 int metrics_mcm_register(metrics *m, metrics_mcm *out) {

@@ -39,6 +39,8 @@
  * | mcm_ring_transition_bytes_copied | gauge | | bytes copied by the transition under way |
  * | mcm_ring_transition_keys_left | gauge | | keys still to copy |
  * | mcm_ring_transition_eta_seconds | gauge | | estimated end of the copy, -1 unknown |
+ * | mcm_executor_messages_total | counter | | framework messages sent to executors (ring transition commands) |
+ * | mcm_executor_message_bytes_total | counter | | their payload bytes: the load a transition puts on the Mesos master |
  * | mcm_http_requests_total | counter | route, code | HTTP requests answered, by route name (/v1/servers, /v1/tasks/:id/restart, other, ...) and status code |
  *
  * Threads: metrics_mcm_register() from any one thread at start; the handles
@@ -58,6 +60,7 @@ typedef struct metrics_mcm {
     metrics_family *servers_version, *servers;
     metrics_family *mc_bytes, *mc_limit, *mc_evictions, *mc_hit_ratio, *mc_connections;
     metrics_family *trn_phase, *trn_keys_copied, *trn_bytes_copied, *trn_keys_left, *trn_eta;
+    metrics_family *exec_messages, *exec_message_bytes;
 } metrics_mcm;
 
 /* Registers every family above (idempotent), sets build_info and start_time.

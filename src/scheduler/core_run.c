@@ -102,6 +102,10 @@ static void told(core *c, const fleet_action *a, int ok, const char *err) {
         metrics_inc(c->mm.offers_accepted, NULL);
         if (a->relaunch) metrics_inc(c->mm.relaunches, NULL);
     } else if (a->kind == FA_DECLINE && ok) metrics_add(c->mm.offers_declined, NULL, (double)a->n);
+    else if (a->kind == FA_MESSAGE && ok) {
+        metrics_inc(c->mm.exec_messages, NULL);
+        metrics_add(c->mm.exec_message_bytes, NULL, (double)a->data_len);
+    }
     else if ((a->kind == FA_REVIVE || a->kind == FA_SUPPRESS || a->kind == FA_RECONCILE) && ok)
         log_info("%s: %s", name, a->why);
     else if (a->kind == FA_LAUNCH) return;   /* the fleet says what a failed LAUNCH means */

@@ -36,10 +36,13 @@
  *            ends 2 s before ours, so no copy is still written once R' is.
  *            Commands are resent until the executor answers.
  *   CATCHUP  R' is published. For the drain window (the slowest discovery
- *            client's delay) each source is asked every catchup interval to
- *            copy again the keys changed on it since their copy, and delete
+ *            client's delay) each source follows its clients: it copies
+ *            again the keys changed on it since their copy, and deletes
  *            those deleted, each only where the new owner still holds the
- *            copy mcm wrote (compare-and-set on the copy's CAS).
+ *            copy mcm wrote (compare-and-set on the copy's CAS). One
+ *            command starts the following; it is sent again only if the
+ *            follow ended (after catchup_every_ms) or the source went
+ *            silent (resend_ms): one command per source, not one a round.
  *   CLEANUP  each source makes a last catch-up pass and then deletes every
  *            key it does not own under R' (PURGE under R'): the invariant
  *            holds again for R'.
@@ -100,13 +103,13 @@ typedef struct trn_config {
     int64_t copy_budget_ms;      /* --migrate-timeout: past it R' is published anyway */
     int64_t rate_bytes;          /* --migrate-rate: bytes/s per source, 0 = unlimited */
     int64_t drain_ms;            /* --drain-time: the catch-up window after publishing */
-    int64_t catchup_every_ms;    /* one catch-up request per source this often */
+    int64_t catchup_every_ms;    /* a source whose catch-up ended is asked again after this */
     int64_t resend_ms;           /* a command unanswered this long is sent again */
     int64_t cleanup_timeout_ms;  /* CLEANUP and ABORT wait this long for answers */
 } trn_config;
 
 /* Defaults: budget 2m, rate 1 MiB/s (the executor engine's own defaults),
- * drain 60s, catch-up every 100 ms (rounds back to back), resend 5s,
+ * drain 60s, a catch-up that ended asked again after 1 s, resend 5s,
  * cleanup 2m. */
 void trn_config_default(trn_config *cfg);
 

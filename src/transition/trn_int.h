@@ -14,6 +14,7 @@ typedef struct trn_part {
     int alive;
     trn_cmd_kind expect;        /* the command whose answer we wait for, 0 = none */
     int64_t sent_ms;            /* when that command was last sent */
+    int64_t heard_ms;           /* its last answer (or sent_ms): CATCHUP resends after resend_ms of silence */
     int answered, done, cold;   /* cold: unsupported or failed, its share is cold */
     trn_progress last;          /* latest answer to COPY (counters for status) */
 } trn_part;
@@ -22,7 +23,7 @@ struct trn {
     trn_config cfg;
     trn_phase phase;
     int64_t id;
-    int64_t started_ms, phase_since_ms, deadline_ms, next_catchup_ms;
+    int64_t started_ms, phase_since_ms, deadline_ms;
     int published_to;           /* R' has been published (CATCHUP reached) */
     int64_t settle_until_ms;    /* COPY done with errors: R' waits until then (0: not settling) */
     trn_server *from, *to;      /* R and R', in the caller's order */

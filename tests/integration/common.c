@@ -73,3 +73,13 @@ void it_check_all_answer(json_t *doc) {
     int n = (int)json_array_size(json_object_get(doc, "servers"));
     ck_assert_int_eq(it_count_with(doc, "mcm-it-probe", "hello"), n);
 }
+
+double it_metric_value(const char *body, const char *series) {
+    const char *p = body;
+    size_t n = strlen(series);
+    while ((p = strstr(p, series))) {
+        if ((p == body || p[-1] == '\n') && p[n] == ' ') return atof(p + n + 1);
+        p += n;
+    }
+    return -1;
+}

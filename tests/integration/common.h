@@ -13,5 +13,8 @@ void it_set_all(json_t *servers_doc, const char *key, const char *value);
 int it_count_with(json_t *servers_doc, const char *key, const char *value);
 /* Asserts that every server of the document answers set/get. */
 void it_check_all_answer(json_t *servers_doc);
+/* The value of the line `series v` (series: name{labels} as printed) in a
+ * Prometheus text body, or -1 if there is none. */
+double it_metric_value(const char *body, const char *series);
 
 #endif

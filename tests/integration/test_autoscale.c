@@ -294,17 +294,6 @@ static char *history_text(json_t *doc) {
     return s ? s : strdup("?");
 }
 
-/* The value of a counter line `name{labels} v` in a Prometheus text body. */
-static double metric_value(const char *body, const char *series) {
-    const char *p = body;
-    size_t n = strlen(series);
-    while ((p = strstr(p, series))) {
-        if ((p == body || p[-1] == '\n') && p[n] == ' ') return atof(p + n + 1);
-        p += n;
-    }
-    return -1;
-}
-
 typedef struct text { char *p; size_t n; } text;
 static size_t text_add(char *d, size_t sz, size_t n, void *u) {
     text *t = u;
@@ -572,8 +561,8 @@ static void shrink(scenario *s, int nl, json_t *three) {
 
     char *m = get_text(it_replica_port(c, nl), "/metrics");
     CHECK(c, m != NULL, "GET /metrics on the new leader failed");
-    double downs = metric_value(m, "mcm_autoscale_decisions_total{action=\"down\",reason=\"mem_low\"}");
-    double cools = metric_value(m, "mcm_autoscale_decisions_total{action=\"none\",reason=\"cooldown\"}");
+    double downs = it_metric_value(m, "mcm_autoscale_decisions_total{action=\"down\",reason=\"mem_low\"}");
+    double cools = it_metric_value(m, "mcm_autoscale_decisions_total{action=\"none\",reason=\"cooldown\"}");
     free(m);
     CHECK(c, downs == 1, "new leader's /metrics: %g down/mem_low decisions (want 1)", downs);
     CHECK(c, cools >= 1, "new leader's /metrics: %g evaluations held by the cooldown (want >= 1)", cools);

@@ -25,6 +25,7 @@
  *
  * Every wait is bounded; every failure names the log directory. */
 #include "cluster.h"
+#include "common.h"
 #include "harness.h"
 #include "warm_client.h"
 
@@ -105,6 +106,15 @@ static void wait_idle(void) {
     ck_abort_msg("the transition did not end within %d s (logs in %s)", WAIT_MS / 1000, it_dir(c));
 }
 
+/* Framework messages the leader has sent to executors so far. */
+static double messages_sent(void) {
+    char *m = it_get_text(it_replica_port(c, leader), "/metrics");
+    ck_assert_msg(m != NULL, "GET /metrics on the leader failed");
+    double v = it_metric_value(m, "mcm_executor_messages_total");
+    free(m);
+    return v;
+}
+
 static json_t *wait_list(int n) {
     json_t *doc = it_wait_servers(c, follower, n, WAIT_MS);
     ck_assert_msg(doc != NULL, "no list of %d servers (logs in %s)", n, it_dir(c));
@@ -141,11 +151,19 @@ START_TEST(test_warm_step_up_step_down_and_replacement_keep_the_cache) {
     json_decref(doc);
 
     /* 1. step up */
+    double sent = messages_sent();
     ck_assert_int_eq(it_post(it_replica_port(c, leader), "/v1/scale", "{\"instances\":5}", NULL), 200);
     doc = wait_list(5);
     check_ring("4 -> 5", doc, want);
     wait_idle();
     ck_assert_int_eq(misplaced(doc), 0);
+    /* Four sources, three commands each (copy, catchup, cleanup), a few
+     * resends at most: not one catchup per source per round of the 3 s
+     * drain window (that was 30 each). */
+    sent = messages_sent() - sent;
+    fprintf(stderr, "test_warm: 4 -> 5: %.0f framework messages to executors\n", sent);
+    ck_assert_msg(sent >= 12 && sent <= 20, "4 -> 5 sent %.0f framework messages (want 12..20; logs in %s)", sent,
+                  it_dir(c));
 
     /* 2. one key in ten overwritten, then step down */
     wc_open(&k, doc);

@@ -191,11 +191,32 @@ START_TEST(test_trn_catchup_rounds_then_cleanup_then_done) {
     trn *t = begin_up(&a);
     say(t, "a", TRN_CMD_COPY, T0, &a);
     say(t, "b", TRN_CMD_COPY, T0, &a);
-    render(&a);
-    trn_tick(t, T0 + 999, &a);
+    render(&a);                    /* PERSIST, PUBLISH, one catchup each at T0 */
+    /* While the executors follow (a progress a second) nobody is asked again. */
+    for (int64_t ms = 1000; ms <= 4000; ms += 1000) {
+        trn_progress p = answer("a", 7, TRN_CMD_CATCHUP, 0);
+        ck_assert_int_eq(trn_on_progress(t, &p, T0 + ms, &a), 1);
+        p = answer("b", 7, TRN_CMD_CATCHUP, 0);
+        ck_assert_int_eq(trn_on_progress(t, &p, T0 + ms, &a), 1);
+        trn_tick(t, T0 + ms + 1, &a);
+        ck_assert_str_eq(render(&a), "");
+    }
+    /* b goes silent: asked again resend_ms after its last progress; a's
+     * follow ends (done): asked again catchup_every_ms after its command. */
+    trn_progress p = answer("a", 7, TRN_CMD_CATCHUP, 0);
+    ck_assert_int_eq(trn_on_progress(t, &p, T0 + 5000, &a), 1);
+    trn_tick(t, T0 + 8999, &a);
     ck_assert_str_eq(render(&a), "");
-    trn_tick(t, T0 + 1000, &a);
-    ck_assert_str_eq(render(&a), "SEND:a:catchup[1001,1002,1003] SEND:b:catchup[1001,1002,1003]");
+    trn_tick(t, T0 + 9000, &a);
+    ck_assert_str_eq(render(&a), "SEND:b:catchup[1001,1002,1003]");
+    trn_tick(t, T0 + 9500, &a);
+    ck_assert_str_eq(render(&a), "");   /* b's clock restarts at its resend */
+    say(t, "a", TRN_CMD_CATCHUP, T0 + 9600, &a);
+    ck_assert_str_eq(render(&a), "");   /* its command went at T0: due at once, on the next tick */
+    trn_tick(t, T0 + 9601, &a);
+    ck_assert_str_eq(render(&a), "SEND:a:catchup[1001,1002,1003]");
+    trn_tick(t, T0 + 9700, &a);
+    ck_assert_str_eq(render(&a), "");   /* asked once, not every tick */
     trn_tick(t, T0 + 10000, &a);   /* drain window over */
     ck_assert_str_eq(render(&a), "PERSIST:cleanup SEND:a:cleanup[1001,1002,1003] "
                                  "SEND:b:cleanup[1001,1002,1003]");
@@ -248,6 +269,27 @@ START_TEST(test_trn_replacement_copies_from_all_and_retires_the_old_server) {
 }
 END_TEST
 
+/* A long copy whose executors report every second is never asked again:
+ * resending to every source every resend_ms was N commands of R' each. */
+START_TEST(test_trn_a_source_at_work_is_not_asked_again) {
+    trn_actions a;
+    trn_actions_init(&a);
+    trn *t = begin_up(&a);
+    render(&a);
+    for (int64_t ms = 1000; ms < 50000; ms += 1000) {
+        trn_progress p = answer("a", 7, TRN_CMD_COPY, 0);
+        ck_assert_int_eq(trn_on_progress(t, &p, T0 + ms, &a), 1);
+        p = answer("b", 7, TRN_CMD_COPY, 0);
+        ck_assert_int_eq(trn_on_progress(t, &p, T0 + ms, &a), 1);
+        trn_tick(t, T0 + ms + 500, &a);
+        ck_assert_msg(a.n == 0, "a command at %lld ms: %s", (long long)ms, render(&a));
+    }
+    trn_tick(t, T0 + 54000, &a);   /* both silent since 49 s */
+    ck_assert_str_eq(render(&a), "SEND:a:copy[1001,1002,1003] SEND:b:copy[1001,1002,1003]");
+    trn_free(t);
+}
+END_TEST
+
 START_TEST(test_trn_unanswered_command_is_resent_and_budget_publishes_anyway) {
     trn_actions a;
     trn_actions_init(&a);
@@ -259,9 +301,13 @@ START_TEST(test_trn_unanswered_command_is_resent_and_budget_publishes_anyway) {
     trn_on_progress(t, &p, T0 + 1000, &a);
     trn_tick(t, T0 + 4999, &a);
     ck_assert_str_eq(render(&a), "");
-    trn_tick(t, T0 + 5000, &a);   /* neither finished in 5 s: both asked again */
-    ck_assert_str_eq(render(&a), "SEND:a:copy[1001,1002,1003] SEND:b:copy[1001,1002,1003]");
+    trn_tick(t, T0 + 5000, &a);   /* b silent for 5 s: asked again; a answered at 1 s */
+    ck_assert_str_eq(render(&a), "SEND:b:copy[1001,1002,1003]");
     ck_assert_int_eq(a.n, 0);
+    trn_tick(t, T0 + 5999, &a);
+    ck_assert_str_eq(render(&a), "");
+    trn_tick(t, T0 + 6000, &a);   /* a silent for 5 s since its progress */
+    ck_assert_str_eq(render(&a), "SEND:a:copy[1001,1002,1003]");
     trn_tick(t, T0 + 10000, &a);
     ck_assert_int_eq(a.v[0].cmd.budget_ms, 48000);   /* what is left of the budget, less the margin */
     render(&a);
@@ -635,6 +681,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, test_trn_scale_down_copies_from_the_removed_server_only_and_retires_it);
     tcase_add_test(tc, test_trn_replacement_copies_from_all_and_retires_the_old_server);
     tcase_add_test(tc, test_trn_unanswered_command_is_resent_and_budget_publishes_anyway);
+    tcase_add_test(tc, test_trn_a_source_at_work_is_not_asked_again);
     tcase_add_test(tc, test_trn_source_without_meta_commands_is_cold_not_blocking);
     tcase_add_test(tc, test_trn_answers_of_another_transition_or_command_are_ignored);
     tcase_add_test(tc, test_trn_new_server_lost_in_copy_aborts_and_old_ring_stays);
